@@ -1,0 +1,85 @@
+import path from 'node:path';
+import { z } from 'zod';
+import { packageRoot } from './paths';
+
+/** Thrown when an environment variable does not parse; names every bad variable. */
+export class ConfigError extends Error {
+  constructor(readonly problems: { variable: string; message: string }[]) {
+    super(`Bad configuration: ${problems.map((p) => `${p.variable}: ${p.message}`).join('; ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const port = z.coerce.number().int().min(1).max(65535);
+const url = z.string().url();
+
+/**
+ * Every setting batchgrid reads from the environment, with its default.
+ * The AWS SDK's own variables (AWS_REGION, AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_SQS,
+ * AWS_ENDPOINT_URL_S3, AWS_ACCESS_KEY_ID, …) are honoured as-is.
+ */
+const schema = z.object({
+  /** Folder for the local stack's state and logs. Default: `<repo>/.batchgrid`. */
+  BATCHGRID_HOME: z.string().default(() => path.join(packageRoot(), '.batchgrid')),
+  TEMPORAL_ADDRESS: z.string().default('127.0.0.1:7233'),
+  TEMPORAL_NAMESPACE: z.string().default('default'),
+  /** Temporal Web UI port of the dev server. Default: 8233. */
+  TEMPORAL_UI_PORT: port.default(8233),
+  /** Task queue of the orchestrator worker (workflows and activities). */
+  BATCHGRID_TASK_QUEUE: z.string().default('batchgrid'),
+  AWS_REGION: z.string().default('us-east-1'),
+  /** Endpoint for every AWS service; empty means real AWS. Default: the local moto server. */
+  AWS_ENDPOINT_URL: url.optional(),
+  AWS_ENDPOINT_URL_SQS: url.optional(),
+  AWS_ENDPOINT_URL_S3: url.optional(),
+  AWS_ENDPOINT_URL_AUTO_SCALING: url.optional(),
+  /** Port of the local moto server (S3, SQS, Auto Scaling). Default: 5000. */
+  BATCHGRID_MOTO_PORT: port.default(5000),
+  /** Port of the local ElasticMQ server (SQS). Default: 9324. */
+  BATCHGRID_ELASTICMQ_PORT: port.default(9324),
+  /** Which local server answers SQS: `elasticmq` (fast) or `moto`. Default: elasticmq. */
+  BATCHGRID_SQS_BACKEND: z.enum(['elasticmq', 'moto']).default('elasticmq'),
+  /** Bucket for job inputs, manifests, interim and final results. */
+  BATCHGRID_BUCKET: z.string().min(3).default('batchgrid'),
+  /** Prefix for every queue batchgrid creates, so several installations can share an account. */
+  BATCHGRID_QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9_-]{0,20}$/).default('bg'),
+  DATABASE_URL: z.string().default('postgres://batchgrid:batchgrid@127.0.0.1:5432/batchgrid'),
+  /** Bearer token of the HTTP API; the API refuses to start without one unless in dev mode. */
+  BATCHGRID_API_TOKEN: z.string().min(16).optional(),
+  BATCHGRID_API_PORT: port.default(8080),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export type Config = z.infer<typeof schema> & {
+  /** Resolved endpoints: undefined means the SDK's own resolution (real AWS). */
+  endpoints: { s3?: string; sqs?: string; autoScaling?: string };
+  /** True when every AWS endpoint is a local emulator (loopback). */
+  localAws: boolean;
+};
+
+/** Parses the environment once; names every bad variable in the error. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => ({ variable: String(i.path[0]), message: i.message })));
+  }
+  const c = parsed.data;
+  const real = env.BATCHGRID_REAL_AWS === '1';
+  const moto = `http://127.0.0.1:${c.BATCHGRID_MOTO_PORT}`;
+  const localSqs = c.BATCHGRID_SQS_BACKEND === 'elasticmq' ? `http://127.0.0.1:${c.BATCHGRID_ELASTICMQ_PORT}` : moto;
+  const base = c.AWS_ENDPOINT_URL ?? (real ? undefined : moto);
+  const endpoints = {
+    s3: c.AWS_ENDPOINT_URL_S3 ?? base,
+    sqs: c.AWS_ENDPOINT_URL_SQS ?? (c.AWS_ENDPOINT_URL ?? (real ? undefined : localSqs)),
+    autoScaling: c.AWS_ENDPOINT_URL_AUTO_SCALING ?? base,
+  };
+  const localAws = Object.values(endpoints).every((e) => e !== undefined && /^https?:\/\/(127\.0\.0\.1|localhost)[:/]/.test(e));
+  return { ...c, endpoints, localAws };
+}
+
+let cached: Config | undefined;
+/** The process-wide configuration, parsed on first use. */
+export function config(): Config {
+  cached ??= loadConfig();
+  return cached;
+}
