@@ -1,0 +1,124 @@
+import { Pool, type PoolClient, type PoolConfig } from 'pg';
+import { config } from '../common/config';
+import { ServiceUnavailableError } from '../common/errors';
+
+/** Anything a query function can run on: the pool, or a client inside a transaction. */
+export type Queryable = Pool | PoolClient;
+
+export interface PoolOptions {
+  /** Schema every connection uses as its search_path; created on first connect if missing. Default: the server's search_path. */
+  schema?: string;
+  /** Maximum connections. Default: 10. */
+  max?: number;
+  /** How long to wait for a connection before failing, in ms. Default: 10000. */
+  connectionTimeoutMs?: number;
+}
+
+const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+
+/** A connection pool on `url`; connection failures surface as ServiceUnavailableError('Postgres', url without password). */
+export function createPool(url: string = config().DATABASE_URL, options: PoolOptions = {}): Pool {
+  const { schema, max = 10, connectionTimeoutMs = 10_000 } = options;
+  if (schema !== undefined && !SCHEMA_NAME.test(schema)) {
+    throw new Error(`schema must be a lower-case SQL identifier (letters, digits, _), got "${schema}".`);
+  }
+  const pgConfig: PoolConfig = { connectionString: url, max, connectionTimeoutMillis: connectionTimeoutMs };
+  if (schema !== undefined) {
+    pgConfig.options = `-c search_path=${schema}`;
+    let created: Promise<void> | undefined;
+    // pg-pool awaits onConnect before handing the client out, so the schema exists before the first query.
+    pgConfig.onConnect = (client) => {
+      created ??= ensureSchema(client, schema).catch((err: unknown) => {
+        created = undefined;
+        throw err;
+      });
+      return created as unknown as void;
+    };
+  }
+  return new StorePool(pgConfig, redactUrl(url));
+}
+
+async function ensureSchema(client: { query(text: string): Promise<unknown> }, schema: string): Promise<void> {
+  try {
+    await client.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
+  } catch (err) {
+    // Two sessions creating the same schema at once race on the catalog's unique index: the schema exists.
+    const code = (err as { code?: string }).code;
+    if (code !== '23505' && code !== '42P06') throw err;
+  }
+}
+
+type ConnectCallback = (err: Error | undefined, client: PoolClient | undefined, done: (release?: unknown) => void) => void;
+
+/** A Pool whose connection failures (what `pool.query` and `pool.connect` both go through) name Postgres and the URL. */
+class StorePool extends Pool {
+  constructor(
+    pgConfig: PoolConfig,
+    readonly endpoint: string,
+  ) {
+    super(pgConfig);
+    // An idle client that dies (server restart) is dropped by the pool; the next query reconnects or fails loudly.
+    this.on('error', () => undefined);
+  }
+
+  override connect(): Promise<PoolClient>;
+  override connect(callback: ConnectCallback): void;
+  override connect(callback?: ConnectCallback): Promise<PoolClient> | void {
+    if (callback) return super.connect((err, client, done) => callback(err && this.wrap(err), client, done));
+    return super.connect().catch((err: Error) => {
+      throw this.wrap(err);
+    });
+  }
+
+  private wrap(err: Error): Error {
+    return isConnectionError(err) ? new ServiceUnavailableError('Postgres', this.endpoint, { cause: err }) : err;
+  }
+}
+
+const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE', 'ENOENT']);
+
+/** Cannot reach or log in: network errors, connection timeouts, SQLSTATE 08 (connection), 28 (auth), 3D000 (no database), 57P0x (shutting down/starting). */
+function isConnectionError(err: Error): boolean {
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === 'string') return NETWORK_CODES.has(code) || /^(08|28|3D|57P0)/.test(code);
+  return /Connection terminated|timeout expired/i.test(err.message);
+}
+
+/** The URL with its password removed, safe for logs and error messages. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    u.password = '';
+    u.searchParams.delete('password');
+    return u.toString();
+  } catch {
+    return url.replace(/:[^:@/]*@/, '@');
+  }
+}
+
+/** Runs `fn` in a transaction on one client: COMMIT on success, ROLLBACK and rethrow on failure. */
+export async function withTransaction<T>(pool: Pool, fn: (client: PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  let broken: unknown;
+  try {
+    await client.query('BEGIN');
+    const result = await fn(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (err) {
+    try {
+      await client.query('ROLLBACK');
+    } catch (rollbackErr) {
+      broken = rollbackErr; // the connection is unusable: destroy it rather than return it to the pool
+    }
+    throw err;
+  } finally {
+    client.release(broken as Error | undefined);
+  }
+}
+
+/** A JS value as a jsonb parameter (pg would send a JS array as a Postgres array, not JSON). */
+export const json = (value: unknown): string | null => (value === undefined || value === null ? null : JSON.stringify(value));
+
+/** A Date or epoch ms as a timestamptz parameter. */
+export const toDate = (value: Date | number | undefined | null): Date | null => (value === undefined || value === null ? null : new Date(value));

@@ -1,0 +1,158 @@
+import type { PipelineDef } from '../pipeline/types';
+import type { QueryResultRow } from 'pg';
+import { json, type Queryable } from './db';
+
+export type JobStatus = 'scheduled' | 'running' | 'paused' | 'succeeded' | 'failed' | 'cancelled';
+
+/** Statuses a job never leaves. */
+export const TERMINAL_JOB_STATUSES: readonly JobStatus[] = ['succeeded', 'failed', 'cancelled'];
+
+export interface Job {
+  jobId: string;
+  pipelineName: string;
+  definition: PipelineDef;
+  status: JobStatus;
+  bucket: string;
+  /** S3 key prefix of the raw input, e.g. `jobs/<id>/input/`. */
+  inputPrefix: string;
+  workflowId: string;
+  parentJobId: string | null;
+  fleet: string;
+  createdAt: Date;
+  /** When a scheduled job should start, if not right away. */
+  startAt: Date | null;
+  startedAt: Date | null;
+  finishedAt: Date | null;
+  summary: unknown;
+  error: string | null;
+}
+
+export interface NewJob {
+  jobId: string;
+  pipelineName: string;
+  definition: PipelineDef;
+  /** Default: `scheduled`. */
+  status?: JobStatus;
+  bucket: string;
+  inputPrefix: string;
+  workflowId: string;
+  parentJobId?: string | null;
+  fleet: string;
+  /** Default: now (stored to the millisecond). */
+  createdAt?: Date;
+  startAt?: Date | null;
+}
+
+const COLUMNS = `job_id, pipeline_name, definition, status, bucket, input_prefix, workflow_id, parent_job_id, fleet,
+  created_at, start_at, started_at, finished_at, summary, error`;
+
+function toJob(r: QueryResultRow): Job {
+  return {
+    jobId: r.job_id,
+    pipelineName: r.pipeline_name,
+    definition: r.definition,
+    status: r.status,
+    bucket: r.bucket,
+    inputPrefix: r.input_prefix,
+    workflowId: r.workflow_id,
+    parentJobId: r.parent_job_id,
+    fleet: r.fleet,
+    createdAt: r.created_at,
+    startAt: r.start_at,
+    startedAt: r.started_at,
+    finishedAt: r.finished_at,
+    summary: r.summary,
+    error: r.error,
+  };
+}
+
+/** Records a job; idempotent on jobId. Returns false when the job already existed (nothing changed). */
+export async function insertJob(db: Queryable, job: NewJob): Promise<boolean> {
+  const r = await db.query(
+    `INSERT INTO jobs (job_id, pipeline_name, definition, status, bucket, input_prefix, workflow_id, parent_job_id, fleet, created_at, start_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, coalesce($10, now()), $11)
+     ON CONFLICT (job_id) DO NOTHING`,
+    [
+      job.jobId,
+      job.pipelineName,
+      json(job.definition),
+      job.status ?? 'scheduled',
+      job.bucket,
+      job.inputPrefix,
+      job.workflowId,
+      job.parentJobId ?? null,
+      job.fleet,
+      job.createdAt ?? null,
+      job.startAt ?? null,
+    ],
+  );
+  return r.rowCount === 1;
+}
+
+/** The job, or undefined when it is not known. */
+export async function getJob(db: Queryable, jobId: string): Promise<Job | undefined> {
+  const r = await db.query(`SELECT ${COLUMNS} FROM jobs WHERE job_id = $1`, [jobId]);
+  return r.rows.length === 0 ? undefined : toJob(r.rows[0]);
+}
+
+export interface ListJobsOptions {
+  pipeline?: string;
+  status?: JobStatus | JobStatus[];
+  /** Page size. Default: 50. */
+  limit?: number;
+  /** Cursor: only jobs older than this one (pass the last job of the previous page). */
+  before?: Pick<Job, 'createdAt' | 'jobId'>;
+}
+
+/** Jobs newest first (created_at, then job_id, descending), filtered and paged by cursor. */
+export async function listJobs(db: Queryable, options: ListJobsOptions = {}): Promise<Job[]> {
+  const { pipeline, status, limit = 50, before } = options;
+  if (!Number.isInteger(limit) || limit < 1) throw new Error(`limit must be a positive integer, got ${limit}.`);
+  const where: string[] = [];
+  const values: unknown[] = [];
+  if (pipeline !== undefined) {
+    values.push(pipeline);
+    where.push(`pipeline_name = $${values.length}`);
+  }
+  if (status !== undefined) {
+    values.push(Array.isArray(status) ? status : [status]);
+    where.push(`status = ANY($${values.length}::text[])`);
+  }
+  if (before !== undefined) {
+    values.push(before.createdAt, before.jobId);
+    where.push(`(created_at, job_id) < ($${values.length - 1}::timestamptz, $${values.length}::text)`);
+  }
+  values.push(limit);
+  const r = await db.query(
+    `SELECT ${COLUMNS} FROM jobs ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+      ORDER BY created_at DESC, job_id DESC LIMIT $${values.length}`,
+    values,
+  );
+  return r.rows.map(toJob);
+}
+
+export interface JobStatusUpdate {
+  error?: string;
+  summary?: unknown;
+  /** Default: now, when the status is `running` and the job has not started before (the first start is kept). */
+  startedAt?: Date;
+  /** Default: now, when the status is terminal. */
+  finishedAt?: Date;
+}
+
+/**
+ * Moves a job to `status`, unless it is already terminal (succeeded, failed, cancelled), which it
+ * never leaves. Returns whether the job was updated.
+ */
+export async function setJobStatus(db: Queryable, jobId: string, status: JobStatus, update: JobStatusUpdate = {}): Promise<boolean> {
+  const r = await db.query(
+    `UPDATE jobs SET status = $2,
+            error = coalesce($3, error),
+            summary = coalesce($4::jsonb, summary),
+            started_at = coalesce(started_at, $5, CASE WHEN $2 = 'running' THEN now() END),
+            finished_at = coalesce($6, CASE WHEN $2 = ANY($7::text[]) THEN now() END, finished_at)
+      WHERE job_id = $1 AND NOT (status = ANY($7::text[]))`,
+    [jobId, status, update.error ?? null, json(update.summary), update.startedAt ?? null, update.finishedAt ?? null, TERMINAL_JOB_STATUSES],
+  );
+  return r.rowCount === 1;
+}

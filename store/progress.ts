@@ -1,0 +1,60 @@
+import type { Queryable } from './db';
+import type { StageMode, StageRunStatus } from './stage-runs';
+
+/** Part counts of one stage run, derived from task_runs (never from increments). */
+export interface StageProgress {
+  stageId: string;
+  status: StageRunStatus;
+  task: string;
+  mode: StageMode;
+  /** Known once the stage is planned (stream stages: when upstream is done). */
+  partsTotal: number | null;
+  /** Sent and not yet completed: in flight. */
+  queued: number;
+  retryWait: number;
+  succeeded: number;
+  failed: number;
+  /** Parts that needed more than one attempt, whatever their status. */
+  retried: number;
+  bytesIn: number;
+  bytesOut: number;
+  firstStartedAt: Date | null;
+  lastFinishedAt: Date | null;
+}
+
+/** Progress of every stage of a job in one query, in the order the stages started. [] for an unknown job. */
+export async function jobProgress(db: Queryable, jobId: string): Promise<StageProgress[]> {
+  const r = await db.query(
+    `SELECT s.stage_id, s.status, s.task, s.mode, s.parts_total,
+            count(t.part) FILTER (WHERE t.status = 'queued')::int AS queued,
+            count(t.part) FILTER (WHERE t.status = 'retry_wait')::int AS retry_wait,
+            count(t.part) FILTER (WHERE t.status = 'succeeded')::int AS succeeded,
+            count(t.part) FILTER (WHERE t.status = 'failed')::int AS failed,
+            count(t.part) FILTER (WHERE t.attempt > 1)::int AS retried,
+            coalesce(sum(t.bytes_in), 0)::float8 AS bytes_in,
+            coalesce(sum(t.bytes_out), 0)::float8 AS bytes_out,
+            min(t.started_at) AS first_started_at,
+            max(t.finished_at) AS last_finished_at
+       FROM stage_runs s LEFT JOIN task_runs t ON t.job_id = s.job_id AND t.stage_id = s.stage_id
+      WHERE s.job_id = $1
+      GROUP BY s.job_id, s.stage_id
+      ORDER BY s.started_at NULLS LAST, s.stage_id`,
+    [jobId],
+  );
+  return r.rows.map((x) => ({
+    stageId: x.stage_id,
+    status: x.status,
+    task: x.task,
+    mode: x.mode,
+    partsTotal: x.parts_total,
+    queued: x.queued,
+    retryWait: x.retry_wait,
+    succeeded: x.succeeded,
+    failed: x.failed,
+    retried: x.retried,
+    bytesIn: x.bytes_in,
+    bytesOut: x.bytes_out,
+    firstStartedAt: x.first_started_at,
+    lastFinishedAt: x.last_finished_at,
+  }));
+}
