@@ -1,0 +1,297 @@
+import { z } from 'zod';
+import type { PipelineDef, RetryPolicy, SplitSpec, Tolerance } from './types';
+import { didYouMean, type RawProblem } from './problems';
+import { formatDuration, formatSize, parseDuration, parseSize, UnitParseError } from './units';
+
+/**
+ * The zod schema of a pipeline definition as written (YAML or JSON). It checks the shape of every
+ * field, refuses unknown keys at every depth, applies defaults and converts units, so its output
+ * is a `PipelineDef` minus the rules that span stages (see `rules.ts`) and minus each root
+ * stage's `split`, which `compile.ts` fills in. Use `shapeProblems()` for readable messages.
+ */
+
+/** Names of pipelines and fleets (max 63) and stage ids (max 32): used in S3 keys, queue names and search attributes. */
+export const NAME_PATTERN = /^[a-z][a-z0-9-]*$/;
+export const PIPELINE_NAME_MAX = 63;
+export const STAGE_ID_MAX = 32;
+/** Handler names, e.g. `claims.validate`. */
+export const TASK_PATTERN = /^[A-Za-z0-9._-]+$/;
+export const TASK_NAME_MAX = 128;
+
+/** Ranges and defaults, in the compiled units (ms, bytes). */
+export const LIMITS = {
+  concurrency: { min: 1, max: 100_000, default: 100 },
+  timeoutMs: { min: 1_000, max: 86_400_000, default: 900_000 },
+  attempts: { min: 1, max: 100, default: 3 },
+  backoffMs: { min: 0, max: 86_400_000, default: 10_000 },
+  maxBackoffMs: { min: 0, max: 86_400_000, default: 300_000 },
+  linesPerPart: { min: 1, max: 10_000_000 },
+  bytesPerPart: { min: 1_024, max: 5 * 2 ** 30 },
+  /** Keeps a job's workflow history bounded (about 15 events per stage, far below Temporal's 51,200). */
+  stages: { max: 200 },
+} as const;
+export const DEFAULT_FLEET = 'default';
+export const DEFAULT_MANIFEST_KEY = 'manifest.jsonl';
+
+function custom(ctx: z.RefinementCtx, message: string): void {
+  ctx.addIssue({ code: 'custom', message });
+}
+
+function nameString(max: number) {
+  return z.string().superRefine((value, ctx) => {
+    if (value.length < 1 || value.length > max || !NAME_PATTERN.test(value)) {
+      custom(ctx, `must be 1–${max} lowercase letters, digits or dashes, starting with a letter (got ${JSON.stringify(value)})`);
+    }
+  });
+}
+
+const taskName = z.string().superRefine((value, ctx) => {
+  if (value.length < 1 || value.length > TASK_NAME_MAX || !TASK_PATTERN.test(value)) {
+    custom(ctx, `must be 1–${TASK_NAME_MAX} letters, digits, dots, dashes or underscores, e.g. "claims.validate" (got ${JSON.stringify(value)})`);
+  }
+});
+
+function intInRange(what: string, range: { min: number; max: number }) {
+  return z.number().superRefine((value, ctx) => {
+    if (!Number.isInteger(value) || value < range.min || value > range.max) {
+      custom(ctx, `must be a whole number of ${what} between ${range.min} and ${range.max} (got ${value})`);
+    }
+  });
+}
+
+/** A duration (`"5m"`, or a number of ms) within a range, output in ms. */
+function duration(range: { min: number; max: number }) {
+  return z
+    .union([z.string(), z.number()], { error: 'must be a duration like "30s", "5m" or "1h30m" (or a number of milliseconds)' })
+    .transform((value, ctx) => {
+      try {
+        const ms = parseDuration(value);
+        if (ms < range.min || ms > range.max) {
+          custom(ctx, `must be between ${formatDuration(range.min)} and ${formatDuration(range.max)} (got ${formatDuration(ms)})`);
+          return z.NEVER;
+        }
+        return ms;
+      } catch (err) {
+        custom(ctx, err instanceof UnitParseError ? err.message : String(err));
+        return z.NEVER;
+      }
+    });
+}
+
+/** A size (`"64MiB"`, or a number of bytes) within a range, output in bytes. */
+function size(range: { min: number; max: number }) {
+  return z
+    .union([z.string(), z.number()], { error: 'must be a size like "64MiB" or "10MB" (or a number of bytes)' })
+    .transform((value, ctx) => {
+      try {
+        const bytes = parseSize(value);
+        if (bytes < range.min || bytes > range.max) {
+          custom(ctx, `must be between ${formatSize(range.min)} and ${formatSize(range.max)} (got ${formatSize(bytes)})`);
+          return z.NEVER;
+        }
+        return bytes;
+      } catch (err) {
+        custom(ctx, err instanceof UnitParseError ? err.message : String(err));
+        return z.NEVER;
+      }
+    });
+}
+
+const manifestKey = z.string().superRefine((key, ctx) => {
+  if (key === '' || key.startsWith('/') || key.split('/').some((segment) => segment === '..' || segment === '')) {
+    custom(ctx, `must be a relative key under the job's input prefix, without empty or ".." segments (got ${JSON.stringify(key)})`);
+  }
+});
+
+const SPLIT_KINDS = ['object', 'lines', 'bytes', 'manifest'] as const;
+
+export const SplitSchema = z.discriminatedUnion(
+  'by',
+  [
+    z.strictObject({ by: z.literal('object') }),
+    z.strictObject({ by: z.literal('lines'), size: intInRange('lines', LIMITS.linesPerPart) }),
+    z.strictObject({ by: z.literal('bytes'), size: size(LIMITS.bytesPerPart) }),
+    z.strictObject({ by: z.literal('manifest'), key: manifestKey.default(DEFAULT_MANIFEST_KEY) }),
+  ],
+  {
+    error: (issue) => {
+      if (issue.code !== 'invalid_union') return undefined;
+      const kinds = SPLIT_KINDS.map((kind) => `"${kind}"`).join(', ');
+      const by = (issue.input as { by?: unknown } | undefined)?.by;
+      return by === undefined ? `is required: one of ${kinds}` : `must be one of ${kinds} (got ${JSON.stringify(by)})`;
+    },
+  },
+);
+
+export const RetrySchema = z
+  .strictObject({
+    attempts: intInRange('attempts', LIMITS.attempts).default(LIMITS.attempts.default),
+    backoff: duration(LIMITS.backoffMs).optional(),
+    maxBackoff: duration(LIMITS.maxBackoffMs).optional(),
+  })
+  .transform((raw): RetryPolicy => {
+    const backoffMs = raw.backoff ?? LIMITS.backoffMs.default;
+    // An explicit backoff above the default cap raises the cap rather than being refused.
+    return { attempts: raw.attempts, backoffMs, maxBackoffMs: raw.maxBackoff ?? Math.max(LIMITS.maxBackoffMs.default, backoffMs) };
+  });
+
+const PERCENT = /^(\d+(?:\.\d+)?)%$/;
+
+/** `failedParts: 3` (a count) or `failedParts: "0.5%"` (of the stage's parts). */
+const failedParts = z.union([z.number(), z.string()], { error: 'must be a count (whole number >= 0) or a percentage like "0.5%"' }).transform(
+  (value, ctx): Tolerance => {
+    if (typeof value === 'number') {
+      if (Number.isSafeInteger(value) && value >= 0) return { failedParts: value };
+      custom(ctx, `must be a count (whole number >= 0) or a percentage like "0.5%" (got ${value})`);
+      return z.NEVER;
+    }
+    const match = PERCENT.exec(value.trim());
+    const percent = match ? Number(match[1]) : NaN;
+    if (!(percent >= 0 && percent <= 100)) {
+      custom(ctx, `must be a count (whole number >= 0) or a percentage between 0% and 100% (got ${JSON.stringify(value)})`);
+      return z.NEVER;
+    }
+    return { failedPercent: percent };
+  },
+);
+
+export const ToleranceSchema = z
+  .strictObject({ failedParts: failedParts.optional() })
+  .transform((raw): Tolerance => raw.failedParts ?? { failedParts: 0 });
+
+/** Reports the first value inside `params` that JSON cannot carry (undefined, NaN, a function, a Date…). */
+function checkJson(value: unknown, path: (string | number)[], ctx: z.RefinementCtx): void {
+  if (value === null || typeof value === 'string' || typeof value === 'boolean') return;
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) ctx.addIssue({ code: 'custom', path, message: `must be JSON: ${value} is not a finite number` });
+    return;
+  }
+  if (Array.isArray(value)) {
+    value.forEach((item, i) => checkJson(item, [...path, i], ctx));
+    return;
+  }
+  if (typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
+    for (const [key, item] of Object.entries(value)) checkJson(item, [...path, key], ctx);
+    return;
+  }
+  const kind = typeof value === 'object' ? (value.constructor?.name ?? 'object') : typeof value;
+  ctx.addIssue({ code: 'custom', path, message: `must be JSON: a ${kind} cannot be sent to a worker` });
+}
+
+const params = z
+  .unknown()
+  .superRefine((value, ctx) => checkJson(value, [], ctx))
+  .default(() => ({}));
+
+export const StageSchema = z.strictObject({
+  id: nameString(STAGE_ID_MAX),
+  task: taskName,
+  params,
+  timeout: duration(LIMITS.timeoutMs).prefault(formatDuration(LIMITS.timeoutMs.default)),
+  retry: RetrySchema.prefault({}),
+  tolerate: ToleranceSchema.prefault({}),
+  /** A list of stage ids; a single id may be written without the list. */
+  needs: z
+    .union([z.string(), z.array(z.string())], { error: 'must be a list of stage ids' })
+    .optional()
+    .transform((value) => (value === undefined ? [] : typeof value === 'string' ? [value] : value)),
+  chain: z.enum(['barrier', 'stream']).default('barrier'),
+  gather: z.boolean().default(false),
+  split: SplitSchema.optional(),
+});
+
+export const PipelineSchema = z
+  .strictObject({
+    apiVersion: z.literal('batchgrid/v1'),
+    kind: z.literal('Pipeline'),
+    name: nameString(PIPELINE_NAME_MAX),
+    description: z.string().optional(),
+    fleet: nameString(PIPELINE_NAME_MAX).default(DEFAULT_FLEET),
+    concurrency: intInRange('parts', LIMITS.concurrency).default(LIMITS.concurrency.default),
+    input: z.strictObject({ split: SplitSchema.default({ by: 'object' }) }).prefault({}),
+    stages: z
+      .array(StageSchema)
+      .min(1, { error: 'must list at least one stage' })
+      .max(LIMITS.stages.max, { error: `must list at most ${LIMITS.stages.max} stages` }),
+  })
+  .transform(
+    (raw): PipelineDef => ({
+      apiVersion: raw.apiVersion,
+      kind: raw.kind,
+      name: raw.name,
+      ...(raw.description === undefined ? {} : { description: raw.description }),
+      fleet: raw.fleet,
+      concurrency: raw.concurrency,
+      input: { split: raw.input.split as SplitSpec },
+      stages: raw.stages.map((stage) => ({
+        id: stage.id,
+        task: stage.task,
+        params: stage.params,
+        timeoutMs: stage.timeout,
+        retry: stage.retry,
+        tolerate: stage.tolerate,
+        needs: stage.needs,
+        chain: stage.chain,
+        gather: stage.gather,
+        ...(stage.split === undefined ? {} : { split: stage.split as SplitSpec }),
+      })),
+    }),
+  );
+
+/** Hints for keys of the compiled form (`PipelineDef`) written into a definition. */
+const COMPILED_KEYS: Record<string, string> = {
+  timeoutMs: ' (write "timeout" with a unit, e.g. timeout: 5m)',
+  backoffMs: ' (write "backoff" with a unit, e.g. backoff: 10s)',
+  maxBackoffMs: ' (write "maxBackoff" with a unit, e.g. maxBackoff: 5m)',
+  failedPercent: ' (write a percentage as failedParts: "5%")',
+};
+
+/** Every key the format knows, for "did you mean" hints on unknown keys. */
+const KNOWN_KEYS = [
+  ...['apiVersion', 'kind', 'name', 'description', 'fleet', 'concurrency', 'input', 'stages', 'split', 'by', 'size', 'key'],
+  ...['id', 'task', 'params', 'timeout', 'retry', 'tolerate', 'needs', 'chain', 'gather'],
+  ...['attempts', 'backoff', 'maxBackoff', 'failedParts'],
+];
+
+function describeValue(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'a map';
+  if (typeof value === 'string') return `the string ${JSON.stringify(value)}`;
+  return `${typeof value} ${String(value)}`;
+}
+
+const EXPECTED: Record<string, string> = { object: 'a map', array: 'a list', string: 'a string', number: 'a number', boolean: 'true or false' };
+
+/** Messages for the issues the schema does not word itself. */
+function issueMessage(issue: z.core.$ZodRawIssue): string | undefined {
+  if (issue.code === 'invalid_type') {
+    if (issue.input === undefined) return 'is required';
+    return `must be ${EXPECTED[issue.expected] ?? issue.expected}, got ${describeValue(issue.input)}`;
+  }
+  if (issue.code === 'invalid_value') {
+    const options = issue.values.map((v) => JSON.stringify(v));
+    if (issue.input === undefined) return `is required: ${options.join(' or ')}`;
+    const got = ` (got ${typeof issue.input === 'string' ? JSON.stringify(issue.input) : describeValue(issue.input)})`;
+    return options.length === 1 ? `must be ${options[0]}${got}` : `must be one of ${options.join(', ')}${got}`;
+  }
+  return undefined;
+}
+
+/** Checks the shape of a raw definition: every problem, one per unknown key, with readable messages. */
+export function shapeProblems(raw: unknown): { problems: RawProblem[]; pipeline?: PipelineDef } {
+  const result = PipelineSchema.safeParse(raw, { error: issueMessage });
+  if (result.success) return { problems: [], pipeline: result.data };
+  const problems: RawProblem[] = [];
+  for (const issue of result.error.issues) {
+    const path = issue.path.map((segment) => (typeof segment === 'symbol' ? String(segment) : segment));
+    if (issue.code === 'unrecognized_keys') {
+      for (const key of issue.keys) {
+        problems.push({ path: [...path, key], message: `unknown key "${key}"${COMPILED_KEYS[key] ?? didYouMean(key, KNOWN_KEYS)}` });
+      }
+    } else {
+      problems.push({ path, message: issue.message });
+    }
+  }
+  return { problems };
+}
