@@ -1,0 +1,39 @@
+import type { Command } from 'commander';
+import { InvalidArgumentError } from 'commander';
+import { createFleetWorker } from '../../../worker/fleet';
+import { loadTaskModule } from '../../../worker/load-tasks';
+
+const positiveInt = (value: string): number => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a positive integer.');
+  return n;
+};
+
+/** `batchgrid fleet-worker`: runs a fleet worker until SIGTERM/SIGINT, then drains and exits 0. */
+export function register(program: Command): void {
+  program
+    .command('fleet-worker')
+    .description('run a fleet worker: take task parts from the fleet queue, run their handlers, post completions')
+    .option('--fleet <name>', 'fleet (input queue) to serve', 'default')
+    .option('--tasks <module>', 'compiled JavaScript module exporting defineTask(…) handlers, added to the built-ins (relative to the current directory)')
+    .option('--concurrency <n>', 'parts run in parallel (default: 4)', positiveInt)
+    .option('--worker-id <id>', 'worker id in completions and events (default: <host>-<pid>-<random>)')
+    .option('--grace-ms <ms>', 'on SIGTERM/SIGINT, let running parts finish for this long (default: 30000)', positiveInt)
+    .option('--visibility-timeout <seconds>', 'how long a received message stays hidden; renewed while its parts run, so a dead worker\'s parts reappear after it (default: 60)', positiveInt)
+    .action(async (opts: { fleet: string; tasks?: string; concurrency?: number; workerId?: string; graceMs?: number; visibilityTimeout?: number }) => {
+      const tasks = opts.tasks ? loadTaskModule(opts.tasks) : [];
+      const worker = createFleetWorker({ fleet: opts.fleet, tasks, concurrency: opts.concurrency, workerId: opts.workerId, shutdownGraceMs: opts.graceMs, visibilityTimeoutSeconds: opts.visibilityTimeout });
+      const stopped = new Promise<void>((resolve) => {
+        const stop = (signal: NodeJS.Signals) => {
+          worker.options.log.info({ signal }, 'signal received; draining');
+          // A second signal means "now": exit without waiting for the drain.
+          process.once(signal, () => process.exit(130));
+          worker.stop().then(resolve, resolve);
+        };
+        process.once('SIGTERM', stop);
+        process.once('SIGINT', stop);
+      });
+      await worker.start();
+      await stopped;
+    });
+}

@@ -1,0 +1,182 @@
+import { SendMessageBatchCommand, type SendMessageBatchRequestEntry, type SQSClient } from '@aws-sdk/client-sqs';
+import type { Logger } from '../../common/logger';
+import { MAX_MESSAGE_BYTES, type CompletionMessage, type PartResult } from '../../common/messages';
+import { isQueueGone } from './aws-errors';
+import { retryAws } from './retry';
+
+/** Most results packed into one completion message. */
+export const MAX_RESULTS_PER_COMPLETION = 100;
+/** SendMessageBatch limits: 10 entries whose bodies add up to at most 256 KiB. */
+export const MAX_BATCH_ENTRIES = 10;
+export const MAX_BATCH_BYTES = 256 * 1024;
+
+/** One packed completion message and the results it carries. */
+export interface PackedCompletion {
+  body: string;
+  bytes: number;
+  results: PartResult[];
+}
+
+/**
+ * Packs results of one (job, stage) into as few CompletionMessage bodies as the limits allow,
+ * keeping their order. A result too large to share a message goes alone (it was size-checked
+ * when the part finished, so it fits).
+ */
+export function packCompletions(
+  header: Omit<CompletionMessage, 'results'>,
+  results: readonly PartResult[],
+  limits: { maxResults?: number; maxBytes?: number } = {},
+): PackedCompletion[] {
+  const maxResults = limits.maxResults ?? MAX_RESULTS_PER_COMPLETION;
+  const maxBytes = limits.maxBytes ?? MAX_MESSAGE_BYTES;
+  const head = JSON.stringify(header).slice(0, -1); // without the closing brace
+  const emptyBytes = Buffer.byteLength(`${head},"results":[]}`);
+  const packed: PackedCompletion[] = [];
+  let items: string[] = [];
+  let group: PartResult[] = [];
+  let bytes = emptyBytes;
+  const close = () => {
+    if (group.length === 0) return;
+    const body = `${head},"results":[${items.join(',')}]}`;
+    packed.push({ body, bytes: Buffer.byteLength(body), results: group });
+    items = [];
+    group = [];
+    bytes = emptyBytes;
+  };
+  for (const result of results) {
+    const json = JSON.stringify(result);
+    const size = Buffer.byteLength(json);
+    // +1 for the comma before every result but the first.
+    if (group.length > 0 && (group.length >= maxResults || bytes + 1 + size > maxBytes)) close();
+    bytes += size + (group.length > 0 ? 1 : 0);
+    items.push(json);
+    group.push(result);
+  }
+  close();
+  return packed;
+}
+
+/** Splits message sizes (bytes) into SendMessageBatch calls: lists of indexes, in order. */
+export function packBatches(sizes: readonly number[], limits: { maxEntries?: number; maxBytes?: number } = {}): number[][] {
+  const maxEntries = limits.maxEntries ?? MAX_BATCH_ENTRIES;
+  const maxBytes = limits.maxBytes ?? MAX_BATCH_BYTES;
+  const batches: number[][] = [];
+  let batch: number[] = [];
+  let bytes = 0;
+  sizes.forEach((size, i) => {
+    if (batch.length > 0 && (batch.length >= maxEntries || bytes + size > maxBytes)) {
+      batches.push(batch);
+      batch = [];
+      bytes = 0;
+    }
+    batch.push(i);
+    bytes += size;
+  });
+  if (batch.length > 0) batches.push(batch);
+  return batches;
+}
+
+/** What became of a result: posted, dropped because its queue is gone (job cancelled), or not deliverable. */
+export type SendOutcome = 'sent' | 'gone' | 'failed';
+
+interface Pending {
+  jobId: string;
+  stageId: string;
+  result: PartResult;
+  settle: (outcome: SendOutcome) => void;
+}
+
+export interface CompletionSenderOptions {
+  sqs: SQSClient;
+  workerId: string;
+  log: Logger;
+  /** How long a result may wait for others to share its message, in ms. */
+  maxDelayMs: number;
+}
+
+/**
+ * Posts part results to completion queues, batched: results for one queue that arrive within
+ * `maxDelayMs` share messages (packCompletions) and calls (packBatches). Never rejects: each
+ * result's promise tells its outcome.
+ */
+export class CompletionSender {
+  private readonly pending = new Map<string, { items: Pending[]; timer?: NodeJS.Timeout }>();
+  private readonly inFlight = new Set<Promise<void>>();
+  private giveUpAt: number | undefined;
+
+  constructor(private readonly options: CompletionSenderOptions) {}
+
+  /** Queues a result for `queueUrl`; resolves once it has been posted (or could not be). */
+  add(queueUrl: string, jobId: string, stageId: string, result: PartResult): Promise<SendOutcome> {
+    return new Promise((settle) => {
+      let entry = this.pending.get(queueUrl);
+      if (!entry) this.pending.set(queueUrl, (entry = { items: [] }));
+      entry.items.push({ jobId, stageId, result, settle });
+      if (entry.items.length >= MAX_RESULTS_PER_COMPLETION * MAX_BATCH_ENTRIES || this.giveUpAt !== undefined) this.flush(queueUrl);
+      else entry.timer ??= setTimeout(() => this.flush(queueUrl), this.options.maxDelayMs);
+    });
+  }
+
+  /** Sends everything queued now and waits for every send; retries stop at `giveUpAt` (epoch ms) when given. */
+  async drain(giveUpAt?: number): Promise<void> {
+    if (giveUpAt !== undefined) this.giveUpAt = giveUpAt;
+    for (const queueUrl of [...this.pending.keys()]) this.flush(queueUrl);
+    while (this.inFlight.size > 0) await Promise.all([...this.inFlight]);
+  }
+
+  private flush(queueUrl: string): void {
+    const entry = this.pending.get(queueUrl);
+    if (!entry) return;
+    this.pending.delete(queueUrl);
+    clearTimeout(entry.timer);
+    const p = this.send(queueUrl, entry.items).finally(() => this.inFlight.delete(p));
+    this.inFlight.add(p);
+  }
+
+  private async send(queueUrl: string, items: Pending[]): Promise<void> {
+    const groups = new Map<string, Pending[]>();
+    for (const item of items) {
+      const key = JSON.stringify([item.jobId, item.stageId]);
+      const group = groups.get(key);
+      if (group) group.push(item);
+      else groups.set(key, [item]);
+    }
+    const messages: { body: string; bytes: number; items: Pending[] }[] = [];
+    for (const group of groups.values()) {
+      const header = { v: 1 as const, type: 'completion' as const, jobId: group[0].jobId, stageId: group[0].stageId, workerId: this.options.workerId };
+      let offset = 0;
+      for (const packed of packCompletions(header, group.map((g) => g.result))) {
+        messages.push({ body: packed.body, bytes: packed.bytes, items: group.slice(offset, offset + packed.results.length) });
+        offset += packed.results.length;
+      }
+    }
+    const batches = packBatches(messages.map((m) => m.bytes));
+    await Promise.all(batches.map((batch) => this.sendBatch(queueUrl, batch.map((i) => messages[i]))));
+  }
+
+  private async sendBatch(queueUrl: string, messages: { body: string; items: Pending[] }[]): Promise<void> {
+    const settle = (ms: typeof messages, outcome: SendOutcome) => ms.forEach((m) => m.items.forEach((i) => i.settle(outcome)));
+    let left = messages;
+    try {
+      await retryAws(
+        'SendMessageBatch(completions)',
+        async () => {
+          const entries: SendMessageBatchRequestEntry[] = left.map((m, i) => ({ Id: `c${i}`, MessageBody: m.body }));
+          const r = await this.options.sqs.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: entries }));
+          const failed = new Map((r.Failed ?? []).map((f) => [f.Id, f]));
+          settle(left.filter((_, i) => !failed.has(`c${i}`)), 'sent');
+          const permanent = left.filter((_, i) => failed.get(`c${i}`)?.SenderFault);
+          if (permanent.length > 0) {
+            this.options.log.error({ queueUrl, failed: r.Failed?.filter((f) => f.SenderFault) }, 'SQS refused completion messages; their task messages will be redelivered');
+            settle(permanent, 'failed');
+          }
+          left = left.filter((_, i) => failed.has(`c${i}`) && !failed.get(`c${i}`)?.SenderFault);
+          if (left.length > 0) throw Object.assign(new Error(`${left.length} completion message(s) not accepted by SQS`), { name: 'BatchEntryFailed', $retryable: {} });
+        },
+        { log: this.options.log, giveUpAt: () => this.giveUpAt, isFinal: isQueueGone },
+      );
+    } catch (err) {
+      settle(left, isQueueGone(err) ? 'gone' : 'failed');
+    }
+  }
+}

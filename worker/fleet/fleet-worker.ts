@@ -1,0 +1,389 @@
+import { EventEmitter } from 'node:events';
+import type { Message } from '@aws-sdk/client-sqs';
+import { createAwsClients, destroyAwsClients, type AwsClients } from '../../common/aws';
+import { errorMessage } from '../../common/errors';
+import { parseBody, TaskMessage, type PartResult, type PartTask } from '../../common/messages';
+import { PartCancelledError, WorkerStoppingError } from '../errors';
+import { AsgLifecycle } from './asg-lifecycle';
+import { isQueueGone } from './aws-errors';
+import { CompletionSender, type SendOutcome } from './completions';
+import { sendDeadLetter } from './dead-letter';
+import { MessageDeleter } from './deleter';
+import { EventReporter, type WorkerStats } from './events';
+import { compileFleetWorkerOptions, type CompiledFleetWorkerOptions, type FleetWorkerOptions } from './options';
+import { Poller } from './poller';
+import { ensureFleetQueues, type FleetQueues } from './queues';
+import { retryAws } from './retry';
+import { runPart, type PartOutcome } from './runner';
+import { changeVisibility, VisibilityKeeper } from './visibility';
+
+/** Which part an event is about. */
+export interface PartEvent {
+  jobId: string;
+  stageId: string;
+  task: string;
+  part: number;
+  attempt: number;
+}
+
+/** Events a FleetWorker emits (for tests, the CLI and metrics). */
+export interface FleetWorkerEvents {
+  'part:start': [PartEvent];
+  'part:done': [PartEvent & { result: PartResult }];
+  'part:failed': [PartEvent & { result: PartResult }];
+  /** A part aborted by stop() or by a cancelled job: no result is posted. */
+  'part:aborted': [PartEvent & { reason: string }];
+  'message:dead-lettered': [{ messageId?: string; reason: string }];
+  /** A message for a cancelled job (its completion queue is gone), deleted without running. */
+  'message:skipped': [{ messageId?: string; completionQueueUrl: string }];
+  'message:handed-back': [{ messageId?: string }];
+  /** Results dropped because their completion queue no longer exists. */
+  'completions:dropped': [{ completionQueueUrl: string }];
+  /** Something went wrong that the worker survives (it is also logged). Only emitted when someone listens. */
+  error: [Error];
+}
+
+/** A received task message and the state of its parts. */
+interface HeldMessage {
+  messageId?: string;
+  receiptHandle: string;
+  queueUrl: string;
+  task: TaskMessage;
+  receivedAt: number;
+  receiveCount: number;
+  /** Parts not yet settled: waiting, running, or with a result not yet posted. */
+  unsettled: number;
+  running: Set<AbortController>;
+  /** Return the message to the queue instead of deleting it (a part was aborted or never started). */
+  handBack: boolean;
+  /** The job was cancelled: delete without results. */
+  cancelled: boolean;
+  /** A result could not be posted: leave the message to SQS (it reappears after its visibility timeout). */
+  sendFailed: boolean;
+}
+
+/**
+ * A fleet worker: long-polls its fleet's input queue, runs each part with the registered handler
+ * (at most `concurrency` at a time), posts batched completions, then deletes the task message.
+ * `start()` and `stop()` are idempotent; errors are logged and retried, never thrown out of the loop.
+ */
+export class FleetWorker extends EventEmitter<FleetWorkerEvents> {
+  readonly options: CompiledFleetWorkerOptions;
+  private readonly completions: CompletionSender;
+  private readonly deleter: MessageDeleter;
+  private readonly held = new Set<HeldMessage>();
+  private readonly waiting: { msg: HeldMessage; part: PartTask }[] = [];
+  private readonly runningSince = new Map<AbortController, number>();
+  private readonly goneQueues = new Map<string, number>();
+  private readonly background = new Set<Promise<unknown>>();
+  private waiters: (() => void)[] = [];
+  private fleetQueues?: FleetQueues;
+  private poller?: Poller;
+  private visibility?: VisibilityKeeper;
+  private reporter?: EventReporter;
+  private lifecycle?: AsgLifecycle;
+  private startPromise?: Promise<void>;
+  private stopPromise?: Promise<void>;
+  private stopping = false;
+  private startedAt = Date.now();
+  private counters = { partsDone: 0, partsFailed: 0, bytesIn: 0, bytesOut: 0, busyMs: 0 };
+
+  constructor(options: FleetWorkerOptions) {
+    super();
+    this.options = compileFleetWorkerOptions(options);
+    const { clients, log, workerId, completionBatchMaxDelayMs } = this.options;
+    this.completions = new CompletionSender({ sqs: clients.sqs, log, workerId, maxDelayMs: completionBatchMaxDelayMs });
+    this.deleter = new MessageDeleter(clients.sqs, log);
+  }
+
+  /** The fleet's queue URLs (after start). */
+  get queues(): FleetQueues | undefined {
+    return this.fleetQueues;
+  }
+
+  get workerId(): string {
+    return this.options.workerId;
+  }
+
+  /** Creates the fleet queues if needed, announces the worker and begins polling. Resolves once polling. */
+  start(): Promise<void> {
+    this.startPromise ??= this.doStart();
+    return this.startPromise;
+  }
+
+  /**
+   * Stops polling, lets running parts finish within `graceMs` (default: shutdownGraceMs), aborts the
+   * rest and hands their messages back, posts pending completions and a 'stop' event. Safe to call twice.
+   */
+  stop(options: { graceMs?: number } = {}): Promise<void> {
+    this.stopPromise ??= this.doStop(options.graceMs ?? this.options.shutdownGraceMs);
+    return this.stopPromise;
+  }
+
+  /** The counters reported in worker events. */
+  stats(): WorkerStats {
+    const now = Date.now();
+    let busyMs = this.counters.busyMs;
+    for (const since of this.runningSince.values()) busyMs += now - since;
+    return {
+      slots: this.options.concurrency,
+      busySlots: this.runningSince.size,
+      partsDone: this.counters.partsDone,
+      partsFailed: this.counters.partsFailed,
+      bytesIn: this.counters.bytesIn,
+      bytesOut: this.counters.bytesOut,
+      uptimeMs: now - this.startedAt,
+      busyMs,
+    };
+  }
+
+  private async doStart(): Promise<void> {
+    if (this.stopping) throw new Error('this fleet worker was stopped; create a new one');
+    const { clients, log, queuePrefix, fleet } = this.options;
+    this.startedAt = Date.now();
+    const queues = await retryAws('ensureFleetQueues', () => ensureFleetQueues(clients.sqs, queuePrefix, fleet), { log, maxAttempts: 5 });
+    this.fleetQueues = queues;
+    this.reporter = new EventReporter({
+      sqs: clients.sqs, log, eventsQueueUrl: queues.eventsQueueUrl, workerId: this.workerId, instanceId: this.options.instanceId,
+      fleet, heartbeatIntervalMs: this.options.heartbeatIntervalMs, stats: () => this.stats(),
+    });
+    this.visibility = new VisibilityKeeper(clients.sqs, log, this.options.visibilityTimeoutSeconds, () =>
+      [...this.held].map((m) => ({ queueUrl: m.queueUrl, receiptHandle: m.receiptHandle })),
+    );
+    this.poller = new Poller({
+      sqs: clients.sqs, log, queueUrl: queues.inputQueueUrl,
+      waitTimeSeconds: this.options.waitTimeSeconds,
+      visibilityTimeoutSeconds: this.options.visibilityTimeoutSeconds,
+      freeSlots: () => this.options.concurrency - this.heldParts(),
+      capacityChanged: () => new Promise((resolve) => this.waiters.push(resolve)),
+      onMessages: (messages, receivedAt) => messages.forEach((m) => this.accept(m, receivedAt)),
+      onError: (err) => this.reportError(err),
+    });
+    if (this.stopping) return;
+    await this.reporter.start();
+    this.visibility.start();
+    this.poller.start();
+    if (this.options.asg) {
+      const autoScaling = this.options.asg.autoScaling ?? (clients as Partial<AwsClients>).autoScaling ?? createAwsClients().autoScaling;
+      this.lifecycle = new AsgLifecycle({ ...this.options.asg, autoScaling, instanceId: this.options.instanceId, log }, this);
+      this.lifecycle.start();
+    }
+    log.info({ workerId: this.workerId, fleet, concurrency: this.options.concurrency, tasks: this.options.registry.names, queueUrl: queues.inputQueueUrl }, 'fleet worker started');
+  }
+
+  private async doStop(graceMs: number): Promise<void> {
+    this.stopping = true;
+    const { log } = this.options;
+    await this.startPromise?.catch(() => undefined);
+    log.info({ workerId: this.workerId, graceMs, running: this.runningSince.size }, 'fleet worker stopping');
+    await this.poller?.stop();
+    // Parts not started yet go back with their message.
+    for (const { msg } of this.waiting.splice(0)) {
+      msg.handBack = true;
+      this.settlePart(msg);
+    }
+    if (!(await this.until(() => this.runningSince.size === 0, graceMs))) {
+      log.warn({ running: this.runningSince.size }, 'grace period over; aborting running parts and handing their messages back');
+      for (const msg of this.held) for (const c of msg.running) c.abort(new WorkerStoppingError());
+      await this.until(() => this.runningSince.size === 0);
+    }
+    const giveUpAt = Date.now() + this.options.flushTimeoutMs;
+    await this.completions.drain(giveUpAt);
+    await this.until(() => this.held.size === 0, this.options.flushTimeoutMs);
+    while (this.background.size > 0) await Promise.allSettled([...this.background]);
+    await this.deleter.drain(giveUpAt);
+    await this.visibility?.stop();
+    await this.reporter?.stop();
+    await this.lifecycle?.close();
+    if (this.options.ownClients) destroyAwsClients(this.options.clients as AwsClients);
+    log.info({ workerId: this.workerId, ...this.stats() }, 'fleet worker stopped');
+  }
+
+  private heldParts(): number {
+    return this.waiting.length + this.runningSince.size;
+  }
+
+  /** Takes a received message: dead-letters it if malformed, skips it if its job is cancelled, else queues its parts. */
+  private accept(m: Message, receivedAt: number): void {
+    const queueUrl = this.fleetQueues!.inputQueueUrl;
+    const parsed = parseBody(TaskMessage, m.Body);
+    if (!parsed.ok) {
+      this.track(this.deadLetter(m, parsed.reason));
+      return;
+    }
+    const task = parsed.value;
+    this.poller?.notePartCount(task.parts.length);
+    if (this.isGone(task.completionQueueUrl)) {
+      this.track(this.deleter.delete(queueUrl, m.ReceiptHandle!));
+      this.emit('message:skipped', { messageId: m.MessageId, completionQueueUrl: task.completionQueueUrl });
+      return;
+    }
+    const msg: HeldMessage = {
+      messageId: m.MessageId, receiptHandle: m.ReceiptHandle!, queueUrl, task, receivedAt,
+      receiveCount: Number(m.Attributes?.ApproximateReceiveCount ?? 1), unsettled: task.parts.length,
+      running: new Set(), handBack: false, cancelled: false, sendFailed: false,
+    };
+    this.held.add(msg);
+    for (const part of task.parts) this.waiting.push({ msg, part });
+    this.pump();
+  }
+
+  /** Starts waiting parts while slots are free. */
+  private pump(): void {
+    while (!this.stopping && this.runningSince.size < this.options.concurrency && this.waiting.length > 0) {
+      const { msg, part } = this.waiting.shift()!;
+      this.startPart(msg, part);
+    }
+    this.wake();
+  }
+
+  private startPart(msg: HeldMessage, part: PartTask): void {
+    const controller = new AbortController();
+    const startedAt = Date.now();
+    msg.running.add(controller);
+    this.runningSince.set(controller, startedAt);
+    const ev: PartEvent = { jobId: msg.task.jobId, stageId: msg.task.stageId, task: msg.task.task, part: part.part, attempt: part.attempt };
+    this.emit('part:start', ev);
+    const { clients, log, registry } = this.options;
+    runPart({ message: msg.task, part, receivedAt: msg.receivedAt, receiveCount: msg.receiveCount, registry, s3: clients.s3, log, controller })
+      .catch((err: unknown): PartOutcome => ({ kind: 'aborted', reason: err })) // runPart never rejects; belt and braces
+      .then((outcome) => {
+        msg.running.delete(controller);
+        this.runningSince.delete(controller);
+        this.counters.busyMs += Date.now() - startedAt;
+        this.finishPart(msg, ev, outcome);
+        this.pump();
+      })
+      .catch((err: unknown) => this.reportError(err));
+  }
+
+  private finishPart(msg: HeldMessage, ev: PartEvent, outcome: PartOutcome): void {
+    if (outcome.kind === 'aborted') {
+      if (!(outcome.reason instanceof PartCancelledError)) msg.handBack = true;
+      this.emit('part:aborted', { ...ev, reason: errorMessage(outcome.reason) });
+      this.settlePart(msg);
+      return;
+    }
+    const result = outcome.result;
+    this.counters.bytesIn += result.bytesIn;
+    this.counters.bytesOut += result.bytesOut;
+    if (result.status === 'succeeded') this.counters.partsDone++;
+    else this.counters.partsFailed++;
+    this.emit(result.status === 'succeeded' ? 'part:done' : 'part:failed', { ...ev, result });
+    if (msg.cancelled) {
+      this.settlePart(msg);
+      return;
+    }
+    const url = msg.task.completionQueueUrl;
+    this.completions.add(url, msg.task.jobId, msg.task.stageId, result).then((sent: SendOutcome) => {
+      if (sent === 'gone') this.markGone(url);
+      if (sent === 'failed') msg.sendFailed = true;
+      this.settlePart(msg);
+    });
+  }
+
+  private settlePart(msg: HeldMessage): void {
+    if (--msg.unsettled > 0) return;
+    this.held.delete(msg);
+    this.track(this.finishMessage(msg));
+    this.wake();
+  }
+
+  /** The last part of a message settled: delete it, hand it back, or leave it to SQS. */
+  private async finishMessage(msg: HeldMessage): Promise<void> {
+    const { clients, log } = this.options;
+    if (msg.cancelled) {
+      await this.deleter.delete(msg.queueUrl, msg.receiptHandle);
+    } else if (msg.handBack) {
+      await changeVisibility(clients.sqs, log, [msg], 0, Date.now() + this.options.flushTimeoutMs);
+      this.emit('message:handed-back', { messageId: msg.messageId });
+    } else if (msg.sendFailed) {
+      log.warn({ messageId: msg.messageId, jobId: msg.task.jobId, stageId: msg.task.stageId }, 'results not posted; leaving the task message to be redelivered');
+    } else {
+      await this.deleter.delete(msg.queueUrl, msg.receiptHandle);
+    }
+  }
+
+  /** The completion queue is gone (job cancelled): drop everything for it and skip its messages for a while. */
+  private markGone(url: string): void {
+    const first = !this.isGone(url);
+    const now = Date.now();
+    for (const [gone, until] of this.goneQueues) if (until <= now) this.goneQueues.delete(gone);
+    this.goneQueues.set(url, now + this.options.goneQueueMemoryMs);
+    if (!first) return;
+    this.options.log.info({ completionQueueUrl: url }, 'completion queue no longer exists (job cancelled); dropping its parts');
+    this.emit('completions:dropped', { completionQueueUrl: url });
+    for (const msg of this.held) {
+      if (msg.task.completionQueueUrl !== url || msg.cancelled) continue;
+      msg.cancelled = true;
+      for (const c of msg.running) c.abort(new PartCancelledError(url));
+    }
+    for (let i = this.waiting.length - 1; i >= 0; i--) {
+      const { msg } = this.waiting[i];
+      if (!msg.cancelled) continue;
+      this.waiting.splice(i, 1);
+      this.settlePart(msg);
+    }
+  }
+
+  private isGone(url: string): boolean {
+    const until = this.goneQueues.get(url);
+    if (until === undefined) return false;
+    if (until > Date.now()) return true;
+    this.goneQueues.delete(url);
+    return false;
+  }
+
+  /** Sends a malformed message to the DLQ with its reason, then deletes it; if the DLQ refuses, SQS redelivers it later. */
+  private async deadLetter(m: Message, reason: string): Promise<void> {
+    const { clients, log } = this.options;
+    const queues = this.fleetQueues!;
+    log.warn({ messageId: m.MessageId, reason }, 'malformed task message; moving it to the dead-letter queue');
+    try {
+      await sendDeadLetter(clients.sqs, log, queues.dlqUrl, { reason, body: m.Body ?? '', queueUrl: queues.inputQueueUrl, workerId: this.workerId, at: Date.now() });
+    } catch (err) {
+      this.reportError(err);
+      return;
+    }
+    await this.deleter.delete(queues.inputQueueUrl, m.ReceiptHandle!);
+    this.emit('message:dead-lettered', { messageId: m.MessageId, reason });
+  }
+
+  private track(p: Promise<unknown>): void {
+    const tracked = p.catch((err: unknown) => this.reportError(err)).finally(() => this.background.delete(tracked));
+    this.background.add(tracked);
+  }
+
+  private reportError(err: unknown): void {
+    if (isQueueGone(err)) return;
+    const error = err instanceof Error ? err : new Error(String(err));
+    if (this.listenerCount('error') > 0) this.emit('error', error);
+  }
+
+  private wake(): void {
+    const waiters = this.waiters;
+    this.waiters = [];
+    waiters.forEach((w) => w());
+  }
+
+  /** Waits until `cond()` holds (re-checked whenever parts or messages change), or `timeoutMs` passes; true if it holds. */
+  private async until(cond: () => boolean, timeoutMs = Number.POSITIVE_INFINITY): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    while (!cond()) {
+      const left = deadline - Date.now();
+      if (left <= 0) return false;
+      let timer: NodeJS.Timeout | undefined;
+      await new Promise<void>((resolve) => {
+        this.waiters.push(resolve);
+        if (Number.isFinite(left)) timer = setTimeout(resolve, left);
+      });
+      clearTimeout(timer);
+    }
+    return true;
+  }
+}
+
+/** Creates a fleet worker; call `start()` to begin and `stop()` to drain and end. */
+export function createFleetWorker(options: FleetWorkerOptions): FleetWorker {
+  return new FleetWorker(options);
+}
