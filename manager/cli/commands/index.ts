@@ -1,6 +1,35 @@
 import type { Command } from 'commander';
+import * as cancel from './cancel';
+import * as db from './db';
+import * as dev from './dev';
+import * as fleetWorker from './fleet-worker';
+import * as jobs from './jobs';
+import * as orchestrator from './orchestrator';
+import * as pause from './pause';
+import * as results from './results';
+import * as resume from './resume';
+import * as retry from './retry';
+import * as schedule from './schedule';
+import * as status from './status';
+import * as submit from './submit';
+import * as validate from './validate';
+import * as watch from './watch';
 
 /** Each command module exports `register(program)`; add one line here per module. */
 export function registerCommands(program: Command): void {
-  void program;
+  cancel.register(program);
+  db.register(program);
+  dev.register(program);
+  fleetWorker.register(program);
+  jobs.register(program);
+  orchestrator.register(program);
+  pause.register(program);
+  results.register(program);
+  resume.register(program);
+  retry.register(program);
+  schedule.register(program);
+  status.register(program);
+  submit.register(program);
+  validate.register(program);
+  watch.register(program);
 }

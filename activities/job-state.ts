@@ -1,0 +1,85 @@
+import { writeJsonLines } from '../common/s3-io';
+import { finalStages } from '../pipeline/dag';
+import type { PipelineDef } from '../pipeline/types';
+import { insertJob, setJobStatus, type JobStatus } from '../store/jobs';
+import { succeededParts } from '../store/task-runs';
+import type { ActivityDeps } from './deps';
+import type { StageResult } from './run-stage';
+
+export interface JobSummary {
+  jobId: string;
+  pipeline: string;
+  status: 'succeeded' | 'failed' | 'cancelled';
+  stages: StageResult[];
+  /** S3 key of the job's results: one JSON line per part of each final stage. */
+  resultsKey?: string;
+  results?: number;
+  startedAt: number;
+  finishedAt: number;
+  error?: string;
+}
+
+export interface FinishJobInput {
+  jobId: string;
+  pipeline: PipelineDef;
+  bucket: string;
+  status: JobSummary['status'];
+  stages: StageResult[];
+  startedAt: number;
+  error?: string;
+}
+
+export const resultsKeyOf = (jobId: string) => `jobs/${jobId}/results.jsonl`;
+
+/** Job-level activities: status changes and the final results file. */
+export function createJobActivities(deps: ActivityDeps) {
+  const { db, aws } = deps;
+
+  /**
+   * Marks the job running, first recording it if no one did (a job started by a Temporal
+   * Schedule has no submitter to do so).
+   */
+  async function beginJob(input: { jobId: string; workflowId: string; pipeline: PipelineDef; bucket: string; inputPrefix: string }): Promise<void> {
+    await insertJob(db, {
+      jobId: input.jobId,
+      pipelineName: input.pipeline.name,
+      definition: input.pipeline,
+      bucket: input.bucket,
+      inputPrefix: input.inputPrefix,
+      workflowId: input.workflowId,
+      fleet: input.pipeline.fleet,
+    });
+    await setJobStatus(db, input.jobId, 'running');
+  }
+
+  /** Records a job status change (running, paused, resumed as running); terminal statuses are never left. */
+  async function setJobState(input: { jobId: string; status: JobStatus }): Promise<boolean> {
+    return setJobStatus(db, input.jobId, input.status);
+  }
+
+  /** Writes `results.jsonl` (the final stages' outputs, streamed from Postgres) and records the job's end. */
+  async function finishJob(input: FinishJobInput): Promise<JobSummary> {
+    const { jobId, pipeline, bucket } = input;
+    const summary: JobSummary = {
+      jobId,
+      pipeline: pipeline.name,
+      status: input.status,
+      stages: input.stages,
+      startedAt: input.startedAt,
+      finishedAt: Date.now(),
+      error: input.error,
+    };
+    if (input.status === 'succeeded') {
+      const finals = finalStages(pipeline).map((s) => s.id);
+      const rows = async function* () {
+        for (const stage of finals) for await (const p of succeededParts(db, jobId, stage)) yield { stage, part: p.part, outputs: p.outputs, result: p.result };
+      };
+      summary.resultsKey = resultsKeyOf(jobId);
+      summary.results = await writeJsonLines(aws.s3, bucket, summary.resultsKey, rows());
+    }
+    await setJobStatus(db, jobId, input.status, { summary, error: input.error });
+    return summary;
+  }
+
+  return { beginJob, setJobState, finishJob };
+}

@@ -1,0 +1,136 @@
+import { Context } from '@temporalio/activity';
+import { CreateQueueCommand } from '@aws-sdk/client-sqs';
+import { ApplicationFailure } from '@temporalio/common';
+import { completionQueueName } from '../common/aws';
+import { MissingObjectError, writeJsonLines } from '../common/s3-io';
+import type { PipelineDef, StageDef } from '../pipeline/types';
+import { setStageRunStatus, upsertStageRun, type StageMode } from '../store/stage-runs';
+import { failedPartsWithInputs, joinedSucceeded, outputsToInputs, succeededParts } from '../store/task-runs';
+import { ensureFleetQueues } from '../worker/fleet/queues';
+import type { ActivityDeps } from './deps';
+import type { ManifestLine } from './part-source';
+import type { StageSource } from './run-stage';
+import { InputError, splitInput } from './split-input';
+
+export interface PlanStageInput {
+  jobId: string;
+  pipeline: PipelineDef;
+  stageId: string;
+  bucket: string;
+  /** S3 key prefix of the job input, e.g. `jobs/<id>/input/`. */
+  inputPrefix: string;
+  /**
+   * Set in a retry job: the finished job whose finally failed parts this job runs again. A stage's
+   * manifest is then that job's failed parts of the stage plus what its upstream produced in this
+   * job; stream stages are planned as barrier.
+   */
+  retryOf?: string;
+}
+
+export interface StagePlan {
+  source: StageSource;
+  inputQueueUrl: string;
+  completionQueueUrl: string;
+  dlqUrl: string;
+}
+
+export const stagePrefix = (jobId: string, stageId: string) => `jobs/${jobId}/stages/${stageId}/`;
+
+export function stageMode(stage: StageDef): StageMode {
+  if (stage.needs.length === 0) return 'input';
+  if (stage.gather) return 'gather';
+  return stage.chain;
+}
+
+/**
+ * Plans a stage: makes sure its queues exist and writes its part manifest (JSON Lines in S3,
+ * streamed) from the job input or its upstream outputs. Returns counts and keys only. A stream
+ * stage has no manifest: its parts appear as upstream parts succeed.
+ */
+export function createPlanStage(deps: ActivityDeps) {
+  const { db, aws, queuePrefix } = deps;
+
+  return async function planStage(input: PlanStageInput): Promise<StagePlan> {
+    const { jobId, pipeline, stageId, bucket } = input;
+    const stage = pipeline.stages.find((s) => s.id === stageId);
+    if (!stage) throw ApplicationFailure.nonRetryable(`stage ${stageId} is not in pipeline ${pipeline.name}`, 'UnknownStage');
+    // A retry job's upstream parts all exist before its stages start: nothing to stream.
+    const mode = input.retryOf && stageMode(stage) === 'stream' ? 'barrier' : stageMode(stage);
+    await upsertStageRun(db, { jobId, stageId, status: 'planning', task: stage.task, mode });
+
+    const fleet = await ensureFleetQueues(aws.sqs, queuePrefix, pipeline.fleet);
+    const created = await aws.sqs.send(
+      new CreateQueueCommand({ QueueName: completionQueueName(queuePrefix, jobId, stageId), Attributes: { VisibilityTimeout: '60', MessageRetentionPeriod: '1209600' } }),
+    );
+    const completionQueueUrl = created.QueueUrl!;
+    const common = { inputQueueUrl: fleet.inputQueueUrl, dlqUrl: fleet.dlqUrl, completionQueueUrl };
+
+    if (mode === 'stream') {
+      await setStageRunStatus(db, jobId, stageId, 'running', { completionQueueUrl });
+      return { ...common, source: { kind: 'stream', upstream: stage.needs[0] } };
+    }
+
+    const manifestKey = `${stagePrefix(jobId, stageId)}manifest.jsonl`;
+    let partsTotal: number;
+    try {
+      partsTotal = await writeJsonLines(aws.s3, bucket, manifestKey, manifestLines(input, stage, mode));
+    } catch (err) {
+      if (err instanceof InputError || err instanceof MissingObjectError) throw ApplicationFailure.nonRetryable(err.message, err.name);
+      throw err;
+    }
+    // A retry job may have nothing to redo in a stage: it then succeeds with no parts.
+    if (partsTotal === 0 && mode === 'input' && !input.retryOf) {
+      throw ApplicationFailure.nonRetryable(`no input to split: s3://${bucket}/${input.inputPrefix} holds no objects`, 'InputError');
+    }
+    await setStageRunStatus(db, jobId, stageId, 'running', { partsTotal, manifestKey, completionQueueUrl });
+    return { ...common, source: { kind: 'manifest', manifestKey, partsTotal } };
+  };
+
+  async function* manifestLines(input: PlanStageInput, stage: StageDef, mode: StageMode): AsyncGenerator<ManifestLine> {
+    if (!input.retryOf) {
+      yield* plannedLines(input, stage, mode);
+      return;
+    }
+    // Retry: the parts upstream produced in this job (none for a root stage), then the parent's
+    // finally failed parts of this stage not already among them. No succeeded part of the parent is sent.
+    const seen = new Set<number>();
+    if (mode !== 'input') {
+      for await (const line of plannedLines(input, stage, mode)) {
+        seen.add(line.part);
+        yield line;
+      }
+    }
+    for await (const p of failedPartsWithInputs(db, input.retryOf, stage.id)) {
+      if (!seen.has(p.part)) yield { part: p.part, inputs: p.inputs, inputsKey: p.inputsKey };
+    }
+  }
+
+  async function* plannedLines(input: PlanStageInput, stage: StageDef, mode: StageMode): AsyncGenerator<ManifestLine> {
+    const ctx = Context.current();
+    const { jobId, bucket } = input;
+    if (mode === 'input') {
+      let part = 0;
+      for await (const inputs of splitInput(aws.s3, bucket, input.inputPrefix, stage.split ?? input.pipeline.input.split)) {
+        yield { part, inputs };
+        part += 1;
+        if (part % 1000 === 0) ctx.heartbeat({ parts: part });
+      }
+      return;
+    }
+    if (mode === 'gather') {
+      // One part over every upstream output: the input list goes to its own object, the message carries its key.
+      const inputsKey = `${stagePrefix(jobId, stage.id)}inputs.jsonl`;
+      const all = async function* () {
+        for (const need of stage.needs) for await (const p of succeededParts(db, jobId, need)) yield* outputsToInputs(p.outputs);
+      };
+      const inputs = await writeJsonLines(aws.s3, bucket, inputsKey, all());
+      // A retry job whose upstream produced nothing has nothing new to reduce.
+      if (inputs === 0 && input.retryOf) return;
+      yield { part: 0, inputsKey };
+      return;
+    }
+    // Barrier: part i gets the outputs of part i of every upstream.
+    const rows = stage.needs.length === 1 ? succeededParts(db, jobId, stage.needs[0]) : joinedSucceeded(db, jobId, stage.needs);
+    for await (const p of rows) yield { part: p.part, inputs: outputsToInputs(p.outputs) };
+  }
+}

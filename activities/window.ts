@@ -1,0 +1,81 @@
+import type { RetryPolicy } from '../pipeline/types';
+
+/**
+ * The in-memory view of a stage run's open parts: those sent and awaiting a completion, and
+ * those waiting out a retry backoff. It mirrors task_runs (rebuilt from it after a restart)
+ * so the stage loop need not query Postgres for every decision. Pure: unit-tested directly.
+ */
+export class PartWindow {
+  private readonly inFlight = new Map<number, { attempt: number; deadlineAt: number }>();
+  private readonly waiting = new Map<number, { attempt: number; retryAt: number }>();
+
+  get inFlightCount(): number {
+    return this.inFlight.size;
+  }
+
+  get waitingCount(): number {
+    return this.waiting.size;
+  }
+
+  get empty(): boolean {
+    return this.inFlight.size === 0 && this.waiting.size === 0;
+  }
+
+  sent(part: number, attempt: number, deadlineAt: number): void {
+    this.waiting.delete(part);
+    this.inFlight.set(part, { attempt, deadlineAt });
+  }
+
+  waitRetry(part: number, attempt: number, retryAt: number): void {
+    this.inFlight.delete(part);
+    this.waiting.set(part, { attempt, retryAt });
+  }
+
+  close(part: number): void {
+    this.inFlight.delete(part);
+    this.waiting.delete(part);
+  }
+
+  /** The outstanding attempt of a part in flight, if any. */
+  attemptOf(part: number): number | undefined {
+    return this.inFlight.get(part)?.attempt;
+  }
+
+  /** Parts in flight whose completion is overdue. */
+  overdue(now: number): { part: number; attempt: number }[] {
+    const out: { part: number; attempt: number }[] = [];
+    for (const [part, s] of this.inFlight) if (s.deadlineAt <= now) out.push({ part, attempt: s.attempt });
+    return out;
+  }
+
+  /** Parts whose backoff has passed, oldest first, at most `limit`; each with the attempt to send next. */
+  dueRetries(now: number, limit: number): { part: number; attempt: number }[] {
+    const due = [...this.waiting].filter(([, s]) => s.retryAt <= now).sort((a, b) => a[1].retryAt - b[1].retryAt);
+    return due.slice(0, limit).map(([part, s]) => ({ part, attempt: s.attempt + 1 }));
+  }
+
+  /** Epoch ms of the earliest pending retry, if any. */
+  nextRetryAt(): number | undefined {
+    let min: number | undefined;
+    for (const s of this.waiting.values()) if (min === undefined || s.retryAt < min) min = s.retryAt;
+    return min;
+  }
+}
+
+/** Delay before attempt `attempt + 1` after attempt `attempt` failed: exponential, capped. */
+export function backoffMs(policy: RetryPolicy, attempt: number): number {
+  return Math.min(policy.backoffMs * 2 ** Math.max(0, attempt - 1), policy.maxBackoffMs);
+}
+
+/** Whether a failed attempt is retried: the error allows it and attempts remain. */
+export function shouldRetry(policy: RetryPolicy, attempt: number, retryable: boolean): boolean {
+  return retryable && attempt < policy.attempts;
+}
+
+/** Whether `failed` finally failed parts out of `total` are within the stage's tolerance. */
+export function withinTolerance(tolerate: { failedParts?: number; failedPercent?: number }, failed: number, total: number): boolean {
+  if (failed === 0) return true;
+  if (tolerate.failedParts !== undefined && failed <= tolerate.failedParts) return true;
+  if (tolerate.failedPercent !== undefined && total > 0 && (failed / total) * 100 <= tolerate.failedPercent) return true;
+  return false;
+}

@@ -1,0 +1,38 @@
+import type { Command } from 'commander';
+import type { JobDetails } from '../../client';
+import type { JobProgressView } from '../../client/progress';
+import { formatTimestamp } from '../render/format';
+import { processIo, printJson, runWithClient, type CliIo } from '../render/io';
+import { jobLine, stageTable } from '../render/progress';
+
+/** What `batchgrid status` prints: the job, then its stages. */
+export function statusText(job: JobDetails, progress: JobProgressView): string {
+  const lines = [
+    jobLine(progress),
+    `  pipeline ${job.pipelineName}, fleet ${job.fleet}, input s3://${job.bucket}/${job.inputPrefix}`,
+    `  created ${formatTimestamp(job.createdAt)}${job.startAt ? `, start at ${formatTimestamp(job.startAt)}` : ''}, started ${formatTimestamp(job.startedAt)}, finished ${formatTimestamp(job.finishedAt)} (UTC)`,
+  ];
+  if (job.parentJobId) lines.push(`  retries the failed parts of job ${job.parentJobId}`);
+  lines.push('', stageTable(progress));
+  return lines.join('\n');
+}
+
+/** `batchgrid status JOB`. */
+export async function statusCommand(jobId: string, opts: { json?: boolean }, io: CliIo = processIo): Promise<number> {
+  return runWithClient(io, async (client) => {
+    const [job, progress] = await Promise.all([client.get(jobId), client.progress(jobId)]);
+    if (opts.json) return void printJson(io, { job, progress });
+    io.out(`${statusText(job, progress)}\n`);
+  });
+}
+
+export function register(program: Command): void {
+  program
+    .command('status')
+    .description("show a job: its status and each stage's parts, throughput and ETA")
+    .argument('<job>', 'job id')
+    .option('--json', 'print { job, progress } as JSON only')
+    .action(async (jobId: string, opts: { json?: boolean }) => {
+      process.exitCode = await statusCommand(jobId, opts);
+    });
+}

@@ -1,0 +1,480 @@
+import { ApplicationFailure, Client, Connection, WorkflowFailedError, WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
+import type { Pool } from 'pg';
+import { resultsKeyOf, type JobSummary } from '../../activities/job-state';
+import { createAwsClients, destroyAwsClients, type AwsClients } from '../../common/aws';
+import { config } from '../../common/config';
+import { JobNotFoundError, ServiceUnavailableError } from '../../common/errors';
+import { JOB_ID_PATTERN, newJobId } from '../../common/ids';
+import { createPool } from '../../store/db';
+import { getJob, listJobs, setJobStatus, TERMINAL_JOB_STATUSES, type Job, type JobStatus } from '../../store/jobs';
+import { jobProgress } from '../../store/progress';
+import { getStageRuns, type StageRun } from '../../store/stage-runs';
+import type { BatchJobOptions, batchJob } from '../../workflows/batch-job';
+import { pauseSignal, resumeSignal } from '../../workflows/batch-job';
+import { launchJob, type LaunchRequest } from '../launch';
+import { decodeCursor, encodeCursor } from './cursor';
+import { InvalidArgumentError, JobInputError, JobStateError } from './errors';
+import { listLocalInput, resolveS3Input, uploadFiles, type UploadProgress } from './input';
+import { resolvePipeline, type PipelineInput } from './pipeline-source';
+import { stageView, type JobProgressView } from './progress';
+import { downloadOutputs, presignOutputs, readResults, type ResultEntry } from './results';
+import * as schedules from './schedules';
+import { isUnreachable, reaching } from './services';
+
+/** How `BatchGridClient.connect` reaches the services; anything not given comes from the configuration (environment). */
+export interface BatchGridClientOptions {
+  /** Postgres pool. Default: a pool on `databaseUrl`, ended by `close()`. */
+  db?: Pool;
+  /** Used when no `db` is given. Default: DATABASE_URL. */
+  databaseUrl?: string;
+  /** Temporal client. Default: a connection to `temporalAddress` (namespace TEMPORAL_NAMESPACE), closed by `close()`. */
+  temporal?: Client;
+  /** host:port of Temporal, used when no `temporal` is given. Default: TEMPORAL_ADDRESS. */
+  temporalAddress?: string;
+  /** S3/SQS clients. Default: clients on the configured endpoints, destroyed by `close()`. */
+  aws?: AwsClients;
+  /** Task queue of the orchestrator. Default: BATCHGRID_TASK_QUEUE. */
+  taskQueue?: string;
+  /** Bucket for inputs and results. Default: BATCHGRID_BUCKET. */
+  bucket?: string;
+  /** Prefix of the engine's queue names. Default: BATCHGRID_QUEUE_PREFIX. */
+  queuePrefix?: string;
+  /** How long to wait for Temporal to answer when connecting, in ms. Default: 5000. */
+  connectTimeoutMs?: number;
+}
+
+export interface SubmitOptions {
+  /** A local file or folder (uploaded to `jobs/<jobId>/input/`, relative paths kept), or `s3://<configured bucket>/prefix` (read in place). */
+  input: string;
+  /** Start later (Temporal start delay). Default: now. */
+  startAt?: Date;
+  /** Job id (lowercase letters, digits, dashes; max 48). A second submit with the same id returns that job and uploads nothing. Default: a new time-sortable id. */
+  jobId?: string;
+  /** Called as local files upload; the last call for a file has loaded = total. */
+  onProgress?: (progress: UploadProgress) => void;
+  /** Engine tuning for this job (heartbeat timeout of stage activities, packing, overdue slack). Default: the engine's. */
+  jobOptions?: BatchJobOptions;
+}
+
+export interface SubmitResult {
+  jobId: string;
+  workflowId: string;
+  status: JobStatus;
+  /** False when the job already existed (idempotent resubmit). */
+  created: boolean;
+}
+
+/** A job row with its stage runs. */
+export interface JobDetails extends Job {
+  stages: StageRun[];
+}
+
+export interface ListOptions {
+  pipeline?: string;
+  status?: JobStatus | JobStatus[];
+  /** Page size. Default: 50. */
+  limit?: number;
+  /** `nextCursor` of the previous page. */
+  cursor?: string;
+}
+
+export interface JobPage {
+  jobs: Job[];
+  /** Present when there may be more jobs: pass it as `cursor`. */
+  nextCursor?: string;
+}
+
+export interface ResultsOptions {
+  /** Download every output into this folder (streamed) instead of returning URLs. */
+  download?: string;
+  /** Lifetime of the presigned URLs, in seconds. Default: 3600. */
+  expiresInSeconds?: number;
+}
+
+export interface JobResults {
+  jobId: string;
+  /** S3 key of `results.jsonl`. */
+  resultsKey: string;
+  entries: ResultEntry[];
+  /** The folder outputs were downloaded to, and how many files. */
+  download?: { dir: string; files: number };
+}
+
+export interface RetryOptions {
+  /** Id of the retry job (idempotent like submit's). Default: a new id. */
+  jobId?: string;
+}
+
+export interface CreateScheduleOptions {
+  /** 1–20 lowercase letters, digits or dashes; runs become jobs `sched-<id>-<time>`. */
+  scheduleId: string;
+  /** Cron expression (5 fields, UTC unless `timezone`), e.g. `0 3 * * *`. */
+  cron: string;
+  /** IANA time zone of the cron expression. Default: UTC. */
+  timezone?: string;
+  pipeline: PipelineInput;
+  /** `s3://<configured bucket>/prefix` every run reads (a schedule cannot upload). */
+  input: string;
+}
+
+const DEFAULT_CONNECT_TIMEOUT_MS = 5000;
+const isTerminal = (status: JobStatus) => TERMINAL_JOB_STATUSES.includes(status);
+
+/**
+ * The batchgrid client library: submits pipelines, follows and controls jobs, fetches results,
+ * manages schedules. The CLI and the HTTP API are thin layers over it.
+ */
+export class BatchGridClient {
+  private closed = false;
+
+  private constructor(
+    readonly db: Pool,
+    readonly temporal: Client,
+    readonly aws: AwsClients,
+    readonly taskQueue: string,
+    readonly bucket: string,
+    readonly queuePrefix: string,
+    private readonly temporalAddress: string,
+    private readonly s3Endpoint: string,
+    private readonly owned: (() => Promise<void> | void)[],
+  ) {}
+
+  /** Connects to Postgres and Temporal (checking both answer) and prepares AWS clients; a service that does not answer is a ServiceUnavailableError. */
+  static async connect(options: BatchGridClientOptions = {}): Promise<BatchGridClient> {
+    const cfg = config();
+    const owned: (() => Promise<void> | void)[] = [];
+    try {
+      const db = options.db ?? createPool(options.databaseUrl ?? cfg.DATABASE_URL, { max: 4 });
+      if (!options.db) owned.push(() => db.end());
+      await db.query('SELECT 1');
+
+      let temporal = options.temporal;
+      const temporalAddress = (temporal?.connection as Connection | undefined)?.options?.address ?? options.temporalAddress ?? cfg.TEMPORAL_ADDRESS;
+      if (!temporal) {
+        const connection = await Connection.connect({ address: temporalAddress, connectTimeout: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS }).catch((err: unknown) => {
+          throw new ServiceUnavailableError('Temporal', temporalAddress, { cause: err });
+        });
+        owned.push(() => connection.close());
+        temporal = new Client({ connection, namespace: cfg.TEMPORAL_NAMESPACE });
+      }
+
+      const aws = options.aws ?? createAwsClients(cfg);
+      if (!options.aws) owned.push(() => destroyAwsClients(aws));
+      return new BatchGridClient(
+        db,
+        temporal,
+        aws,
+        options.taskQueue ?? cfg.BATCHGRID_TASK_QUEUE,
+        options.bucket ?? cfg.BATCHGRID_BUCKET,
+        options.queuePrefix ?? cfg.BATCHGRID_QUEUE_PREFIX,
+        temporalAddress,
+        cfg.endpoints.s3 ?? 'the default AWS S3 endpoint',
+        owned,
+      );
+    } catch (err) {
+      await closeAll(owned);
+      throw err;
+    }
+  }
+
+  /** Releases what `connect` opened (injected clients are left alone). Safe to call twice. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await closeAll(this.owned);
+  }
+
+  /**
+   * Submits a pipeline over an input: uploads a local input, records the job and starts its
+   * workflow. An invalid pipeline is a PipelineValidationError listing every problem.
+   */
+  async submit(pipeline: PipelineInput, options: SubmitOptions): Promise<SubmitResult> {
+    const def = await resolvePipeline(pipeline);
+    if (options.jobId !== undefined && !JOB_ID_PATTERN.test(options.jobId)) {
+      throw new InvalidArgumentError(`job id ${JSON.stringify(options.jobId)} must be 1–48 lowercase letters, digits or dashes, starting with a letter or digit`);
+    }
+    if (options.startAt !== undefined && Number.isNaN(options.startAt.getTime())) throw new InvalidArgumentError('startAt is not a valid date');
+    if (options.jobId !== undefined) {
+      const existing = await getJob(this.db, options.jobId);
+      if (existing) {
+        if (existing.pipelineName !== def.name) {
+          throw new InvalidArgumentError(`job id ${existing.jobId} is already taken by a job of pipeline ${existing.pipelineName}`);
+        }
+        return this.ensureStarted(existing);
+      }
+    }
+    const jobId = options.jobId ?? newJobId();
+    const inputPrefix = await this.prepareInput(jobId, options);
+    return this.launch({ jobId, pipeline: def, inputPrefix, startAt: options.startAt, options: options.jobOptions });
+  }
+
+  /** The job and its stage runs; JobNotFoundError when unknown. */
+  async get(jobId: string): Promise<JobDetails> {
+    const job = await this.mustGet(jobId);
+    return { ...job, stages: await getStageRuns(this.db, jobId) };
+  }
+
+  /** Jobs newest first, filtered, one page at a time. */
+  async list(options: ListOptions = {}): Promise<JobPage> {
+    const limit = options.limit ?? 50;
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new InvalidArgumentError(`limit must be a whole number between 1 and 1000 (got ${limit})`);
+    const before = options.cursor !== undefined ? decodeCursor(options.cursor) : undefined;
+    const rows = await listJobs(this.db, { pipeline: options.pipeline, status: options.status, limit: limit + 1, before });
+    const jobs = rows.slice(0, limit);
+    const last = jobs[jobs.length - 1];
+    return rows.length > limit && last ? { jobs, nextCursor: encodeCursor(last) } : { jobs };
+  }
+
+  /** Per-stage counts, throughput and ETA from Postgres, with the job's status; every stage of the pipeline is listed. */
+  async progress(jobId: string): Promise<JobProgressView> {
+    const job = await this.mustGet(jobId);
+    const [counts, runs] = await Promise.all([jobProgress(this.db, jobId), getStageRuns(this.db, jobId)]);
+    const now = Date.now();
+    return {
+      jobId,
+      pipeline: job.pipelineName,
+      status: job.status,
+      createdAt: job.createdAt,
+      startAt: job.startAt,
+      startedAt: job.startedAt,
+      finishedAt: job.finishedAt,
+      error: job.error,
+      stages: job.definition.stages.map((s) =>
+        stageView(
+          s,
+          counts.find((c) => c.stageId === s.id),
+          runs.find((r) => r.stageId === s.id),
+          now,
+        ),
+      ),
+    };
+  }
+
+  /** Waits for the job to end and returns its summary, whether it succeeded, failed or was cancelled. */
+  async wait(jobId: string): Promise<JobSummary> {
+    const job = await this.mustGet(jobId);
+    try {
+      return await this.temporalCall(() => this.handleOf(job).result());
+    } catch (err) {
+      if (err instanceof WorkflowFailedError) {
+        const cause = err.cause;
+        if (cause instanceof ApplicationFailure && cause.type === 'JobFailed' && cause.details?.[0]) return cause.details[0] as JobSummary;
+      }
+      if (err instanceof WorkflowFailedError || err instanceof WorkflowNotFoundError) {
+        const summary = summaryOf(await this.mustGet(jobId));
+        if (summary) return summary;
+      }
+      throw err;
+    }
+  }
+
+  /** Reads `results.jsonl` of a succeeded job: entries with presigned URLs, or with local paths after downloading every output. */
+  async results(jobId: string, options: ResultsOptions = {}): Promise<JobResults> {
+    const job = await this.mustGet(jobId);
+    if (!isTerminal(job.status)) {
+      throw new JobStateError(jobId, job.status, `job ${jobId} is ${job.status}: results are written when it finishes (follow it with \`batchgrid watch ${jobId}\`)`);
+    }
+    if (job.status !== 'succeeded') {
+      throw new JobStateError(jobId, job.status, `job ${jobId} ${job.status}: it wrote no results${job.error ? ` (${job.error})` : ''}`);
+    }
+    const resultsKey = (job.summary as JobSummary | null)?.resultsKey ?? resultsKeyOf(jobId);
+    return reaching('S3', this.s3Endpoint, async () => {
+      const entries = await readResults(this.aws.s3, job.bucket, resultsKey);
+      if (options.download !== undefined) {
+        const files = await downloadOutputs(this.aws.s3, job.bucket, jobId, entries, options.download);
+        return { jobId, resultsKey, entries, download: { dir: options.download, files } };
+      }
+      await presignOutputs(this.aws.s3, job.bucket, entries, options.expiresInSeconds ?? 3600);
+      return { jobId, resultsKey, entries };
+    });
+  }
+
+  /** Cancels a job: parts in flight are abandoned, no new part is sent, the job ends `cancelled`. */
+  async cancel(jobId: string): Promise<void> {
+    const job = await this.mustBeActive(jobId, 'cancel');
+    if (notStartedYet(job)) {
+      // A delayed workflow has not run yet: nothing in it could record the cancellation, so end it here.
+      await this.temporalCall(() => this.handleOf(job).terminate('cancelled before it started'));
+      await setJobStatus(this.db, jobId, 'cancelled', { error: 'cancelled before it started' });
+      return;
+    }
+    await this.signalling(job, async (h) => void (await h.cancel()));
+  }
+
+  /** Pauses a running job: parts in flight finish, no new part is sent until `resume`. */
+  async pause(jobId: string): Promise<void> {
+    const job = await this.mustBeActive(jobId, 'pause');
+    if (notStartedYet(job)) {
+      throw new JobStateError(jobId, job.status, `job ${jobId} has not started yet (it starts at ${job.startAt!.toISOString()}): there is nothing to pause; cancel it instead`);
+    }
+    await this.signalling(job, (h) => h.signal(pauseSignal));
+  }
+
+  /** Resumes a paused job. */
+  async resume(jobId: string): Promise<void> {
+    const job = await this.mustBeActive(jobId, 'resume');
+    if (notStartedYet(job)) throw new JobStateError(jobId, job.status, `job ${jobId} has not started yet: there is nothing to resume`);
+    await this.signalling(job, (h) => h.signal(resumeSignal));
+  }
+
+  /**
+   * Starts a new job (parent = `jobId`) over only the finally failed parts of a finished job, and
+   * what they feed downstream; no part that succeeded in the parent runs again.
+   */
+  async retryFailed(jobId: string, options: RetryOptions = {}): Promise<SubmitResult> {
+    const parent = await this.mustGet(jobId);
+    if (!isTerminal(parent.status)) {
+      throw new JobStateError(jobId, parent.status, `job ${jobId} is ${parent.status}: retry it once it has finished`);
+    }
+    if (parent.status === 'cancelled') {
+      throw new JobStateError(jobId, parent.status, `job ${jobId} was cancelled: parts it never sent would not run in a retry; submit it again instead`);
+    }
+    if (options.jobId !== undefined) {
+      if (!JOB_ID_PATTERN.test(options.jobId)) throw new InvalidArgumentError(`job id ${JSON.stringify(options.jobId)} must be 1–48 lowercase letters, digits or dashes`);
+      const existing = await getJob(this.db, options.jobId);
+      if (existing) {
+        if (existing.parentJobId !== jobId) throw new InvalidArgumentError(`job id ${options.jobId} is already taken by another job`);
+        return this.ensureStarted(existing);
+      }
+    }
+    const failed = (await jobProgress(this.db, jobId)).reduce((n, s) => n + s.failed, 0);
+    if (failed === 0) throw new JobStateError(jobId, parent.status, `job ${jobId} has no failed parts: nothing to retry`);
+    return this.launch({ jobId: options.jobId ?? newJobId(), pipeline: parent.definition, inputPrefix: parent.inputPrefix, retryOf: jobId }, parent.bucket);
+  }
+
+  /** Creates a Temporal Schedule that submits the pipeline over an S3 input on a cron spec. */
+  async createSchedule(options: CreateScheduleOptions): Promise<void> {
+    const pipeline = await resolvePipeline(options.pipeline);
+    if (!options.input.startsWith('s3://')) {
+      throw new JobInputError(options.input, `a schedule reads its input from S3 at every run: give s3://${this.bucket}/<prefix> (upload the data there first), not ${options.input}`);
+    }
+    const inputPrefix = await reaching('S3', this.s3Endpoint, () => resolveS3Input(this.aws.s3, this.bucket, options.input, { requireObjects: false }));
+    await this.temporalCall(() =>
+      schedules.createSchedule(this.scheduleDeps(), { scheduleId: options.scheduleId, cron: options.cron, timezone: options.timezone, pipeline, inputPrefix }),
+    );
+  }
+
+  /** This installation's schedules (those starting jobs on its task queue). */
+  async listSchedules(): Promise<schedules.ScheduleInfo[]> {
+    return this.temporalCall(() => schedules.listSchedules(this.scheduleDeps()));
+  }
+
+  /** Runs a schedule now, whatever its cron says. */
+  async triggerSchedule(scheduleId: string): Promise<void> {
+    await this.temporalCall(() => schedules.triggerSchedule(this.scheduleDeps(), scheduleId));
+  }
+
+  /** Deletes a schedule; the jobs it started are left alone. */
+  async deleteSchedule(scheduleId: string): Promise<void> {
+    await this.temporalCall(() => schedules.deleteSchedule(this.scheduleDeps(), scheduleId));
+  }
+
+  private scheduleDeps(): schedules.ScheduleDeps {
+    return { temporal: this.temporal, taskQueue: this.taskQueue, bucket: this.bucket };
+  }
+
+  /** Uploads a local input under the job's prefix, or checks an S3 one; returns the prefix the engine reads. */
+  private async prepareInput(jobId: string, options: SubmitOptions): Promise<string> {
+    if (options.input.startsWith('s3://')) {
+      return reaching('S3', this.s3Endpoint, () => resolveS3Input(this.aws.s3, this.bucket, options.input, { requireObjects: true }));
+    }
+    const files = await listLocalInput(options.input);
+    const inputPrefix = `jobs/${jobId}/input/`;
+    await reaching('S3', this.s3Endpoint, () => uploadFiles(this.aws.s3, this.bucket, inputPrefix, files, { onProgress: options.onProgress }));
+    return inputPrefix;
+  }
+
+  private async launch(req: LaunchRequest, bucket = this.bucket): Promise<SubmitResult> {
+    const { created } = await this.temporalCall(() => launchJob({ db: this.db, temporal: this.temporal, taskQueue: this.taskQueue, bucket }, req));
+    const job = await this.mustGet(req.jobId);
+    return { jobId: job.jobId, workflowId: job.workflowId, status: job.status, created };
+  }
+
+  /**
+   * An existing job, returned as is; if its workflow was never started (a submit that stopped
+   * between recording the job and starting it), it is started now.
+   */
+  private async ensureStarted(job: Job): Promise<SubmitResult> {
+    const exists = await this.temporalCall(() => this.handleOf(job).describe()).then(
+      () => true,
+      (err: unknown) => {
+        if (err instanceof WorkflowNotFoundError) return false;
+        throw err;
+      },
+    );
+    if (!exists && !isTerminal(job.status)) {
+      await this.launch({ jobId: job.jobId, pipeline: job.definition, inputPrefix: job.inputPrefix, startAt: job.startAt ?? undefined, retryOf: job.parentJobId ?? undefined }, job.bucket);
+    }
+    return { jobId: job.jobId, workflowId: job.workflowId, status: (await this.mustGet(job.jobId)).status, created: false };
+  }
+
+  private handleOf(job: Job): WorkflowHandle<typeof batchJob> {
+    return this.temporal.workflow.getHandle<typeof batchJob>(job.workflowId);
+  }
+
+  private async mustGet(jobId: string): Promise<Job> {
+    const job = await getJob(this.db, jobId);
+    if (!job) throw new JobNotFoundError(jobId);
+    return job;
+  }
+
+  private async mustBeActive(jobId: string, action: string): Promise<Job> {
+    const job = await this.mustGet(jobId);
+    if (isTerminal(job.status)) throw new JobStateError(jobId, job.status, `job ${jobId} already ${job.status}: nothing to ${action}`);
+    return job;
+  }
+
+  /** Sends a signal or cancel; a workflow that ended meanwhile is reported as such. */
+  private async signalling(job: Job, fn: (h: WorkflowHandle<typeof batchJob>) => Promise<void>): Promise<void> {
+    try {
+      await this.temporalCall(() => fn(this.handleOf(job)));
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) {
+        const now = await this.mustGet(job.jobId);
+        throw new JobStateError(job.jobId, now.status, `job ${job.jobId} is no longer running (status ${now.status})`);
+      }
+      throw err;
+    }
+  }
+
+  /** Runs a Temporal call; a server that stopped answering becomes a ServiceUnavailableError. */
+  private async temporalCall<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      if (isGrpcUnavailable(err)) throw new ServiceUnavailableError('Temporal', this.temporalAddress, { cause: err });
+      throw err;
+    }
+  }
+}
+
+/** A delayed job whose workflow has not begun: it is still `scheduled` and its start time is ahead. */
+function notStartedYet(job: Job): boolean {
+  return job.status === 'scheduled' && job.startAt !== null && job.startAt.getTime() > Date.now();
+}
+
+/** The summary stored with a finished job, or one made from its row (a job cancelled before it started has none). */
+function summaryOf(job: Job): JobSummary | undefined {
+  if (job.summary) return job.summary as JobSummary;
+  if (!isTerminal(job.status)) return undefined;
+  const at = (job.finishedAt ?? new Date()).getTime();
+  return {
+    jobId: job.jobId,
+    pipeline: job.pipelineName,
+    status: job.status as JobSummary['status'],
+    stages: [],
+    startedAt: job.startedAt?.getTime() ?? at,
+    finishedAt: at,
+    error: job.error ?? undefined,
+  };
+}
+
+/** gRPC UNAVAILABLE (14), on the error or its cause. */
+function isGrpcUnavailable(err: unknown): boolean {
+  const e = err as { code?: unknown; cause?: { code?: unknown } } | null;
+  return e?.code === 14 || e?.cause?.code === 14 || isUnreachable(err);
+}
+
+async function closeAll(fns: (() => Promise<void> | void)[]): Promise<void> {
+  for (const fn of fns.reverse()) await Promise.resolve(fn()).catch(() => undefined);
+}

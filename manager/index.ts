@@ -1,0 +1,11 @@
+/**
+ * batchgrid's public API: `import { BatchGridClient } from 'batchgrid'`.
+ * The client submits pipelines, follows and controls jobs, fetches results and manages schedules.
+ */
+export * from './client';
+export { JobNotFoundError, PipelineValidationError, ServiceUnavailableError } from '../common/errors';
+export type { JobSummary } from '../activities/job-state';
+export type { StageResult } from '../activities/run-stage';
+export type { Job, JobStatus } from '../store/jobs';
+export type { StageRun, StageRunStatus, StageMode } from '../store/stage-runs';
+export type { PipelineDef, StageDef, Problem } from '../pipeline/types';

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# The test command (npm test): installs, lints, builds, starts the local stack (installing what
+# is missing), migrates the database and runs jest. Extra arguments go to jest: npm test -- test/unit
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci
+fi
+npm run lint
+npm run build
+node dist/manager/cli/main.js dev up
+node dist/manager/cli/main.js db migrate
+npx jest --ci "$@"

@@ -1,0 +1,283 @@
+import type { Queryable } from './db';
+import type { InputRef, OutputRef, PartResult, TaskErrorInfo } from '../common/messages';
+
+type Db = Queryable;
+
+/**
+ * task_runs holds one row per part of a stage run: the engine's durable per-part state.
+ * Every write is a single statement per batch and is guarded so that replays (duplicate
+ * completions, a retried activity, a stale attempt) change nothing: counts are derived
+ * from these rows, never from increments.
+ */
+
+export type PartStatus = 'queued' | 'retry_wait' | 'succeeded' | 'failed';
+
+export interface QueuedPart {
+  part: number;
+  attempt: number;
+  sentAt: number;
+  deadlineAt: number;
+  /** The part's inputs, kept so a retry (even after a restart) can resend them. */
+  inputs: InputRef[];
+  inputsKey?: string;
+}
+
+/** Marks parts as sent (attempt n), before their messages go out; a final part is never reopened. */
+export async function markQueued(db: Db, jobId: string, stageId: string, parts: QueuedPart[]): Promise<void> {
+  if (parts.length === 0) return;
+  const rows = parts.map((p) => ({ part: p.part, attempt: p.attempt, sent_at: p.sentAt, deadline_at: p.deadlineAt, inputs: p.inputs, inputs_key: p.inputsKey ?? null }));
+  await db.query(
+    `INSERT INTO task_runs (job_id, stage_id, part, attempt, status, sent_at, deadline_at, inputs, inputs_key)
+     SELECT $1, $2, r.part, r.attempt, 'queued', to_timestamp(r.sent_at / 1000.0), to_timestamp(r.deadline_at / 1000.0), r.inputs, r.inputs_key
+       FROM jsonb_to_recordset($3::jsonb) AS r(part int, attempt int, sent_at float8, deadline_at float8, inputs jsonb, inputs_key text)
+     ON CONFLICT (job_id, stage_id, part) DO UPDATE
+        SET attempt = EXCLUDED.attempt, status = 'queued', sent_at = EXCLUDED.sent_at,
+            deadline_at = EXCLUDED.deadline_at, retry_at = NULL, updated_at = now()
+      WHERE task_runs.status IN ('queued', 'retry_wait') AND task_runs.attempt <= EXCLUDED.attempt`,
+    [jobId, stageId, JSON.stringify(rows)],
+  );
+}
+
+/** What a failure turns into, decided by the caller from the stage's retry policy. */
+export interface FailureDecision {
+  result: PartResult;
+  workerId: string;
+  /** Epoch ms of the next attempt, or undefined when the part has finally failed. */
+  retryAt?: number;
+}
+
+export interface Transition {
+  part: number;
+  attempt: number;
+  status: PartStatus;
+}
+
+const resultColumns = `part int, attempt int, worker_id text, sent_at float8, received_at float8, started_at float8,
+  finished_at float8, bytes_in bigint, bytes_out bigint, outputs jsonb, result jsonb, error jsonb, retry_at float8`;
+
+function row(r: PartResult, workerId: string, retryAt?: number) {
+  return {
+    part: r.part,
+    attempt: r.attempt,
+    worker_id: workerId,
+    sent_at: r.sentAt,
+    received_at: r.receivedAt,
+    started_at: r.startedAt,
+    finished_at: r.finishedAt,
+    bytes_in: r.bytesIn,
+    bytes_out: r.bytesOut,
+    outputs: r.outputs ?? [],
+    result: r.result ?? null,
+    error: r.error ?? null,
+    retry_at: retryAt ?? null,
+  };
+}
+
+const ts = (col: string) => `CASE WHEN r.${col} IS NULL THEN NULL ELSE to_timestamp(r.${col} / 1000.0) END`;
+
+/**
+ * Applies completions in one transaction and returns the transitions that really happened.
+ * A success is accepted from any attempt while the part is still open (first success wins);
+ * a failure only for the attempt currently outstanding. Duplicates return nothing.
+ */
+export async function applyResults(
+  db: Db,
+  jobId: string,
+  stageId: string,
+  successes: { result: PartResult; workerId: string }[],
+  failures: FailureDecision[],
+): Promise<Transition[]> {
+  const out: Transition[] = [];
+  if (successes.length > 0) {
+    const rows = successes.map((s) => row(s.result, s.workerId));
+    const r = await db.query<{ part: number; attempt: number }>(
+      `UPDATE task_runs t SET status = 'succeeded', attempt = r.attempt, worker_id = r.worker_id,
+              received_at = ${ts('received_at')}, started_at = ${ts('started_at')}, finished_at = ${ts('finished_at')},
+              bytes_in = r.bytes_in, bytes_out = r.bytes_out, outputs = r.outputs, result = r.result, error = NULL,
+              deadline_at = NULL, retry_at = NULL, success_seq = nextval('task_runs_success_seq'), updated_at = now()
+         FROM (SELECT DISTINCT ON (part) * FROM jsonb_to_recordset($3::jsonb) AS x(${resultColumns}) ORDER BY part, attempt) r
+        WHERE t.job_id = $1 AND t.stage_id = $2 AND t.part = r.part AND t.status IN ('queued', 'retry_wait')
+        RETURNING t.part, t.attempt`,
+      [jobId, stageId, JSON.stringify(rows)],
+    );
+    for (const x of r.rows) out.push({ part: x.part, attempt: x.attempt, status: 'succeeded' });
+  }
+  if (failures.length > 0) {
+    const rows = failures.map((f) => row(f.result, f.workerId, f.retryAt));
+    const r = await db.query<{ part: number; attempt: number; status: PartStatus }>(
+      `UPDATE task_runs t SET status = CASE WHEN r.retry_at IS NULL THEN 'failed' ELSE 'retry_wait' END,
+              worker_id = r.worker_id, received_at = ${ts('received_at')}, started_at = ${ts('started_at')},
+              finished_at = ${ts('finished_at')}, bytes_in = r.bytes_in, bytes_out = r.bytes_out, error = r.error,
+              deadline_at = NULL, retry_at = ${ts('retry_at')}, updated_at = now()
+         FROM (SELECT DISTINCT ON (part, attempt) * FROM jsonb_to_recordset($3::jsonb) AS x(${resultColumns})) r
+        WHERE t.job_id = $1 AND t.stage_id = $2 AND t.part = r.part AND t.attempt = r.attempt AND t.status = 'queued'
+        RETURNING t.part, t.attempt, t.status`,
+      [jobId, stageId, JSON.stringify(rows)],
+    );
+    for (const x of r.rows) out.push({ part: x.part, attempt: x.attempt, status: x.status });
+  }
+  return out;
+}
+
+export interface OpenPart {
+  part: number;
+  attempt: number;
+  inputs: InputRef[];
+  inputsKey?: string;
+  status: 'queued' | 'retry_wait';
+  deadlineAt?: number;
+  retryAt?: number;
+}
+
+/** The parts of a stage run still open, to rebuild the in-memory window after a restart. */
+export async function openParts(db: Db, jobId: string, stageId: string): Promise<OpenPart[]> {
+  const r = await db.query(
+    `SELECT part, attempt, status, inputs, inputs_key, extract(epoch from deadline_at) * 1000 AS deadline, extract(epoch from retry_at) * 1000 AS retry
+       FROM task_runs WHERE job_id = $1 AND stage_id = $2 AND status IN ('queued', 'retry_wait')`,
+    [jobId, stageId],
+  );
+  return r.rows.map((x) => ({
+    part: x.part,
+    attempt: x.attempt,
+    status: x.status,
+    inputs: x.inputs ?? [],
+    inputsKey: x.inputs_key ?? undefined,
+    deadlineAt: x.deadline === null ? undefined : Number(x.deadline),
+    retryAt: x.retry === null ? undefined : Number(x.retry),
+  }));
+}
+
+export interface StageCounts {
+  total: number;
+  queued: number;
+  retryWait: number;
+  succeeded: number;
+  failed: number;
+  retried: number;
+  /** Highest part number seen, or -1: parts are dispatched in manifest order, so this is the resume cursor. */
+  maxPart: number;
+}
+
+/** Counts derived from stored state (never from increments). */
+export async function stageCounts(db: Db, jobId: string, stageId: string): Promise<StageCounts> {
+  const r = await db.query(
+    `SELECT count(*)::int AS total,
+            count(*) FILTER (WHERE status = 'queued')::int AS queued,
+            count(*) FILTER (WHERE status = 'retry_wait')::int AS retry_wait,
+            count(*) FILTER (WHERE status = 'succeeded')::int AS succeeded,
+            count(*) FILTER (WHERE status = 'failed')::int AS failed,
+            count(*) FILTER (WHERE attempt > 1)::int AS retried,
+            coalesce(max(part), -1)::int AS max_part
+       FROM task_runs WHERE job_id = $1 AND stage_id = $2`,
+    [jobId, stageId],
+  );
+  const x = r.rows[0];
+  return { total: x.total, queued: x.queued, retryWait: x.retry_wait, succeeded: x.succeeded, failed: x.failed, retried: x.retried, maxPart: x.max_part };
+}
+
+/** Parts of the whole job currently in flight (sent, not completed): the window all its stages share. */
+export async function jobInFlight(db: Db, jobId: string): Promise<number> {
+  const r = await db.query(`SELECT count(*)::int AS n FROM task_runs WHERE job_id = $1 AND status = 'queued'`, [jobId]);
+  return r.rows[0].n;
+}
+
+export interface SucceededPart {
+  part: number;
+  outputs: OutputRef[];
+  result: unknown;
+  seq: number;
+}
+
+/** Succeeded parts of a stage after a success sequence number, in the order they succeeded (stream chaining). */
+export async function succeededAfter(db: Db, jobId: string, stageId: string, afterSeq: number, limit: number): Promise<SucceededPart[]> {
+  const r = await db.query(
+    `SELECT part, outputs, result, success_seq FROM task_runs
+      WHERE job_id = $1 AND stage_id = $2 AND success_seq > $3 ORDER BY success_seq LIMIT $4`,
+    [jobId, stageId, afterSeq, limit],
+  );
+  return r.rows.map((x) => ({ part: x.part, outputs: x.outputs ?? [], result: x.result, seq: Number(x.success_seq) }));
+}
+
+/** The highest success_seq of upstream parts that already have a row downstream: where a restarted stream stage resumes. */
+export async function streamResumeSeq(db: Db, jobId: string, upstream: string, downstream: string): Promise<number> {
+  const r = await db.query(
+    `SELECT coalesce(max(u.success_seq), 0) AS seq FROM task_runs u
+       JOIN task_runs d ON d.job_id = u.job_id AND d.stage_id = $3 AND d.part = u.part
+      WHERE u.job_id = $1 AND u.stage_id = $2 AND u.success_seq IS NOT NULL`,
+    [jobId, upstream, downstream],
+  );
+  return Number(r.rows[0].seq);
+}
+
+/** Pages through the succeeded parts of a stage in part order, `pageSize` at a time (planning and results). */
+export async function* succeededParts(db: Db, jobId: string, stageId: string, pageSize = 1000): AsyncGenerator<SucceededPart> {
+  let after = -1;
+  for (;;) {
+    const r = await db.query(
+      `SELECT part, outputs, result, coalesce(success_seq, 0) AS seq FROM task_runs
+        WHERE job_id = $1 AND stage_id = $2 AND status = 'succeeded' AND part > $3 ORDER BY part LIMIT $4`,
+      [jobId, stageId, after, pageSize],
+    );
+    for (const x of r.rows) yield { part: x.part, outputs: x.outputs ?? [], result: x.result, seq: Number(x.seq) };
+    if (r.rows.length < pageSize) return;
+    after = r.rows[r.rows.length - 1].part;
+  }
+}
+
+/** The error of the lowest-numbered finally failed part of a stage, to explain a stage failure in words. */
+export async function firstFailure(db: Db, jobId: string, stageId: string): Promise<{ part: number; error: TaskErrorInfo } | undefined> {
+  const r = await db.query(`SELECT part, error FROM task_runs WHERE job_id = $1 AND stage_id = $2 AND status = 'failed' ORDER BY part LIMIT 1`, [jobId, stageId]);
+  return r.rows[0] ? { part: r.rows[0].part, error: r.rows[0].error } : undefined;
+}
+
+/** Part numbers of a stage that finally failed (for `retryFailed`). */
+export async function failedPartNumbers(db: Db, jobId: string, stageId: string): Promise<number[]> {
+  const r = await db.query(`SELECT part FROM task_runs WHERE job_id = $1 AND stage_id = $2 AND status = 'failed' ORDER BY part`, [jobId, stageId]);
+  return r.rows.map((x) => x.part);
+}
+
+/** A part that finally failed, with the inputs it was sent with. */
+export interface FailedPart {
+  part: number;
+  inputs: InputRef[];
+  inputsKey?: string;
+}
+
+/** Pages through the finally failed parts of a stage with their stored inputs, in part order (the manifest of a retry job). */
+export async function* failedPartsWithInputs(db: Db, jobId: string, stageId: string, pageSize = 1000): AsyncGenerator<FailedPart> {
+  let after = -1;
+  for (;;) {
+    const r = await db.query(
+      `SELECT part, inputs, inputs_key FROM task_runs
+        WHERE job_id = $1 AND stage_id = $2 AND status = 'failed' AND part > $3 ORDER BY part LIMIT $4`,
+      [jobId, stageId, after, pageSize],
+    );
+    for (const x of r.rows) yield { part: x.part, inputs: x.inputs ?? [], inputsKey: x.inputs_key ?? undefined };
+    if (r.rows.length < pageSize) return;
+    after = r.rows[r.rows.length - 1].part;
+  }
+}
+
+/** Converts upstream outputs into downstream inputs. */
+export const outputsToInputs = (outputs: OutputRef[]): InputRef[] => outputs.map((o) => ({ key: o.key, bytes: o.bytes }));
+
+export type { TaskErrorInfo };
+
+/**
+ * Parts that succeeded in every one of `stageIds`, joined by part number, in part order, paged:
+ * the inputs of a barrier stage with several upstreams (part i gets part i's outputs of each).
+ */
+export async function* joinedSucceeded(db: Db, jobId: string, stageIds: string[], pageSize = 1000): AsyncGenerator<{ part: number; outputs: OutputRef[] }> {
+  let after = -1;
+  for (;;) {
+    const r = await db.query(
+      `SELECT part, jsonb_agg(outputs ORDER BY array_position($2::text[], stage_id)) AS outputs FROM task_runs
+        WHERE job_id = $1 AND stage_id = ANY($2::text[]) AND status = 'succeeded' AND part > $3
+        GROUP BY part HAVING count(*) = cardinality($2::text[]) ORDER BY part LIMIT $4`,
+      [jobId, stageIds, after, pageSize],
+    );
+    for (const x of r.rows) yield { part: x.part, outputs: (x.outputs as OutputRef[][]).flat() };
+    if (r.rows.length < pageSize) return;
+    after = r.rows[r.rows.length - 1].part;
+  }
+}

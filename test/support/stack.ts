@@ -1,0 +1,46 @@
+import { CreateQueueCommand, DeleteQueueCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { randomBytes } from 'node:crypto';
+import { createAwsClients, destroyAwsClients, type AwsClients } from '../../common/aws';
+import { loadConfig } from '../../common/config';
+import { ensureStack, type StackResult } from '../../manager/devstack';
+import { pollUntil } from '../../manager/devstack/wait';
+
+let stack: Promise<StackResult> | undefined;
+/** Starts (or, usually, just finds) the local stack once per test process, with both SQS servers. */
+export function ensureTestStack(): Promise<StackResult> {
+  stack ??= ensureStack({ sqsBackend: 'elasticmq' });
+  return stack;
+}
+
+/** `prefix-<8 hex>`: a name no other test (or run) uses. */
+export const uniqueName = (prefix: string): string => `${prefix}-${randomBytes(4).toString('hex')}`;
+
+/** AWS clients from common/aws for the configuration with `env` overriding the process environment; `close()` destroys them. */
+export function awsClients(env: NodeJS.ProcessEnv = {}): AwsClients & { close(): void } {
+  const clients = createAwsClients(loadConfig({ ...process.env, ...env }));
+  return { ...clients, close: () => destroyAwsClients(clients) };
+}
+
+/** Creates a queue; `cleanup()` deletes it (and never throws, so it is safe in afterEach). */
+export async function createTestQueue(sqs: SQSClient, name: string, attributes?: Record<string, string>): Promise<{ url: string; cleanup(): Promise<void> }> {
+  const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: name, Attributes: attributes }));
+  if (!QueueUrl) throw new Error(`CreateQueue ${name} returned no QueueUrl`);
+  return { url: QueueUrl, cleanup: () => sqs.send(new DeleteQueueCommand({ QueueUrl })).then(() => undefined, () => undefined) };
+}
+
+/** The promise's value, or an error naming `what` after timeoutMs. */
+export function withTimeout<T>(promise: Promise<T>, timeoutMs: number, what = 'operation'): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not finish within ${timeoutMs} ms`)), timeoutMs);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** Polls predicate until it holds; throws after timeoutMs (default 10000) polling every intervalMs (default 100). */
+export async function waitFor(predicate: () => boolean | Promise<boolean>, options: { timeoutMs?: number; intervalMs?: number; what?: string } = {}): Promise<void> {
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  if (!(await pollUntil(async () => predicate(), { timeoutMs, intervalMs: options.intervalMs ?? 100 }))) {
+    throw new Error(`${options.what ?? 'condition'} not met within ${timeoutMs} ms`);
+  }
+}

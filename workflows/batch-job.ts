@@ -1,0 +1,219 @@
+import {
+  ActivityCancellationType,
+  ApplicationFailure,
+  CancellationScope,
+  condition,
+  defineQuery,
+  defineSignal,
+  isCancellation,
+  log,
+  proxyActivities,
+  setCurrentDetails,
+  setHandler,
+  upsertMemo,
+  upsertSearchAttributes,
+  workflowInfo,
+  type ActivityOptions,
+} from '@temporalio/workflow';
+import { defineSearchAttributeKey, SearchAttributeType, type RetryPolicy } from '@temporalio/common';
+import type { Activities, JobSummary, StagePlan, StageResult } from '../activities';
+import { readyStages } from '../pipeline/dag';
+import type { PipelineDef, StageDef } from '../pipeline/types';
+
+export interface BatchJobInput {
+  /** Default: from the workflow id (`job-<jobId>`), made safe; schedules start jobs this way. */
+  jobId?: string;
+  pipeline: PipelineDef;
+  bucket: string;
+  /** S3 key prefix of the job input, e.g. `jobs/<id>/input/`. */
+  inputPrefix: string;
+  options?: BatchJobOptions;
+  /**
+   * A retry job: the finished job whose finally failed parts this one runs again (and what they
+   * feed downstream). Its stream stages run as barrier: every upstream part exists before they start.
+   */
+  retryOf?: string;
+}
+
+export interface BatchJobOptions {
+  /** How long a stage activity may go without a heartbeat before it is retried elsewhere, in ms. Default: 30000. */
+  stageHeartbeatTimeoutMs?: number;
+  /** Parts per task message; default from the concurrency. */
+  partsPerMessage?: number;
+  /** Extra wait for a completion beyond the part timeout before a part is sent again, in ms. Default: 600000. */
+  overdueSlackMs?: number;
+}
+
+export type StageStatus = 'waiting' | 'planning' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+
+export interface JobProgress {
+  jobId: string;
+  pipeline: string;
+  status: 'running' | 'paused' | 'succeeded' | 'failed' | 'cancelled';
+  stages: { id: string; task: string; status: StageStatus; partsTotal?: number; result?: StageResult }[];
+}
+
+export const progressQuery = defineQuery<JobProgress>('progress');
+export const pauseSignal = defineSignal('pause');
+export const resumeSignal = defineSignal('resume');
+
+const SA = {
+  pipeline: defineSearchAttributeKey('BatchgridPipeline', SearchAttributeType.KEYWORD),
+  status: defineSearchAttributeKey('BatchgridStatus', SearchAttributeType.KEYWORD),
+  stages: defineSearchAttributeKey('BatchgridStages', SearchAttributeType.KEYWORD_LIST),
+  fleet: defineSearchAttributeKey('BatchgridFleet', SearchAttributeType.KEYWORD),
+};
+
+/** `job-nightly-2026-11-29T03:00:00Z` → `nightly-2026-11-29t03-00-00z`: a schedule's run id as a job id. */
+export function jobIdFromWorkflowId(workflowId: string): string {
+  return workflowId.replace(/^job-/, '').toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 48);
+}
+
+/** The pipeline with every stream stage turned into a barrier stage (retry jobs). */
+function withBarrierChains(pipeline: PipelineDef): PipelineDef {
+  return { ...pipeline, stages: pipeline.stages.map((s) => (s.chain === 'stream' ? { ...s, chain: 'barrier' as const } : s)) };
+}
+
+const retry: RetryPolicy = { initialInterval: '1s', maximumInterval: '30s', backoffCoefficient: 2 };
+
+/**
+ * One job: walks the stage DAG, starting every stage whose needs allow it, concurrently. Per
+ * stage it schedules two activities (plan, run), so the history grows with the number of
+ * stages, never with the number of parts: per-part state lives in SQS and Postgres.
+ */
+export async function batchJob(input: BatchJobInput): Promise<JobSummary> {
+  const { bucket, retryOf } = input;
+  const pipeline = retryOf ? withBarrierChains(input.pipeline) : input.pipeline;
+  const jobId = input.jobId ?? jobIdFromWorkflowId(workflowInfo().workflowId);
+  const opts = input.options ?? {};
+  const short: ActivityOptions = { startToCloseTimeout: '1 hour', heartbeatTimeout: '2 minutes', retry };
+  const stageOptions: ActivityOptions = {
+    startToCloseTimeout: '30 days',
+    heartbeatTimeout: opts.stageHeartbeatTimeoutMs ?? 30_000,
+    retry,
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+  };
+  const acts = proxyActivities<Activities>(short);
+  const { runStage } = proxyActivities<Activities>(stageOptions);
+  const startedAt = Date.now();
+
+  const stages = new Map<string, JobProgress['stages'][number]>(pipeline.stages.map((s) => [s.id, { id: s.id, task: s.task, status: 'waiting' }]));
+  let status: JobProgress['status'] = 'running';
+  let wantPaused = false;
+  let paused = false;
+
+  setHandler(progressQuery, () => ({ jobId, pipeline: pipeline.name, status, stages: [...stages.values()] }));
+  setHandler(pauseSignal, () => void (wantPaused = true));
+  setHandler(resumeSignal, () => void (wantPaused = false));
+
+  const describe = () => {
+    const running = [...stages.values()].filter((s) => s.status === 'running' || s.status === 'planning');
+    upsertSearchAttributes([
+      { key: SA.pipeline, value: pipeline.name },
+      { key: SA.fleet, value: pipeline.fleet },
+      { key: SA.status, value: status },
+      { key: SA.stages, value: running.map((s) => s.id) },
+    ]);
+    const words = [...stages.values()].map((s) => `${s.id}: ${s.status}${s.result ? ` (${s.result.succeeded}/${s.result.partsTotal} parts ok, ${s.result.failed} failed)` : s.partsTotal !== undefined ? ` (${s.partsTotal} parts)` : ''}`);
+    upsertMemo({ pipeline: pipeline.name, status, stages: words.join('; ') });
+    setCurrentDetails(`**${pipeline.name}** job ${jobId}: ${status}\n\n${words.map((w) => `- ${w}`).join('\n')}`);
+  };
+
+  // Not cancellable: a cancel arriving now is seen by the stage scope below, which records it.
+  await CancellationScope.nonCancellable(() => acts.beginJob({ jobId, workflowId: workflowInfo().workflowId, pipeline, bucket, inputPrefix: input.inputPrefix }));
+  describe();
+
+  // Pause and resume are applied one at a time, in order, whatever the signals' timing.
+  void (async () => {
+    for (;;) {
+      await condition(() => wantPaused !== paused);
+      const target = wantPaused;
+      await acts.setJobState({ jobId, status: target ? 'paused' : 'running' });
+      paused = target;
+      if (status === 'running' || status === 'paused') status = target ? 'paused' : 'running';
+      describe();
+    }
+  })().catch((err: unknown) => {
+    // Cancelling the job cancels this loop's wait too; anything else is a bug worth failing the task for.
+    if (!isCancellation(err)) throw err;
+  });
+
+  const results: StageResult[] = [];
+  let failure: string | undefined;
+  let changed = 0;
+  const active = new Set<string>();
+  const done = new Set<string>();
+  const stagesScope = new CancellationScope();
+
+  const runOne = async (stage: StageDef): Promise<void> => {
+    const entry = stages.get(stage.id)!;
+    try {
+      entry.status = 'planning';
+      describe();
+      const plan: StagePlan = await acts.planStage.executeWithOptions(
+        { ...short, summary: `plan stage ${stage.id} (${stage.task})` },
+        [{ jobId, pipeline, stageId: stage.id, bucket, inputPrefix: input.inputPrefix, retryOf }],
+      );
+      entry.status = 'running';
+      if (plan.source.kind === 'manifest') entry.partsTotal = plan.source.partsTotal;
+      describe();
+      const what = plan.source.kind === 'manifest' ? `${plan.source.partsTotal} parts` : `parts streamed from ${plan.source.upstream}`;
+      const result = await runStage.executeWithOptions(
+        { ...stageOptions, summary: `run stage ${stage.id}: ${stage.task} over ${what}, ${pipeline.concurrency} in flight at most` },
+        [{ jobId, stage, bucket, concurrency: pipeline.concurrency, source: plan.source, inputQueueUrl: plan.inputQueueUrl, completionQueueUrl: plan.completionQueueUrl, dlqUrl: plan.dlqUrl, partsPerMessage: opts.partsPerMessage, overdueSlackMs: opts.overdueSlackMs }],
+      );
+      results.push(result);
+      entry.result = result;
+      entry.partsTotal = result.partsTotal;
+      entry.status = result.status;
+      if (result.status === 'succeeded') done.add(stage.id);
+      else failure ??= `stage ${stage.id} failed: ${result.error}`;
+    } catch (err) {
+      if (isCancellation(err)) entry.status = 'cancelled';
+      else {
+        entry.status = 'failed';
+        failure ??= `stage ${stage.id} failed: ${err instanceof Error ? err.message : String(err)}`;
+      }
+    } finally {
+      active.delete(stage.id);
+      changed += 1;
+      describe();
+    }
+  };
+
+  let cancellation: unknown;
+  try {
+    await stagesScope.run(async () => {
+      for (;;) {
+        if (failure === undefined) {
+          for (const stage of readyStages(pipeline, done, active)) {
+            active.add(stage.id);
+            void runOne(stage);
+          }
+        }
+        if (active.size === 0) return;
+        const seen = changed;
+        await condition(() => changed !== seen);
+        // A failed stage ends the job: stop the stages still running.
+        if (failure !== undefined && active.size > 0) stagesScope.cancel();
+      }
+    });
+  } catch (err) {
+    if (!isCancellation(err)) throw err;
+    cancellation = err;
+    // The stage activities were asked to cancel: wait until each has stopped sending and recorded it.
+    await CancellationScope.nonCancellable(() => condition(() => active.size === 0));
+  }
+
+  const cancelled = CancellationScope.current().consideredCancelled;
+  status = cancelled ? 'cancelled' : failure !== undefined ? 'failed' : 'succeeded';
+  describe();
+  const summary = await CancellationScope.nonCancellable(() =>
+    acts.finishJob({ jobId, pipeline, bucket, status: status as JobSummary['status'], stages: results, startedAt, error: failure }),
+  );
+  log.info('job finished', { jobId, status });
+  // Rethrowing the cancellation marks the workflow Canceled in Temporal; the summary is in Postgres.
+  if (cancelled) throw cancellation;
+  if (status === 'failed') throw ApplicationFailure.create({ message: `job ${jobId} failed: ${failure}`, type: 'JobFailed', nonRetryable: true, details: [summary] });
+  return summary;
+}
