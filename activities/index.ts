@@ -1,4 +1,5 @@
 import type { ActivityDeps } from './deps';
+import { createGridActivities } from './grid';
 import { createJobActivities } from './job-state';
 import { createPlanStage } from './plan-stage';
 import { createRunStage } from './run-stage';
@@ -14,6 +15,7 @@ export function createActivities(deps: ActivityDeps) {
     planStage: createPlanStage(deps),
     runStage: createRunStage(deps),
     ...createJobActivities(deps),
+    ...createGridActivities(deps),
   };
 }
 

@@ -3,6 +3,7 @@ import * as cancel from './cancel';
 import * as db from './db';
 import * as dev from './dev';
 import * as fleetWorker from './fleet-worker';
+import * as grid from './grid';
 import * as jobs from './jobs';
 import * as orchestrator from './orchestrator';
 import * as pause from './pause';
@@ -14,6 +15,7 @@ import * as status from './status';
 import * as submit from './submit';
 import * as validate from './validate';
 import * as watch from './watch';
+import * as workers from './workers';
 
 /** Each command module exports `register(program)`; add one line here per module. */
 export function registerCommands(program: Command): void {
@@ -21,6 +23,7 @@ export function registerCommands(program: Command): void {
   db.register(program);
   dev.register(program);
   fleetWorker.register(program);
+  grid.register(program);
   jobs.register(program);
   orchestrator.register(program);
   pause.register(program);
@@ -32,4 +35,5 @@ export function registerCommands(program: Command): void {
   submit.register(program);
   validate.register(program);
   watch.register(program);
+  workers.register(program);
 }

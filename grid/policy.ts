@@ -1,0 +1,109 @@
+/**
+ * The autoscaling policy: backlog per worker → desired capacity. Pure and deterministic (time comes
+ * in as `now`), so it is unit-tested on its own and safe to import anywhere, workflows included.
+ *
+ * Backlog counts task *messages* (visible + in flight), not parts: one message may carry several
+ * parts, so `targetBacklogPerWorker` is in messages; set it near a worker's concurrency.
+ */
+
+export interface PolicySettings {
+  min: number;
+  max: number;
+  targetBacklogPerWorker: number;
+  scaleInCooldownMs: number;
+  idleTimeoutMs: number;
+}
+
+/** What the policy remembers between ticks (carried by the autoscaler workflow). */
+export interface PolicyState {
+  /** Epoch ms since when the backlog has called for fewer workers than desired, continuously. */
+  belowSince: number | null;
+  /** Epoch ms since when the queue has been empty (nothing visible, nothing in flight). */
+  emptySince: number | null;
+}
+
+export const initialPolicyState = (): PolicyState => ({ belowSince: null, emptySince: null });
+
+export interface Observation {
+  /** Epoch ms of the observation. */
+  now: number;
+  /** Messages waiting in the fleet's input queue. */
+  visible: number;
+  /** Messages received by workers and not yet deleted. */
+  inFlight: number;
+  /** The provider's desired capacity now. */
+  current: number;
+}
+
+/** Why the desired capacity is what it is; the first word of a recorded decision's reason. */
+export type DecisionKind = 'queued from zero' | 'scale out' | 'scale in' | 'idle' | 'above max' | 'below min' | 'manual' | 'steady';
+
+export interface PolicyDecision {
+  desired: number;
+  kind: DecisionKind;
+  /** `kind: details`, as recorded in scaling_decisions. */
+  reason: string;
+  changed: boolean;
+  state: PolicyState;
+}
+
+export const clamp = (n: number, min: number, max: number): number => Math.min(max, Math.max(min, n));
+
+/** desired = clamp(ceil(backlog / targetBacklogPerWorker), min, max): what the backlog alone asks for. */
+export function backlogTarget(s: PolicySettings, visible: number, inFlight: number): number {
+  return clamp(Math.ceil((visible + inFlight) / s.targetBacklogPerWorker), s.min, s.max);
+}
+
+/**
+ * One tick of the policy. Scale out at once; scale in only once the backlog has asked for fewer
+ * workers for `scaleInCooldownMs` without a break, and never to zero that way; go to zero only
+ * after `idleTimeoutMs` of an empty queue; leave zero as soon as anything is queued. Bounds
+ * (min/max changed by a new definition) apply at once.
+ */
+export function decide(s: PolicySettings, o: Observation, state: PolicyState): PolicyDecision {
+  const backlog = o.visible + o.inFlight;
+  const target = backlogTarget(s, o.visible, o.inFlight);
+  const emptySince = backlog === 0 ? (state.emptySince ?? o.now) : null;
+  const detail = `${o.visible} queued + ${o.inFlight} in flight, target ${s.targetBacklogPerWorker} per worker`;
+  const to = (desired: number, kind: DecisionKind, why: string, belowSince: number | null = null): PolicyDecision => ({
+    desired,
+    kind,
+    reason: `${kind}: ${why}`,
+    changed: desired !== o.current,
+    state: { belowSince, emptySince },
+  });
+
+  if (o.current > s.max) return to(s.max, 'above max', `max is ${s.max}`);
+  if (o.current < s.min) return to(target, 'below min', `min is ${s.min}`);
+  if (o.current === 0 && backlog > 0 && s.max > 0) return to(Math.max(1, target), 'queued from zero', detail);
+  if (target > o.current) return to(target, 'scale out', detail);
+
+  if (o.current > 0 && s.min === 0 && emptySince !== null && o.now - emptySince >= s.idleTimeoutMs) {
+    return to(0, 'idle', `queue empty for ${Math.round((o.now - emptySince) / 1000)}s`);
+  }
+  // Shrinking by cooldown stops at one worker: only the idle rule empties the fleet.
+  const floor = Math.max(target, Math.min(o.current, Math.max(s.min, 1)));
+  if (floor < o.current) {
+    const belowSince = state.belowSince ?? o.now;
+    if (o.now - belowSince >= s.scaleInCooldownMs) return to(floor, 'scale in', detail);
+    return to(o.current, 'steady', `${detail}; scale-in cooling down`, belowSince);
+  }
+  return to(o.current, 'steady', detail);
+}
+
+/**
+ * A manual resize (`batchgrid grid scale`): clamped to [min, max]; it restarts the scale-in and
+ * idle clocks, so it holds for at least `scaleInCooldownMs` unless the backlog asks for more.
+ */
+export function decideManual(s: PolicySettings, o: Observation, requested: number): PolicyDecision {
+  const desired = clamp(requested, s.min, s.max);
+  const backlog = o.visible + o.inFlight;
+  const clamped = desired === requested ? '' : ` (asked ${requested}, clamped to ${s.min}..${s.max})`;
+  return {
+    desired,
+    kind: 'manual',
+    reason: `manual: set to ${desired}${clamped}`,
+    changed: desired !== o.current,
+    state: { belowSince: null, emptySince: backlog === 0 ? o.now : null },
+  };
+}

@@ -1,0 +1,130 @@
+import { readFile } from 'node:fs/promises';
+import { extname } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import type { Command } from 'commander';
+import { InvalidArgumentError } from 'commander';
+import { createAwsClients, destroyAwsClients } from '../../../common/aws';
+import { config } from '../../../common/config';
+import { ServiceUnavailableError } from '../../../common/errors';
+import { FleetValidationError } from '../../../grid/errors';
+import { compileFleet } from '../../../grid/fleet-def';
+import { gridStatus, scaleFleet, startAutoscaler, stopAutoscaler, type FleetStatus, type GridDeps } from '../../../grid/service';
+import { formatProblem } from '../../../pipeline/problems';
+import { createPool } from '../../../store/db';
+import { formatElapsed, formatTable } from '../render/format';
+
+const out = (text: string) => void process.stdout.write(text);
+
+/** Runs `fn` with a pool, a Temporal client and an Auto Scaling client, closing them after. */
+export async function withGrid<T>(fn: (deps: GridDeps) => Promise<T>): Promise<T> {
+  const cfg = config();
+  const db = createPool(cfg.DATABASE_URL, { max: 4 });
+  const aws = createAwsClients(cfg);
+  let connection: Connection | undefined;
+  try {
+    connection = await Connection.connect({ address: cfg.TEMPORAL_ADDRESS, connectTimeout: 5000 }).catch((err: unknown) => {
+      throw new ServiceUnavailableError('Temporal', cfg.TEMPORAL_ADDRESS, { cause: err });
+    });
+    const temporal = new Client({ connection, namespace: cfg.TEMPORAL_NAMESPACE });
+    return await fn({ db, temporal, taskQueue: cfg.BATCHGRID_TASK_QUEUE, autoScaling: aws.autoScaling });
+  } finally {
+    await connection?.close();
+    await db.end();
+    destroyAwsClients(aws);
+  }
+}
+
+const count = (value: string): number => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('must be a whole number >= 0.');
+  return n;
+};
+
+/** The `grid status` table: one line per fleet, then its latest decisions. */
+export function renderStatus(fleets: FleetStatus[], now = Date.now()): string {
+  if (fleets.length === 0) return 'no fleets yet: start one with `batchgrid grid start FLEET_FILE`\n';
+  const rows = fleets.map((f) => [
+    f.fleet,
+    f.provider,
+    f.autoscaler,
+    `${f.desired}/${f.actual ?? '-'}`,
+    `${f.min}..${f.max}`,
+    f.visible === null ? '-' : `${f.visible}+${f.inFlight ?? 0}`,
+    String(f.workersUp),
+    f.observedAt ? `${formatElapsed(now - f.observedAt.getTime())} ago` : '-',
+  ]);
+  let text = `${formatTable(['FLEET', 'PROVIDER', 'AUTOSCALER', 'DESIRED/ACTUAL', 'MIN..MAX', 'BACKLOG (QUEUED+IN FLIGHT)', 'WORKERS UP', 'OBSERVED'], rows)}\n`;
+  for (const f of fleets.filter((x) => x.decisions.length > 0)) {
+    text += `\n${f.fleet}: latest decisions\n`;
+    for (const d of f.decisions) {
+      text += `  ${d.at.toISOString().slice(11, 19)}  ${d.previous} -> ${d.desired}  backlog ${d.visible}+${d.inFlight}, ${d.workers} up  ${d.reason}\n`;
+    }
+  }
+  return text;
+}
+
+/** `batchgrid grid status|scale|start|stop`: the fleets and their autoscalers. */
+export function register(program: Command): void {
+  const grid = program.command('grid').description('fleets and their autoscalers (see examples/fleets/)');
+
+  grid
+    .command('status')
+    .description('per fleet: provider, desired/actual workers, bounds, backlog, autoscaler, latest decisions')
+    .option('--fleet <name>', 'only this fleet')
+    .option('--decisions <n>', 'latest decisions to show per fleet (default: 5)', count)
+    .option('--json', 'print as JSON')
+    .action((o: { fleet?: string; decisions?: number; json?: boolean }) =>
+      withGrid(async (deps) => {
+        const fleets = await gridStatus(deps, { fleet: o.fleet, decisions: o.decisions });
+        out(o.json ? `${JSON.stringify(fleets, null, 2)}\n` : renderStatus(fleets));
+      }),
+    );
+
+  grid
+    .command('scale')
+    .description('set a fleet\'s desired workers by hand (clamped to min..max, recorded as a manual decision); the autoscaler carries on from there')
+    .argument('<fleet>', 'fleet name')
+    .argument('<n>', 'desired workers', count)
+    .option('--json', 'print the decision as JSON')
+    .action((fleet: string, n: number, o: { json?: boolean }) =>
+      withGrid(async (deps) => {
+        const r = await scaleFleet(deps, fleet, n);
+        out(o.json ? `${JSON.stringify(r, null, 2)}\n` : `${fleet}: ${r.previous} -> ${r.desired} (${r.reason}; via ${r.via})\n`);
+      }),
+    );
+
+  grid
+    .command('start')
+    .description('start the autoscaler of the fleet a definition describes (or hand a running one the new definition)')
+    .argument('<file>', 'fleet definition (.yaml, .yml or .json)')
+    .action(async (file: string) => {
+      const text = await readFile(file, 'utf8');
+      const ext = extname(file).toLowerCase();
+      const result = compileFleet(text, ext === '.json' ? 'json' : ext === '.yaml' || ext === '.yml' ? 'yaml' : undefined);
+      if (!result.ok) {
+        const n = result.problems.length;
+        // One problem per line, as `batchgrid validate` prints a pipeline's.
+        const error = new FleetValidationError(result.problems);
+        error.message = `${n} problem${n === 1 ? '' : 's'} in ${file}:\n${result.problems.map((p) => `  ${formatProblem(p, file)}`).join('\n')}`;
+        throw error;
+      }
+      const fleet = result.fleet;
+      await withGrid(async (deps) => {
+        const r = await startAutoscaler(deps, fleet);
+        out(`${fleet.name}: ${r.started ? 'autoscaler started' : 'autoscaler running; definition updated'} (workflow ${r.workflowId}, ${fleet.provider.type}, ${fleet.min}..${fleet.max} workers)\n`);
+      });
+    });
+
+  grid
+    .command('stop')
+    .description('stop a fleet\'s autoscaler; a local fleet\'s workers stop with it, an ASG keeps its size unless --scale-to-zero')
+    .argument('<fleet>', 'fleet name')
+    .option('--scale-to-zero', 'also bring an ASG fleet to its minimum size')
+    .option('--no-wait', 'return once asked, without waiting for the autoscaler to end')
+    .action((fleet: string, o: { scaleToZero?: boolean; wait: boolean }) =>
+      withGrid(async (deps) => {
+        const r = await stopAutoscaler(deps, fleet, { scaleToZero: o.scaleToZero, wait: o.wait });
+        out(r.stopped ? `${fleet}: autoscaler stopped\n` : `${fleet}: no autoscaler running\n`);
+      }),
+    );
+}
