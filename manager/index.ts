@@ -9,3 +9,6 @@ export type { StageResult } from '../activities/run-stage';
 export type { Job, JobStatus } from '../store/jobs';
 export type { StageRun, StageRunStatus, StageMode } from '../store/stage-runs';
 export type { PipelineDef, StageDef, Problem } from '../pipeline/types';
+
+/** The handler API, for task modules run by `batchgrid fleet-worker --tasks`. */
+export { defineTask, PermanentTaskError, type TaskContext, type TaskDefinition } from '../worker';

@@ -2,6 +2,8 @@
 # npm run bench [-- --parts 2000,20000 --workers 2]: builds, starts the local stack, runs the benchmark.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+export LOG_LEVEL="${LOG_LEVEL:-warn}"
+export AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED="${AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED:-true}"
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then npm ci; fi
 npm run build >/dev/null
 node dist/manager/cli/main.js dev up >/dev/null

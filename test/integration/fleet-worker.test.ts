@@ -258,7 +258,7 @@ describe('fleet worker', () => {
     const back = await waitFor('the message to be visible again', async () => {
       const m = await receiveAll(queues.inputQueueUrl, 0);
       return m.length > 0 ? m : undefined;
-    }, 5000);
+    }, 20_000);
     expect(Number(back[0].Attributes?.ApproximateReceiveCount)).toBe(2);
     expect(await receiveAll(completionQueueUrl, 0)).toEqual([]);
 
