@@ -13,16 +13,16 @@ export function register(program: Command): void {
     .option('--bundle <file>', 'use a pre-built workflow bundle (see --write-bundle) instead of bundling at start-up')
     .option('--write-bundle <file>', 'build the workflow bundle into FILE and exit (for production images)')
     .action(async (opts: { taskQueue?: string; bundle?: string; writeBundle?: string }) => {
+      // The SDK's own log lines follow LOG_LEVEL too (its levels are upper-case, without fatal/silent).
+      const level = config().LOG_LEVEL;
+      const sdkLevel = level === 'fatal' || level === 'silent' ? 'ERROR' : (level.toUpperCase() as 'ERROR' | 'WARN' | 'INFO' | 'DEBUG' | 'TRACE');
+      Runtime.install({ logger: new DefaultLogger(sdkLevel) });
       if (opts.writeBundle) {
         const { code } = await bundleWorkflowCode({ workflowsPath });
         fs.writeFileSync(opts.writeBundle, code);
         process.stdout.write(`workflow bundle written to ${opts.writeBundle}\n`);
         return;
       }
-      // The SDK's own log lines follow LOG_LEVEL too (its levels are upper-case, without fatal/silent).
-      const level = config().LOG_LEVEL;
-      const sdkLevel = level === 'fatal' || level === 'silent' ? 'ERROR' : (level.toUpperCase() as 'ERROR' | 'WARN' | 'INFO' | 'DEBUG' | 'TRACE');
-      Runtime.install({ logger: new DefaultLogger(sdkLevel) });
       const { worker, close } = await createOrchestrator({ taskQueue: opts.taskQueue, workflowBundlePath: opts.bundle });
       const stop = () => worker.shutdown();
       process.once('SIGINT', stop);
