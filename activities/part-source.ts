@@ -21,6 +21,8 @@ export interface PartSource {
   readonly exhausted: boolean;
   /** Parts that came from this source so far, including before a restart. */
   readonly produced: number;
+  /** Parts read ahead and not taken yet. */
+  readonly buffered: number;
 }
 
 /** A line of a stage manifest (`jobs/<job>/stages/<stage>/manifest.jsonl`). */
@@ -47,6 +49,10 @@ export class ManifestSource implements PartSource {
 
   get produced(): number {
     return this.consumed;
+  }
+
+  get buffered(): number {
+    return this.buffer.length;
   }
 
   async fill(n: number): Promise<void> {
@@ -99,6 +105,10 @@ export class StreamSource implements PartSource {
 
   get produced(): number {
     return this.count;
+  }
+
+  get buffered(): number {
+    return this.buffer.length;
   }
 
   async fill(n: number): Promise<void> {

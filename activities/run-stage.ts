@@ -6,11 +6,11 @@ import type { StageDef } from '../pipeline/types';
 import { withTransaction } from '../store/db';
 import { getJob } from '../store/jobs';
 import { setStageRunStatus } from '../store/stage-runs';
-import { applyResults, firstFailure, jobInFlight, markQueued, openParts, stageCounts, streamResumeSeq, type FailureDecision, type StageCounts } from '../store/task-runs';
+import { applyResults, firstFailure, markQueued, openParts, setStageWaiting, stageCounts, streamResumeSeq, windowState, type FailureDecision, type StageCounts } from '../store/task-runs';
 import type { ActivityDeps } from './deps';
 import { ManifestSource, StreamSource, type NewPart, type PartSource } from './part-source';
 import { packMessages, sendBodies } from './task-sender';
-import { backoffMs, PartWindow, shouldRetry, withinTolerance } from './window';
+import { backoffMs, dueCount, PartWindow, shouldRetry, slotsFor, withinTolerance } from './window';
 
 export type StageSource = { kind: 'manifest'; manifestKey: string; partsTotal: number } | { kind: 'stream'; upstream: string };
 
@@ -103,7 +103,8 @@ export function createRunStage(deps: ActivityDeps) {
       await sendBodies(aws.sqs, input.inputQueueUrl, bodies, signal);
     };
 
-    /** Reserves window slots for the job under a per-job lock, records the parts as queued, then sends them. */
+    /** Reserves window slots under a per-job lock, records the parts as queued, then sends them. */
+    let waitingRecorded = 0;
     const fill = async () => {
       const room = input.concurrency - window.inFlightCount;
       if (room <= 0) return;
@@ -111,13 +112,20 @@ export function createRunStage(deps: ActivityDeps) {
       const chosen: { part: number; attempt: number }[] = [];
       await withTransaction(db, async (tx) => {
         await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`batchgrid-window:${jobId}`]);
-        const free = input.concurrency - (await jobInFlight(tx, jobId));
-        if (free <= 0) return;
         const now = Date.now();
-        const retries = window.dueRetries(now, free);
-        const fresh: NewPart[] = source.take(free - retries.length);
+        const state = await windowState(tx, jobId, stage.id);
+        const slots = slotsFor(input.concurrency, state.inFlight, window.inFlightCount, state.othersWaiting);
+        const ready = dueCount(window, now) + source.buffered;
+        const retries = window.dueRetries(now, slots);
+        const fresh: NewPart[] = source.take(slots - retries.length);
         for (const p of fresh) inputsOf.set(p.part, { inputs: p.inputs, inputsKey: p.inputsKey });
         chosen.push(...retries, ...fresh.map((p) => ({ part: p.part, attempt: 1 })));
+        const waiting = ready - chosen.length;
+        if (waiting !== waitingRecorded) {
+          await setStageWaiting(tx, jobId, stage.id, waiting);
+          waitingRecorded = waiting;
+        }
+        if (chosen.length === 0) return;
         const deadlineAt = now + stage.timeoutMs + overdueSlackMs;
         await markQueued(
           tx,

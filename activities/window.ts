@@ -79,3 +79,20 @@ export function withinTolerance(tolerate: { failedParts?: number; failedPercent?
   if (tolerate.failedPercent !== undefined && total > 0 && (failed / total) * 100 <= tolerate.failedPercent) return true;
   return false;
 }
+
+/**
+ * Window slots a stage may take now. A job's stages share its window: a stage takes what is
+ * free, but while other stages wait for slots it stays within its fair share, so a stream stage
+ * is never starved by its busy upstream (nor the other way round).
+ */
+export function slotsFor(concurrency: number, jobInFlight: number, mine: number, othersWaiting: number): number {
+  const free = concurrency - jobInFlight;
+  if (othersWaiting === 0) return Math.max(0, free);
+  const share = Math.ceil(concurrency / (othersWaiting + 1));
+  return Math.max(0, Math.min(free, share - mine));
+}
+
+/** How many retries are due now (their backoff has passed). */
+export function dueCount(window: PartWindow, now: number): number {
+  return window.dueRetries(now, Number.MAX_SAFE_INTEGER).length;
+}

@@ -175,10 +175,19 @@ export async function stageCounts(db: Db, jobId: string, stageId: string): Promi
   return { total: x.total, queued: x.queued, retryWait: x.retry_wait, succeeded: x.succeeded, failed: x.failed, retried: x.retried, maxPart: x.max_part };
 }
 
-/** Parts of the whole job currently in flight (sent, not completed): the window all its stages share. */
-export async function jobInFlight(db: Db, jobId: string): Promise<number> {
-  const r = await db.query(`SELECT count(*)::int AS n FROM task_runs WHERE job_id = $1 AND status = 'queued'`, [jobId]);
-  return r.rows[0].n;
+/** The job's window as one stage sees it: parts in flight across the job, and other running stages waiting for slots. */
+export async function windowState(db: Db, jobId: string, stageId: string): Promise<{ inFlight: number; othersWaiting: number }> {
+  const r = await db.query(
+    `SELECT (SELECT count(*) FROM task_runs WHERE job_id = $1 AND status = 'queued')::int AS in_flight,
+            (SELECT count(*) FROM stage_runs WHERE job_id = $1 AND stage_id <> $2 AND status = 'running' AND waiting > 0)::int AS others_waiting`,
+    [jobId, stageId],
+  );
+  return { inFlight: r.rows[0].in_flight, othersWaiting: r.rows[0].others_waiting };
+}
+
+/** Records how many parts a stage has ready but no slot for (0 when it has what it needs). */
+export async function setStageWaiting(db: Db, jobId: string, stageId: string, waiting: number): Promise<void> {
+  await db.query(`UPDATE stage_runs SET waiting = $3 WHERE job_id = $1 AND stage_id = $2`, [jobId, stageId, waiting]);
 }
 
 export interface SucceededPart {

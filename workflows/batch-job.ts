@@ -185,8 +185,9 @@ export async function batchJob(input: BatchJobInput): Promise<JobSummary> {
   try {
     await stagesScope.run(async () => {
       for (;;) {
-        if (failure === undefined) {
-          for (const stage of readyStages(pipeline, done, active)) {
+        // Starting a stage can make others ready (a stream stage needs its upstream only started).
+        for (let ready = readyStages(pipeline, done, active); failure === undefined && ready.length > 0; ready = readyStages(pipeline, done, active)) {
+          for (const stage of ready) {
             active.add(stage.id);
             void runOne(stage);
           }

@@ -53,6 +53,27 @@ describe('engine end to end', () => {
     expect(results).toEqual([expect.objectContaining({ stage: 'total', part: 0, result: { lines: 5, chars: 5 } })]);
   });
 
+  test('a stream-chained stage runs its parts while its upstream is still running', async () => {
+    const { jobId, handle } = await engine.submit(
+      {
+        name: 'streaming',
+        concurrency: 2,
+        input: { split: { by: 'lines', size: 1 } },
+        stages: [
+          { id: 'slow', task: 'test.sleep-fail', params: { sleepMs: 400 } },
+          { id: 'next', task: 'noop', needs: ['slow'], chain: 'stream' },
+        ],
+      },
+      { 'in.txt': Array.from({ length: 8 }, (_, i) => `row ${i}`).join('\n') },
+    );
+    const summary = await handle.result();
+    expect(summary.stages.map((s) => [s.stageId, s.succeeded])).toEqual(expect.arrayContaining([['slow', 8], ['next', 8]]));
+    const upstreamEnd = (await engine.db.pool.query(`SELECT finished_at FROM stage_runs WHERE job_id = $1 AND stage_id = 'slow'`, [jobId])).rows[0].finished_at;
+    const downstream = (await engine.db.pool.query(`SELECT min(finished_at) AS first FROM task_runs WHERE job_id = $1 AND stage_id = 'next'`, [jobId])).rows[0].first;
+    // The first downstream part finished before the last upstream part did.
+    expect(downstream.getTime()).toBeLessThan(upstreamEnd.getTime());
+  });
+
   test('a diamond DAG runs b and c concurrently and d after both', async () => {
     const { jobId, handle } = await engine.submit(
       {

@@ -1,5 +1,5 @@
 import { packMessages } from '../../activities/task-sender';
-import { backoffMs, PartWindow, shouldRetry, withinTolerance } from '../../activities/window';
+import { backoffMs, PartWindow, shouldRetry, slotsFor, withinTolerance } from '../../activities/window';
 import { MAX_MESSAGE_BYTES, TaskMessage } from '../../common/messages';
 
 const policy = { attempts: 3, backoffMs: 1000, maxBackoffMs: 3000 };
@@ -76,5 +76,23 @@ describe('packMessages', () => {
 
   test('refuses a single part too large for any message', () => {
     expect(() => packMessages(header, [part(0, MAX_MESSAGE_BYTES)], 10, 0)).toThrow(/exceeds/);
+  });
+});
+
+describe('slotsFor: a job window shared by its stages', () => {
+  test('takes everything free when no other stage waits', () => {
+    expect(slotsFor(10, 4, 4, 0)).toBe(6);
+    expect(slotsFor(10, 10, 5, 0)).toBe(0);
+  });
+  test('stays within its fair share while others wait', () => {
+    // Upstream holds 2 of 2 slots; the stream stage waits: upstream may not take the next free slot.
+    expect(slotsFor(2, 1, 1, 1)).toBe(0);
+    // The waiting stage, holding nothing, gets the free slot.
+    expect(slotsFor(2, 1, 0, 1)).toBe(1);
+    // Three stages waiting besides this one: share = ceil(100 / 4) = 25.
+    expect(slotsFor(100, 30, 20, 3)).toBe(5);
+  });
+  test('never negative', () => {
+    expect(slotsFor(10, 12, 9, 1)).toBe(0);
   });
 });
