@@ -1,0 +1,172 @@
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { Command, InvalidArgumentError } from 'commander';
+import type { JobSummary } from '../../activities/job-state';
+import { config } from '../../common/config';
+import { distPath, packageRoot } from '../../common/paths';
+import { formatCents } from '../../examples/claims/claims';
+import type { ClaimsSummary, ValidateResult } from '../../examples/claims/tasks';
+import { BatchGridClient } from '../../manager/client';
+import { watchJob } from '../../manager/cli/commands/watch';
+import { formatBytes, formatElapsed, formatTable } from '../../manager/cli/render/format';
+import { processIo } from '../../manager/cli/render/io';
+import { succeededParts } from '../../store/task-runs';
+import { generateClaims } from './generate-claims';
+import { startLocalEngine } from './local-engine';
+
+/**
+ * `npm run demo` (after scripts/demo.sh has built, started the stack and migrated): runs the
+ * claims example end to end on this machine and prints what it did. See docs/ui.md for the
+ * Temporal UI side.
+ */
+
+interface DemoOptions {
+  rows: number;
+  workers: number;
+  concurrency: number;
+  seed: number;
+}
+
+const say = (text = '') => process.stdout.write(`${text}\n`);
+const heading = (text: string) => say(`\n== ${text}`);
+const count = (n: number) => n.toLocaleString('en-US');
+/** 12345678 → `123,456.78`. */
+const money = (cents: number) => formatCents(cents).replace(/\B(?=(\d{3})+(?!\d))(?=.*\.)/g, ',');
+
+async function run(): Promise<void> {
+  const opts = parseOptions();
+  const demoStarted = Date.now();
+  const cfg = config();
+  const root = packageRoot();
+  const inputDir = path.join(cfg.BATCHGRID_HOME, 'demo', 'claims');
+
+  heading(`starting an orchestrator and ${opts.workers} fleet workers (${opts.concurrency} parts each at once)`);
+  const engine = startLocalEngine({ workers: opts.workers, workerConcurrency: opts.concurrency, tasksModule: distPath('examples/claims/tasks.js'), logDir: path.join(cfg.BATCHGRID_HOME, 'logs') });
+  for (const p of engine.processes) say(`  ${p.name.padEnd(16)} pid ${p.child.pid}  log ${path.relative(root, p.logFile)}`);
+  let client: BatchGridClient | undefined;
+  try {
+    heading(`generating ${count(opts.rows)} claims (seed ${opts.seed})`);
+    const generated = await generateClaims({ dir: inputDir, rows: opts.rows, seed: opts.seed });
+    const planted = Object.entries(generated.byDefect).map(([k, n]) => `${k} ${count(n)}`).join(', ');
+    say(`  ${generated.files.length} CSV files, ${formatBytes(generated.bytes)} in ${path.relative(root, inputDir)}; ${count(generated.invalid)} lines with a planted defect (${planted})`);
+
+    client = await BatchGridClient.connect();
+    const pipelineFile = path.join(root, 'examples/claims/pipeline.yaml');
+    heading(`submitting ${path.relative(root, pipelineFile)}`);
+    const submitted = Date.now();
+    const job = await Promise.race([client.submit(pipelineFile, { input: inputDir }), engine.died]);
+    const uiUrl = `http://127.0.0.1:${cfg.TEMPORAL_UI_PORT}/namespaces/${cfg.TEMPORAL_NAMESPACE}/workflows/${job.workflowId}`;
+    say(`  job ${job.jobId} (input uploaded in ${formatElapsed(Date.now() - submitted)})`);
+    say(`  Temporal UI: ${uiUrl}`);
+
+    heading('progress');
+    const view = await Promise.race([watchJob(client, job.jobId, processIo), engine.died]);
+    const summary = await client.wait(job.jobId);
+    const ended = Date.now();
+    say(`  job ${view.status} after ${formatElapsed(summary.finishedAt - summary.startedAt)}${summary.error ? `: ${summary.error}` : ''}`);
+    if (summary.status !== 'succeeded') {
+      process.exitCode = 1;
+      say(`  see the processes' logs above, \`batchgrid status ${job.jobId}\` and the Temporal UI`);
+      return;
+    }
+
+    const results = await client.results(job.jobId);
+    const entry = results.entries.find((e) => e.stage === 'summarize');
+    const claims = entry?.result as ClaimsSummary | undefined;
+    if (claims) printClaimsSummary(await validationTotals(client, job.jobId), claims);
+
+    heading('results');
+    say(`  results:       s3://${client.bucket}/${results.resultsKey}`);
+    for (const o of entry?.outputs ?? []) say(`  summary:       s3://${client.bucket}/${o.key} (${formatBytes(o.bytes)})`);
+    say(`  part outputs:  s3://${client.bucket}/jobs/${job.jobId}/stages/{validate,price}/parts/<n>/{valid,rejected,priced}.csv`);
+    say(`  download them: batchgrid results ${job.jobId} --download ./claims-results`);
+
+    heading('performance');
+    printStageTimings(summary);
+    printReport(job.jobId);
+
+    const jobSeconds = (summary.finishedAt - summary.startedAt) / 1000;
+    const endToEnd = (ended - submitted) / 1000;
+    heading('wall time');
+    say(`  job (workflow start → end):   ${formatElapsed(jobSeconds * 1000)}, ${count(Math.round(opts.rows / jobSeconds))} rows/s`);
+    say(`  submit → end (with upload):   ${formatElapsed(endToEnd * 1000)}, ${count(Math.round(opts.rows / endToEnd))} rows/s`);
+    say(`  whole demo (after the build): ${formatElapsed(ended - demoStarted)}`);
+    say(`  Temporal UI: ${uiUrl}`);
+  } finally {
+    await client?.close();
+    heading('stopping the orchestrator and the fleet workers');
+    await engine.stop();
+    say('  stopped. The local stack (Temporal, moto, ElasticMQ, Postgres) is still running: `batchgrid dev down` stops it.');
+  }
+}
+
+/** The validate parts' results added up: each part returned its counts, kept in Postgres. */
+async function validationTotals(client: BatchGridClient, jobId: string): Promise<ValidateResult> {
+  const total: ValidateResult = { accepted: 0, rejected: 0, byReason: {} };
+  for await (const { result } of succeededParts(client.db, jobId, 'validate')) {
+    const r = result as ValidateResult;
+    total.accepted += r.accepted;
+    total.rejected += r.rejected;
+    for (const [reason, n] of Object.entries(r.byReason) as [keyof ValidateResult['byReason'], number][]) total.byReason[reason] = (total.byReason[reason] ?? 0) + n;
+  }
+  return total;
+}
+
+function printClaimsSummary(v: ValidateResult, s: ClaimsSummary): void {
+  heading('claims summary');
+  const read = v.accepted + v.rejected;
+  say(`  validate: ${count(read)} claims read, ${count(v.accepted)} accepted, ${count(v.rejected)} rejected (${((100 * v.rejected) / Math.max(1, read)).toFixed(2)}%)`);
+  say();
+  const reasons = Object.entries(v.byReason).sort((a, b) => b[1] - a[1]);
+  say(indent(formatTable(['REJECTED BECAUSE', 'CLAIMS'], reasons.map(([r, n]) => [r, count(n)]))));
+  say();
+  say(`  summarize (summary.json): ${count(s.claims)} claims priced from ${s.files} priced.csv files`);
+  const cats = Object.entries(s.byCategory).sort((a, b) => b[1].allowedCents - a[1].allowedCents);
+  const row = (name: string, t: { claims: number; billedCents: number; allowedCents: number }) => [
+    name,
+    count(t.claims),
+    money(t.billedCents),
+    money(t.allowedCents),
+    `${((100 * t.allowedCents) / Math.max(1, t.billedCents)).toFixed(1)}%`,
+  ];
+  say(indent(formatTable(['CATEGORY', 'CLAIMS', 'BILLED', 'ALLOWED', 'ALLOWED/BILLED'], [...cats.map(([c, t]) => row(c, t)), row('total', s)])));
+}
+
+function printStageTimings(summary: JobSummary): void {
+  const rows = summary.stages.map((s) => [s.stageId, s.status, String(s.partsTotal), String(s.failed), String(s.retried), formatElapsed(s.startedAt - summary.startedAt), formatElapsed(s.finishedAt - s.startedAt)]);
+  say(indent(formatTable(['STAGE', 'STATUS', 'PARTS', 'FAILED', 'RETRIED', 'STARTED AT', 'TOOK'], rows)));
+}
+
+/** `batchgrid report JOB`, when this build has it (a performance report from Postgres). */
+function printReport(jobId: string): void {
+  const r = spawnSync(process.execPath, [distPath('manager/cli/main.js'), 'report', jobId], { encoding: 'utf8' });
+  if (r.status === 0) {
+    say();
+    say(indent(r.stdout.trimEnd()));
+  } else {
+    say(`  (no performance report: \`batchgrid report ${jobId}\` failed: ${(r.stderr || r.error?.message || '').trim().split('\n')[0]})`);
+  }
+}
+
+const indent = (text: string) => text.replace(/^/gm, '  ');
+
+function parseOptions(): DemoOptions {
+  const whole = (min: number) => (value: string) => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`must be a whole number ≥ ${min}.`);
+    return n;
+  };
+  return new Command('demo')
+    .description('run the claims example end to end on the local stack')
+    .option('--rows <n>', 'claims to generate', whole(1), 300_000)
+    .option('--workers <n>', 'fleet worker processes', whole(1), 2)
+    .option('--concurrency <n>', 'parts each worker runs at once', whole(1), 4)
+    .option('--seed <n>', 'random seed of the generated claims', whole(0), 42)
+    .parse(process.argv)
+    .opts<DemoOptions>();
+}
+
+run().catch((err: unknown) => {
+  process.stderr.write(`demo: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});
