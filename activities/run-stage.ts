@@ -190,10 +190,13 @@ export function createRunStage(deps: ActivityDeps) {
       }
       await apply(successes, failures);
       // Delete only after the results are committed: a crash before this line replays them, harmlessly.
-      for (let i = 0; i < messages.length; i += 10) {
-        const entries = messages.slice(i, i + 10).map((m, j) => ({ Id: String(j), ReceiptHandle: m.ReceiptHandle! }));
-        await aws.sqs.send(new DeleteMessageBatchCommand({ QueueUrl: input.completionQueueUrl, Entries: entries }));
-      }
+      const deletions: Message[][] = [];
+      for (let i = 0; i < messages.length; i += 10) deletions.push(messages.slice(i, i + 10));
+      await Promise.all(
+        deletions.map((batch) =>
+          aws.sqs.send(new DeleteMessageBatchCommand({ QueueUrl: input.completionQueueUrl, Entries: batch.map((m, j) => ({ Id: String(j), ReceiptHandle: m.ReceiptHandle! })) })),
+        ),
+      );
     };
 
     /** Parts whose completion never came (lost message, dead worker past every redelivery): fail the attempt as timed out. */

@@ -12,6 +12,7 @@ import { getStageRuns, type StageRun } from '../../store/stage-runs';
 import type { BatchJobOptions, batchJob } from '../../workflows/batch-job';
 import { pauseSignal, resumeSignal } from '../../workflows/batch-job';
 import { launchJob, type LaunchRequest } from '../launch';
+import { jobReport, type JobReport, type JobReportOptions } from '../reports';
 import { decodeCursor, encodeCursor } from './cursor';
 import { InvalidArgumentError, JobInputError, JobStateError } from './errors';
 import { listLocalInput, resolveS3Input, uploadFiles, type UploadProgress } from './input';
@@ -367,6 +368,11 @@ export class BatchGridClient {
   /** Deletes a schedule; the jobs it started are left alone. */
   async deleteSchedule(scheduleId: string): Promise<void> {
     await this.temporalCall(() => schedules.deleteSchedule(this.scheduleDeps(), scheduleId));
+  }
+
+  /** The job's performance report (parts, retries, makespan, throughput, wait/run percentiles, slowest parts, workers); JobNotFoundError when unknown. */
+  async report(jobId: string, options: JobReportOptions = {}): Promise<JobReport> {
+    return jobReport(this.db, jobId, options);
   }
 
   private scheduleDeps(): schedules.ScheduleDeps {

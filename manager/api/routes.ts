@@ -1,0 +1,277 @@
+import type { FastifyRequest } from 'fastify';
+import type { z } from 'zod';
+import { config } from '../../common/config';
+import { PipelineValidationError, ServiceUnavailableError } from '../../common/errors';
+import { compilePipeline, compilePipelineObject } from '../../pipeline';
+import type { PipelineDef } from '../../pipeline/types';
+import type { JobStatus } from '../../store/jobs';
+import type { BatchGridClient } from '../client';
+import { uploadJobInput, type InputUploadOptions } from '../client/upload';
+import { jobReport } from '../reports';
+import * as s from './schemas';
+
+/** What handlers use: the client, upload tuning, and the OpenAPI document (made from this table). */
+export interface RouteContext {
+  client: BatchGridClient;
+  upload: InputUploadOptions;
+  openApi(): unknown;
+}
+
+/** A request after validation: params, query and body as their schemas output them. */
+export interface ApiRequest<P, Q, B> {
+  params: P;
+  query: Q;
+  body: B;
+  raw: FastifyRequest;
+}
+
+/** A handler's answer: status and JSON body (none for 204). */
+export interface ApiReply {
+  status: number;
+  body?: unknown;
+}
+
+type Out<S> = S extends z.ZodType ? z.output<S> : undefined;
+
+export interface RouteDef<P extends z.ZodType | undefined, Q extends z.ZodType | undefined, B extends z.ZodType | undefined> {
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  /** Fastify path: `:name` parameters, `*` for the rest of the path. */
+  url: string;
+  operationId: string;
+  summary: string;
+  description?: string;
+  /** False only for /healthz: every /v1 route needs the bearer token. Default: true. */
+  auth?: boolean;
+  params?: P;
+  query?: Q;
+  body?: B;
+  /** The body is streamed to the handler unparsed (uploads), any content type. */
+  stream?: boolean;
+  /** Success answers: status → description and body schema (none: no body). */
+  responses: Record<number, { description: string; schema?: z.ZodType }>;
+  /** Error answers besides 400, 401, 500 and 503: 404 (unknown job or schedule), 409 (wrong state). */
+  errors?: (404 | 409)[];
+  handle(req: ApiRequest<Out<P>, Out<Q>, Out<B>>, ctx: RouteContext): Promise<ApiReply>;
+}
+
+/** A route of the table with its types erased. */
+export type ApiRoute = RouteDef<z.ZodType | undefined, z.ZodType | undefined, z.ZodType | undefined>;
+
+const route = <P extends z.ZodType | undefined = undefined, Q extends z.ZodType | undefined = undefined, B extends z.ZodType | undefined = undefined>(
+  def: RouteDef<P, Q, B>,
+): ApiRoute => def as unknown as ApiRoute;
+
+/**
+ * A pipeline from a request: text is compiled as YAML/JSON (never read as a file path on the
+ * server), an object as written; every problem is a PipelineValidationError.
+ */
+export function requestPipeline(pipeline: string | Record<string, unknown>): PipelineDef {
+  const result = typeof pipeline === 'string' ? compilePipeline(pipeline) : compilePipelineObject(pipeline);
+  if (!result.ok) throw new PipelineValidationError(result.problems);
+  return result.pipeline;
+}
+
+const action = (name: 'cancel' | 'pause' | 'resume', summary: string) =>
+  route({
+    method: 'POST',
+    url: `/v1/jobs/:id/${name}`,
+    operationId: `${name}Job`,
+    summary,
+    params: s.JobParams,
+    responses: { 202: { description: 'Requested; follow the job to see it take effect.', schema: s.AcceptedBody } },
+    errors: [404, 409],
+    async handle({ params }, { client }) {
+      await client[name](params.id);
+      return { status: 202, body: { jobId: params.id, action: name } };
+    },
+  });
+
+/** Every route of the API, in the order docs/api.md lists them. */
+export const apiRoutes: ApiRoute[] = [
+  route({
+    method: 'GET',
+    url: '/healthz',
+    operationId: 'health',
+    summary: 'Liveness and readiness: Postgres and Temporal answer',
+    auth: false,
+    responses: { 200: { description: 'Both answer.', schema: s.HealthBody } },
+    async handle(_req, { client }) {
+      await client.db.query('SELECT 1');
+      await client.temporal.connection.withDeadline(Date.now() + 3000, () => client.temporal.workflowService.getSystemInfo({})).catch((err: unknown) => {
+        throw new ServiceUnavailableError('Temporal', config().TEMPORAL_ADDRESS, { cause: err });
+      });
+      return { status: 200, body: { status: 'ok' } };
+    },
+  }),
+  route({
+    method: 'GET',
+    url: '/v1/openapi.json',
+    operationId: 'openApi',
+    summary: 'This API as an OpenAPI 3.1 document',
+    responses: { 200: { description: 'The OpenAPI document.' } },
+    async handle(_req, { openApi }) {
+      return { status: 200, body: openApi() };
+    },
+  }),
+  route({
+    method: 'PUT',
+    url: '/v1/jobs/:id/input/*',
+    operationId: 'uploadInput',
+    summary: "Stream one file of a new job's input to S3",
+    description:
+      'The body (any content type, any size) is streamed to `jobs/{id}/input/{path}` in S3 in parts, never held whole in memory. ' +
+      'Upload every file, then submit with `POST /v1/jobs` and `{ "jobId": id, "input": <input from the answer> }`. Refused (409) once job {id} exists.',
+    params: s.UploadParams,
+    stream: true,
+    responses: { 201: { description: 'Stored.', schema: s.UploadedBody } },
+    errors: [409],
+    async handle({ params, raw }, { client, upload }) {
+      const contentType = raw.headers['content-type'];
+      const uploaded = await uploadJobInput(client, params.id, params['*'], raw.raw, { ...upload, contentType });
+      return { status: 201, body: uploaded };
+    },
+  }),
+  route({
+    method: 'POST',
+    url: '/v1/jobs',
+    operationId: 'submitJob',
+    summary: 'Submit a pipeline over an S3 input',
+    description: 'Validates the pipeline (every problem is listed), records the job and starts it. With a `jobId` that exists, returns that job (200) and starts nothing.',
+    body: s.SubmitBody,
+    responses: { 201: { description: 'Submitted.', schema: s.SubmitResultBody }, 200: { description: 'The job already existed.', schema: s.SubmitResultBody } },
+    async handle({ body }, { client }) {
+      const pipeline = requestPipeline(body.pipeline);
+      const r = await client.submit(pipeline, { input: body.input, jobId: body.jobId, startAt: body.startAt !== undefined ? new Date(body.startAt) : undefined });
+      return { status: r.created ? 201 : 200, body: r };
+    },
+  }),
+  route({
+    method: 'GET',
+    url: '/v1/jobs',
+    operationId: 'listJobs',
+    summary: 'Jobs, newest first, one page at a time',
+    query: s.ListQuery,
+    responses: { 200: { description: 'A page of jobs; `nextCursor` when there may be more.', schema: s.JobPageBody } },
+    async handle({ query }, { client }) {
+      const status = query.status?.split(',') as JobStatus[] | undefined;
+      return { status: 200, body: await client.list({ pipeline: query.pipeline, status, limit: query.limit, cursor: query.cursor }) };
+    },
+  }),
+  route({
+    method: 'GET',
+    url: '/v1/jobs/:id',
+    operationId: 'getJob',
+    summary: 'A job and its stage runs',
+    params: s.JobParams,
+    responses: { 200: { description: 'The job.', schema: s.JobDetailsBody } },
+    errors: [404],
+    async handle({ params }, { client }) {
+      return { status: 200, body: await client.get(params.id) };
+    },
+  }),
+  route({
+    method: 'GET',
+    url: '/v1/jobs/:id/progress',
+    operationId: 'getJobProgress',
+    summary: "A job's progress: per stage counts, throughput and ETA",
+    params: s.JobParams,
+    responses: { 200: { description: 'Progress, every stage of the pipeline in order.', schema: s.ProgressBody } },
+    errors: [404],
+    async handle({ params }, { client }) {
+      return { status: 200, body: await client.progress(params.id) };
+    },
+  }),
+  route({
+    method: 'GET',
+    url: '/v1/jobs/:id/results',
+    operationId: 'getJobResults',
+    summary: "A succeeded job's results, outputs as presigned URLs",
+    params: s.JobParams,
+    query: s.ResultsQuery,
+    responses: { 200: { description: 'The entries of results.jsonl.', schema: s.ResultsBody } },
+    errors: [404, 409],
+    async handle({ params, query }, { client }) {
+      return { status: 200, body: await client.results(params.id, { expiresInSeconds: query.expiresInSeconds }) };
+    },
+  }),
+  route({
+    method: 'GET',
+    url: '/v1/jobs/:id/report',
+    operationId: 'getJobReport',
+    summary: "A job's performance report",
+    description: 'Parts, failures, retries, makespan, per-stage wall time and throughput, queue wait and run time percentiles (p50/p95/p99), the slowest parts, bytes, and per-worker figures.',
+    params: s.JobParams,
+    query: s.ReportQuery,
+    responses: { 200: { description: 'The report (durations in ms).', schema: s.ReportBody } },
+    errors: [404],
+    async handle({ params, query }, { client }) {
+      return { status: 200, body: await jobReport(client.db, params.id, { slowest: query.slowest }) };
+    },
+  }),
+  action('cancel', 'Cancel a job: no new part is sent, parts in flight are abandoned'),
+  action('pause', 'Pause a job: parts in flight finish, no new part is sent until resume'),
+  action('resume', 'Resume a paused job'),
+  route({
+    method: 'POST',
+    url: '/v1/jobs/:id/retry',
+    operationId: 'retryJob',
+    summary: 'Start a new job over only the finally failed parts of a finished job',
+    params: s.JobParams,
+    body: s.RetryBody,
+    responses: { 201: { description: 'The retry job was started.', schema: s.SubmitResultBody }, 200: { description: 'A retry job with that id already existed.', schema: s.SubmitResultBody } },
+    errors: [404, 409],
+    async handle({ params, body }, { client }) {
+      const r = await client.retryFailed(params.id, { jobId: body?.jobId });
+      return { status: r.created ? 201 : 200, body: r };
+    },
+  }),
+  route({
+    method: 'GET',
+    url: '/v1/schedules',
+    operationId: 'listSchedules',
+    summary: "This installation's schedules",
+    responses: { 200: { description: 'Schedules by id (a new one may take a moment to show).', schema: s.ScheduleListBody } },
+    async handle(_req, { client }) {
+      return { status: 200, body: { schedules: await client.listSchedules() } };
+    },
+  }),
+  route({
+    method: 'POST',
+    url: '/v1/schedules',
+    operationId: 'createSchedule',
+    summary: 'Submit a pipeline over an S3 input on a cron schedule',
+    body: s.CreateScheduleBody,
+    responses: { 201: { description: 'Created.', schema: s.ScheduleCreatedBody } },
+    errors: [409],
+    async handle({ body }, { client }) {
+      await client.createSchedule({ scheduleId: body.scheduleId, cron: body.cron, timezone: body.timezone, pipeline: requestPipeline(body.pipeline), input: body.input });
+      return { status: 201, body: { scheduleId: body.scheduleId } };
+    },
+  }),
+  route({
+    method: 'POST',
+    url: '/v1/schedules/:id/trigger',
+    operationId: 'triggerSchedule',
+    summary: 'Run a schedule now',
+    params: s.ScheduleParams,
+    responses: { 202: { description: 'Temporal accepted the run.', schema: s.ScheduleCreatedBody } },
+    errors: [404],
+    async handle({ params }, { client }) {
+      await client.triggerSchedule(params.id);
+      return { status: 202, body: { scheduleId: params.id } };
+    },
+  }),
+  route({
+    method: 'DELETE',
+    url: '/v1/schedules/:id',
+    operationId: 'deleteSchedule',
+    summary: 'Delete a schedule (jobs it started are left alone)',
+    params: s.ScheduleParams,
+    responses: { 204: { description: 'Deleted.' } },
+    errors: [404],
+    async handle({ params }, { client }) {
+      await client.deleteSchedule(params.id);
+      return { status: 204 };
+    },
+  }),
+];

@@ -1,0 +1,253 @@
+import { z } from 'zod';
+import { JOB_ID_PATTERN } from '../../common/ids';
+import { SCHEDULE_ID_PATTERN } from '../client/schedules';
+
+/**
+ * The API's request and response shapes as zod schemas: requests are parsed with them, and the
+ * OpenAPI document (GET /v1/openapi.json) is generated from them. Times travel as ISO 8601 strings.
+ */
+
+const JOB_STATUSES = ['scheduled', 'running', 'paused', 'succeeded', 'failed', 'cancelled'] as const;
+const STAGE_STATUSES = ['pending', 'planning', 'running', 'succeeded', 'failed', 'cancelled'] as const;
+const STAGE_MODES = ['barrier', 'stream', 'gather', 'input'] as const;
+
+// ─── requests ──────────────────────────────────────────────────────────────────────────────────
+
+export const JobId = z.string().regex(JOB_ID_PATTERN, 'must be 1–48 lowercase letters, digits or dashes, starting with a letter or digit').meta({ examples: ['20260131140509-1a2b3c4d'] });
+export const ScheduleId = z.string().regex(SCHEDULE_ID_PATTERN, 'must be 1–20 lowercase letters, digits or dashes, starting with a letter').meta({ examples: ['nightly'] });
+
+export const Pipeline = z
+  .union([z.string().min(1), z.record(z.string(), z.unknown())], {
+    error: (issue) => (issue.input === undefined ? 'required' : 'must be a pipeline definition: an object, or its YAML/JSON text'),
+  })
+  .meta({ description: 'The pipeline definition (see docs/pipeline-format.md): an object as written in YAML/JSON, or the YAML/JSON text itself.' });
+
+const S3Input = z
+  .string()
+  .regex(/^s3:\/\/[^/]+/, 'must be an s3://<bucket>/<prefix> URL in the configured bucket (upload data first with PUT /v1/jobs/{id}/input/{path})')
+  .meta({ examples: ['s3://batchgrid/jobs/20260131140509-1a2b3c4d/input/'] });
+
+export const JobParams = z.strictObject({ id: JobId });
+export const ScheduleParams = z.strictObject({ id: ScheduleId });
+export const UploadParams = z.strictObject({
+  id: JobId,
+  '*': z.string().meta({ description: 'Path of the file under the job input prefix, e.g. `2024/a.csv`.' }),
+});
+
+export const SubmitBody = z.strictObject({
+  pipeline: Pipeline,
+  input: S3Input,
+  jobId: JobId.optional().meta({ description: 'Job id; submitting the same id again returns that job (200) and starts nothing. Default: a new id.' }),
+  startAt: z.iso.datetime({ offset: true }).optional().meta({ description: 'Start later (ISO 8601 time). Default: now.' }),
+});
+
+export const ListQuery = z.strictObject({
+  pipeline: z.string().min(1).optional(),
+  status: z
+    .string()
+    .optional()
+    .refine((s) => s === undefined || s.split(',').every((x) => (JOB_STATUSES as readonly string[]).includes(x)), `must be one or more of ${JOB_STATUSES.join(', ')}, separated by commas`)
+    .meta({ description: `Only jobs in these statuses, comma-separated (${JOB_STATUSES.join(', ')}).` }),
+  limit: z.coerce.number().int().min(1).max(1000).optional().meta({ description: 'Page size, 1–1000. Default: 50.' }),
+  cursor: z.string().min(1).optional().meta({ description: '`nextCursor` of the previous page.' }),
+});
+
+export const ResultsQuery = z.strictObject({
+  expiresInSeconds: z.coerce.number().int().min(1).max(7 * 24 * 3600).optional().meta({ description: 'Lifetime of the presigned URLs, seconds. Default: 3600.' }),
+});
+
+export const ReportQuery = z.strictObject({
+  slowest: z.coerce.number().int().min(0).max(1000).optional().meta({ description: 'How many of the slowest parts to list, per stage and for the job. Default: 10.' }),
+});
+
+export const RetryBody = z
+  .strictObject({ jobId: JobId.optional().meta({ description: 'Id of the retry job (idempotent like submit). Default: a new id.' }) })
+  .optional();
+
+export const CreateScheduleBody = z.strictObject({
+  scheduleId: ScheduleId,
+  cron: z.string().min(1).meta({ description: 'Cron expression, 5 fields', examples: ['0 3 * * *'] }),
+  timezone: z.string().min(1).optional().meta({ description: 'IANA time zone of the cron expression. Default: UTC.' }),
+  pipeline: Pipeline,
+  input: S3Input,
+});
+
+// ─── responses ─────────────────────────────────────────────────────────────────────────────────
+
+const Time = z.iso.datetime();
+const MaybeTime = Time.nullable();
+
+export const ErrorBody = z.object({ error: z.string() });
+export const ProblemsBody = z
+  .object({
+    error: z.enum(['invalid request', 'invalid pipeline']),
+    problems: z.array(z.object({ path: z.string(), message: z.string(), line: z.number().int().optional() })),
+  })
+  .meta({ description: 'Every problem of the request (paths like `body.input`, `query.limit`) or of the pipeline (paths inside it, with YAML lines).' });
+export const UnavailableBody = z.object({ error: z.string(), service: z.string() });
+export const JobStateBody = z.object({ error: z.string(), status: z.enum(JOB_STATUSES) });
+
+export const SubmitResultBody = z.object({ jobId: z.string(), workflowId: z.string(), status: z.enum(JOB_STATUSES), created: z.boolean() });
+
+export const JobBody = z.object({
+  jobId: z.string(),
+  pipelineName: z.string(),
+  definition: z.record(z.string(), z.unknown()),
+  status: z.enum(JOB_STATUSES),
+  bucket: z.string(),
+  inputPrefix: z.string(),
+  workflowId: z.string(),
+  parentJobId: z.string().nullable(),
+  fleet: z.string(),
+  createdAt: Time,
+  startAt: MaybeTime,
+  startedAt: MaybeTime,
+  finishedAt: MaybeTime,
+  summary: z.unknown(),
+  error: z.string().nullable(),
+});
+
+export const StageRunBody = z.object({
+  jobId: z.string(),
+  stageId: z.string(),
+  status: z.enum(STAGE_STATUSES),
+  task: z.string(),
+  mode: z.enum(STAGE_MODES),
+  partsTotal: z.number().int().nullable(),
+  manifestKey: z.string().nullable(),
+  completionQueueUrl: z.string().nullable(),
+  startedAt: MaybeTime,
+  finishedAt: MaybeTime,
+  summary: z.unknown(),
+  error: z.string().nullable(),
+});
+
+export const JobDetailsBody = JobBody.extend({ stages: z.array(StageRunBody) });
+export const JobPageBody = z.object({ jobs: z.array(JobBody), nextCursor: z.string().optional() });
+
+export const ProgressBody = z.object({
+  jobId: z.string(),
+  pipeline: z.string(),
+  status: z.enum(JOB_STATUSES),
+  createdAt: Time,
+  startAt: MaybeTime,
+  startedAt: MaybeTime,
+  finishedAt: MaybeTime,
+  error: z.string().nullable(),
+  stages: z.array(
+    z.object({
+      stageId: z.string(),
+      task: z.string(),
+      mode: z.enum(STAGE_MODES).optional(),
+      status: z.enum(STAGE_STATUSES),
+      partsTotal: z.number().int().nullable(),
+      inFlight: z.number().int(),
+      retryWaiting: z.number().int(),
+      succeeded: z.number().int(),
+      failed: z.number().int(),
+      retried: z.number().int(),
+      done: z.number().int(),
+      bytesIn: z.number(),
+      bytesOut: z.number(),
+      startedAt: MaybeTime,
+      finishedAt: MaybeTime,
+      elapsedMs: z.number(),
+      throughput: z.number().nullable(),
+      etaMs: z.number().nullable(),
+    }),
+  ),
+});
+
+export const ResultsBody = z.object({
+  jobId: z.string(),
+  resultsKey: z.string(),
+  entries: z.array(
+    z.object({
+      stage: z.string(),
+      part: z.number().int(),
+      result: z.unknown(),
+      outputs: z.array(z.object({ key: z.string(), bytes: z.number(), url: z.string().optional() })),
+    }),
+  ),
+});
+
+const Percentiles = z.object({ p50: z.number(), p95: z.number(), p99: z.number() }).nullable();
+const partStats = {
+  parts: z.number().int(),
+  succeeded: z.number().int(),
+  failed: z.number().int(),
+  retried: z.number().int(),
+  bytesIn: z.number(),
+  bytesOut: z.number(),
+  queueWaitMs: Percentiles,
+  runTimeMs: Percentiles,
+  busyMs: z.number(),
+};
+const SlowPart = z.object({
+  stageId: z.string(),
+  part: z.number().int(),
+  workerId: z.string().nullable(),
+  runTimeMs: z.number(),
+  attempt: z.number().int(),
+  status: z.enum(['succeeded', 'failed']),
+});
+
+export const ReportBody = z.object({
+  jobId: z.string(),
+  pipeline: z.string(),
+  status: z.enum(JOB_STATUSES),
+  startedAt: MaybeTime,
+  finishedAt: MaybeTime,
+  makespanMs: z.number().nullable(),
+  throughput: z.number().nullable(),
+  ...partStats,
+  stages: z.array(
+    z.object({
+      stageId: z.string(),
+      task: z.string(),
+      status: z.enum(STAGE_STATUSES),
+      partsTotal: z.number().int().nullable(),
+      startedAt: MaybeTime,
+      finishedAt: MaybeTime,
+      wallMs: z.number().nullable(),
+      throughput: z.number().nullable(),
+      ...partStats,
+      slowest: z.array(SlowPart),
+    }),
+  ),
+  slowest: z.array(SlowPart),
+  workers: z.array(
+    z.object({
+      workerId: z.string(),
+      parts: z.number().int(),
+      succeeded: z.number().int(),
+      failed: z.number().int(),
+      busyMs: z.number(),
+      bytesIn: z.number(),
+      bytesOut: z.number(),
+    }),
+  ),
+  generatedAt: Time,
+});
+
+export const AcceptedBody = z.object({ jobId: z.string(), action: z.enum(['cancel', 'pause', 'resume']) });
+
+export const UploadedBody = z.object({
+  jobId: z.string(),
+  key: z.string(),
+  bytes: z.number().int(),
+  input: z.string().meta({ description: 'Pass this as `input` (with the same `jobId`) to POST /v1/jobs.' }),
+});
+
+export const ScheduleBody = z.object({
+  scheduleId: z.string(),
+  cron: z.string().optional(),
+  pipeline: z.string(),
+  input: z.string(),
+  paused: z.boolean(),
+  nextRunAt: z.array(Time),
+  recentJobIds: z.array(z.string()),
+});
+export const ScheduleListBody = z.object({ schedules: z.array(ScheduleBody) });
+export const ScheduleCreatedBody = z.object({ scheduleId: z.string() });
+export const HealthBody = z.object({ status: z.literal('ok') });

@@ -1,0 +1,182 @@
+import { JobNotFoundError } from '../../common/errors';
+import { getJob, type Job, type JobStatus } from '../../store/jobs';
+import type { Queryable } from '../../store/db';
+import { partStats, slowestParts, workerStats, type PartStatsRow, type Percentiles, type SlowPartRow, type WorkerStatsRow } from '../../store/reports';
+import { getStageRuns, type StageRun, type StageRunStatus } from '../../store/stage-runs';
+
+export type { Percentiles } from '../../store/reports';
+
+/** Part counts, bytes and timing percentiles (of finished parts), for a stage or the whole job. */
+export interface PartStats {
+  /** Parts recorded (sent at least once). */
+  parts: number;
+  succeeded: number;
+  /** Parts that finally failed. */
+  failed: number;
+  /** Parts that needed more than one attempt. */
+  retried: number;
+  bytesIn: number;
+  bytesOut: number;
+  /** received_at − sent_at (time in the queue), ms; null before any part finished. */
+  queueWaitMs: Percentiles | null;
+  /** finished_at − started_at (time in the handler), ms; null before any part finished. */
+  runTimeMs: Percentiles | null;
+  /** Sum of the run times, ms. */
+  busyMs: number;
+}
+
+/** One of the slowest finished parts. */
+export interface SlowPart {
+  stageId: string;
+  part: number;
+  workerId: string | null;
+  runTimeMs: number;
+  attempt: number;
+  status: 'succeeded' | 'failed';
+}
+
+/** One stage of the report, in pipeline order. */
+export interface StageReport extends PartStats {
+  stageId: string;
+  task: string;
+  /** `pending` until the stage starts planning. */
+  status: StageRunStatus;
+  /** Known once planned; null before. */
+  partsTotal: number | null;
+  startedAt: Date | null;
+  finishedAt: Date | null;
+  /** stage started → finished (or → the report's time while it runs), ms; null before it starts. */
+  wallMs: number | null;
+  /** Succeeded parts per second of wall time; null without wall time. */
+  throughput: number | null;
+  /** The stage's slowest finished parts, longest first. */
+  slowest: SlowPart[];
+}
+
+/** What one worker did for the job (the parts whose latest attempt ran on it). */
+export interface WorkerReport {
+  workerId: string;
+  parts: number;
+  succeeded: number;
+  /** Parts whose latest attempt failed on this worker (finally, or waiting for a retry). */
+  failed: number;
+  /** Sum of those attempts' run times, ms. */
+  busyMs: number;
+  bytesIn: number;
+  bytesOut: number;
+}
+
+/** A job's performance report: job-wide figures, then per stage, the slowest parts and per worker. */
+export interface JobReport extends PartStats {
+  jobId: string;
+  pipeline: string;
+  status: JobStatus;
+  startedAt: Date | null;
+  finishedAt: Date | null;
+  /** job started → finished (or → `generatedAt` while it runs), ms; null before it starts. */
+  makespanMs: number | null;
+  /** Succeeded parts (every stage) per second of makespan; null without makespan. */
+  throughput: number | null;
+  stages: StageReport[];
+  /** The job's slowest finished parts over all stages, longest first (at most `slowest`). */
+  slowest: SlowPart[];
+  /** Busiest first. */
+  workers: WorkerReport[];
+  /** When the report was made: the end of the makespan and wall times of what still runs. */
+  generatedAt: Date;
+}
+
+export interface JobReportOptions {
+  /** How many of the slowest parts to list, per stage and for the job. Default: 10. */
+  slowest?: number;
+  /** The report's time. Default: now. */
+  now?: Date;
+}
+
+/** What `buildJobReport` shapes: the store's rows for one job. */
+export interface JobReportRows {
+  job: Job;
+  stageRuns: StageRun[];
+  stats: PartStatsRow[];
+  slowest: SlowPartRow[];
+  workers: WorkerStatsRow[];
+}
+
+export const DEFAULT_SLOWEST = 10;
+
+/** The performance report of a job, from Postgres; JobNotFoundError when the job is unknown. */
+export async function jobReport(db: Queryable, jobId: string, options: JobReportOptions = {}): Promise<JobReport> {
+  const slowest = options.slowest ?? DEFAULT_SLOWEST;
+  const job = await getJob(db, jobId);
+  if (!job) throw new JobNotFoundError(jobId);
+  const [stageRuns, stats, slow, workers] = await Promise.all([getStageRuns(db, jobId), partStats(db, jobId), slowestParts(db, jobId, slowest), workerStats(db, jobId)]);
+  return buildJobReport({ job, stageRuns, stats, slowest: slow, workers }, { slowest, now: options.now });
+}
+
+const EMPTY_STATS: PartStats = { parts: 0, succeeded: 0, failed: 0, retried: 0, bytesIn: 0, bytesOut: 0, queueWaitMs: null, runTimeMs: null, busyMs: 0 };
+
+const statsOf = (row: PartStatsRow | undefined): PartStats => {
+  if (!row) return { ...EMPTY_STATS };
+  const { stageId: _stageId, ...stats } = row;
+  return stats;
+};
+
+/** ms from `start` to `end` (or `now`); null before the start. */
+const span = (start: Date | null, end: Date | null, now: Date): number | null => (start ? Math.max(0, (end ?? now).getTime() - start.getTime()) : null);
+
+/** Succeeded parts per second of `ms`. */
+const rate = (succeeded: number, ms: number | null): number | null => (ms !== null && ms > 0 ? succeeded / (ms / 1000) : null);
+
+/** Shapes the store's rows into a report (pure): stages in pipeline order, rates and spans at `now`. */
+export function buildJobReport(rows: JobReportRows, options: JobReportOptions = {}): JobReport {
+  const now = options.now ?? new Date();
+  const limit = options.slowest ?? DEFAULT_SLOWEST;
+  const { job } = rows;
+  const slowOf = (stageId: string): SlowPart[] =>
+    rows.slowest
+      .filter((s) => s.stageId === stageId)
+      .slice(0, limit)
+      .map(slowPart);
+  // Stages in definition order; a stage run the definition does not name (none should) goes last.
+  const ids = [...job.definition.stages.map((s) => s.id), ...rows.stageRuns.map((r) => r.stageId)].filter((id, i, all) => all.indexOf(id) === i);
+  const stages = ids.map((stageId): StageReport => {
+    const run = rows.stageRuns.find((r) => r.stageId === stageId);
+    const stats = statsOf(rows.stats.find((s) => s.stageId === stageId));
+    const wallMs = span(run?.startedAt ?? null, run?.finishedAt ?? null, now);
+    return {
+      stageId,
+      task: run?.task ?? job.definition.stages.find((s) => s.id === stageId)?.task ?? '',
+      status: run?.status ?? 'pending',
+      partsTotal: run?.partsTotal ?? null,
+      startedAt: run?.startedAt ?? null,
+      finishedAt: run?.finishedAt ?? null,
+      wallMs,
+      throughput: rate(stats.succeeded, wallMs),
+      ...stats,
+      slowest: slowOf(stageId),
+    };
+  });
+  const totals = statsOf(rows.stats.find((s) => s.stageId === null));
+  const makespanMs = span(job.startedAt, job.finishedAt, now);
+  // The job's top N is within the union of every stage's top N.
+  const slowest = rows.slowest
+    .map(slowPart)
+    .sort((a, b) => b.runTimeMs - a.runTimeMs || a.stageId.localeCompare(b.stageId) || a.part - b.part)
+    .slice(0, limit);
+  return {
+    jobId: job.jobId,
+    pipeline: job.pipelineName,
+    status: job.status,
+    startedAt: job.startedAt,
+    finishedAt: job.finishedAt,
+    makespanMs,
+    throughput: rate(totals.succeeded, makespanMs),
+    ...totals,
+    stages,
+    slowest,
+    workers: rows.workers.map((w) => ({ ...w })),
+    generatedAt: now,
+  };
+}
+
+const slowPart = (s: SlowPartRow): SlowPart => ({ stageId: s.stageId, part: s.part, workerId: s.workerId, runTimeMs: s.runTimeMs, attempt: s.attempt, status: s.status });
