@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { didYouMean, formatPath, type PathSegments, type RawProblem } from '../pipeline/problems';
 import { parseSource, type SourceFormat } from '../pipeline/source';
-import { formatDuration, parseDuration, UnitParseError } from '../pipeline/units';
+import { custom, duration, wholeNumber } from '../pipeline/fields';
+import { formatDuration } from '../pipeline/units';
 import { FleetValidationError } from './errors';
 import type { FleetCompileResult, FleetDef, FleetProblem, ProviderDef } from './types';
 
@@ -28,41 +29,11 @@ export const FLEET_LIMITS = {
   workerLostAfterMs: { min: 5_000, max: 86_400_000, default: 60_000 },
 } as const;
 
-function custom(ctx: z.RefinementCtx, message: string): void {
-  ctx.addIssue({ code: 'custom', message });
-}
-
 const name = z.string().superRefine((value, ctx) => {
   if (value.length < 1 || value.length > FLEET_NAME_MAX || !FLEET_NAME_PATTERN.test(value)) {
     custom(ctx, `must be 1–${FLEET_NAME_MAX} lowercase letters, digits or dashes, starting with a letter (got ${JSON.stringify(value)})`);
   }
 });
-
-function count(what: string, range: { min: number; max: number }) {
-  return z.number().superRefine((value, ctx) => {
-    if (!Number.isInteger(value) || value < range.min || value > range.max) {
-      custom(ctx, `must be a whole number of ${what} between ${range.min} and ${range.max} (got ${value})`);
-    }
-  });
-}
-
-function duration(range: { min: number; max: number }) {
-  return z
-    .union([z.string(), z.number()], { error: 'must be a duration like "15s", "2m" or "1h" (or a number of milliseconds)' })
-    .transform((value, ctx) => {
-      try {
-        const ms = parseDuration(value);
-        if (ms < range.min || ms > range.max) {
-          custom(ctx, `must be between ${formatDuration(range.min)} and ${formatDuration(range.max)} (got ${formatDuration(ms)})`);
-          return z.NEVER;
-        }
-        return ms;
-      } catch (err) {
-        custom(ctx, err instanceof UnitParseError ? err.message : String(err));
-        return z.NEVER;
-      }
-    });
-}
 
 const PROVIDER_TYPES = ['local', 'asg', 'static'] as const;
 
@@ -76,12 +47,12 @@ export const ProviderSchema = z.discriminatedUnion(
   [
     z.strictObject({
       type: z.literal('local'),
-      concurrency: count('parts', FLEET_LIMITS.concurrency).default(FLEET_LIMITS.concurrency.default),
+      concurrency: wholeNumber('parts', FLEET_LIMITS.concurrency).default(FLEET_LIMITS.concurrency.default),
       /** A compiled JavaScript module of task handlers, as `batchgrid fleet-worker --tasks` takes it. */
       tasks: z.string().min(1).optional(),
     }),
     z.strictObject({ type: z.literal('asg'), groupName, lifecycleHook: z.string().min(1).max(255).optional() }),
-    z.strictObject({ type: z.literal('static'), size: count('workers', FLEET_LIMITS.size) }),
+    z.strictObject({ type: z.literal('static'), size: wholeNumber('workers', FLEET_LIMITS.size) }),
   ],
   {
     error: (issue) => {
@@ -100,9 +71,9 @@ export const FleetSchema = z
     name,
     description: z.string().optional(),
     provider: ProviderSchema,
-    min: count('workers', FLEET_LIMITS.size).optional(),
-    max: count('workers', FLEET_LIMITS.size).optional(),
-    targetBacklogPerWorker: count('messages', FLEET_LIMITS.targetBacklogPerWorker).default(FLEET_LIMITS.targetBacklogPerWorker.default),
+    min: wholeNumber('workers', FLEET_LIMITS.size).optional(),
+    max: wholeNumber('workers', FLEET_LIMITS.size).optional(),
+    targetBacklogPerWorker: wholeNumber('messages', FLEET_LIMITS.targetBacklogPerWorker).default(FLEET_LIMITS.targetBacklogPerWorker.default),
     period: duration(FLEET_LIMITS.periodMs).prefault(formatDuration(FLEET_LIMITS.periodMs.default)),
     scaleInCooldown: duration(FLEET_LIMITS.scaleInCooldownMs).prefault(formatDuration(FLEET_LIMITS.scaleInCooldownMs.default)),
     idleTimeout: duration(FLEET_LIMITS.idleTimeoutMs).prefault(formatDuration(FLEET_LIMITS.idleTimeoutMs.default)),

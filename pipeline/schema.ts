@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import type { PipelineDef, RetryPolicy, SplitSpec, Tolerance } from './types';
 import { didYouMean, type RawProblem } from './problems';
-import { formatDuration, formatSize, parseDuration, parseSize, UnitParseError } from './units';
+import { custom, duration, wholeNumber } from './fields';
+import { formatDuration, formatSize, parseSize, UnitParseError } from './units';
 
 /**
  * The zod schema of a pipeline definition as written (YAML or JSON). It checks the shape of every
@@ -33,10 +34,6 @@ export const LIMITS = {
 export const DEFAULT_FLEET = 'default';
 export const DEFAULT_MANIFEST_KEY = 'manifest.jsonl';
 
-function custom(ctx: z.RefinementCtx, message: string): void {
-  ctx.addIssue({ code: 'custom', message });
-}
-
 function nameString(max: number) {
   return z.string().superRefine((value, ctx) => {
     if (value.length < 1 || value.length > max || !NAME_PATTERN.test(value)) {
@@ -50,33 +47,6 @@ const taskName = z.string().superRefine((value, ctx) => {
     custom(ctx, `must be 1–${TASK_NAME_MAX} letters, digits, dots, dashes or underscores, e.g. "claims.validate" (got ${JSON.stringify(value)})`);
   }
 });
-
-function intInRange(what: string, range: { min: number; max: number }) {
-  return z.number().superRefine((value, ctx) => {
-    if (!Number.isInteger(value) || value < range.min || value > range.max) {
-      custom(ctx, `must be a whole number of ${what} between ${range.min} and ${range.max} (got ${value})`);
-    }
-  });
-}
-
-/** A duration (`"5m"`, or a number of ms) within a range, output in ms. */
-function duration(range: { min: number; max: number }) {
-  return z
-    .union([z.string(), z.number()], { error: 'must be a duration like "30s", "5m" or "1h30m" (or a number of milliseconds)' })
-    .transform((value, ctx) => {
-      try {
-        const ms = parseDuration(value);
-        if (ms < range.min || ms > range.max) {
-          custom(ctx, `must be between ${formatDuration(range.min)} and ${formatDuration(range.max)} (got ${formatDuration(ms)})`);
-          return z.NEVER;
-        }
-        return ms;
-      } catch (err) {
-        custom(ctx, err instanceof UnitParseError ? err.message : String(err));
-        return z.NEVER;
-      }
-    });
-}
 
 /** A size (`"64MiB"`, or a number of bytes) within a range, output in bytes. */
 function size(range: { min: number; max: number }) {
@@ -109,7 +79,7 @@ export const SplitSchema = z.discriminatedUnion(
   'by',
   [
     z.strictObject({ by: z.literal('object') }),
-    z.strictObject({ by: z.literal('lines'), size: intInRange('lines', LIMITS.linesPerPart) }),
+    z.strictObject({ by: z.literal('lines'), size: wholeNumber('lines', LIMITS.linesPerPart) }),
     z.strictObject({ by: z.literal('bytes'), size: size(LIMITS.bytesPerPart) }),
     z.strictObject({ by: z.literal('manifest'), key: manifestKey.default(DEFAULT_MANIFEST_KEY) }),
   ],
@@ -125,7 +95,7 @@ export const SplitSchema = z.discriminatedUnion(
 
 export const RetrySchema = z
   .strictObject({
-    attempts: intInRange('attempts', LIMITS.attempts).default(LIMITS.attempts.default),
+    attempts: wholeNumber('attempts', LIMITS.attempts).default(LIMITS.attempts.default),
     backoff: duration(LIMITS.backoffMs).optional(),
     maxBackoff: duration(LIMITS.maxBackoffMs).optional(),
   })
@@ -207,7 +177,7 @@ export const PipelineSchema = z
     name: nameString(PIPELINE_NAME_MAX),
     description: z.string().optional(),
     fleet: nameString(PIPELINE_NAME_MAX).default(DEFAULT_FLEET),
-    concurrency: intInRange('parts', LIMITS.concurrency).default(LIMITS.concurrency.default),
+    concurrency: wholeNumber('parts', LIMITS.concurrency).default(LIMITS.concurrency.default),
     input: z.strictObject({ split: SplitSchema.default({ by: 'object' }) }).prefault({}),
     stages: z
       .array(StageSchema)
