@@ -1,29 +1,13 @@
 import { JobNotFoundError } from '../../common/errors';
 import { getJob, type Job, type JobStatus } from '../../store/jobs';
 import type { Queryable } from '../../store/db';
-import { partStats, slowestParts, workerStats, type PartStatsRow, type Percentiles, type SlowPartRow, type WorkerStatsRow } from '../../store/reports';
+import { partStats, slowestParts, workerStats, type PartStatsRow, type SlowPartRow, type WorkerStatsRow } from '../../store/reports';
 import { getStageRuns, type StageRun, type StageRunStatus } from '../../store/stage-runs';
 
 export type { Percentiles } from '../../store/reports';
 
 /** Part counts, bytes and timing percentiles (of finished parts), for a stage or the whole job. */
-export interface PartStats {
-  /** Parts recorded (sent at least once). */
-  parts: number;
-  succeeded: number;
-  /** Parts that finally failed. */
-  failed: number;
-  /** Parts that needed more than one attempt. */
-  retried: number;
-  bytesIn: number;
-  bytesOut: number;
-  /** received_at − sent_at (time in the queue), ms; null before any part finished. */
-  queueWaitMs: Percentiles | null;
-  /** finished_at − started_at (time in the handler), ms; null before any part finished. */
-  runTimeMs: Percentiles | null;
-  /** Sum of the run times, ms. */
-  busyMs: number;
-}
+export type PartStats = Omit<PartStatsRow, 'stageId'>;
 
 /** One of the slowest finished parts. */
 export interface SlowPart {
