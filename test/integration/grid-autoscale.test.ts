@@ -122,7 +122,11 @@ test('a burst scales a local fleet from zero up to max, the job finishes, the fl
   expect(new Set(runs.map((r) => r.worker_id))).toEqual(new Set(workers.filter((w) => w.partsDone > 0).map((w) => w.workerId)));
   expect(workers.length).toBeGreaterThanOrEqual(3);
 
-  const [status] = await gridStatus(deps, { fleet });
+  // grid status reads the autoscaler's last observation: wait for a tick after the last worker exited.
+  const status = await waitFor('grid status to show no worker', async () => {
+    const [s] = await gridStatus(deps, { fleet });
+    return s?.actual === 0 ? s : undefined;
+  });
   expect(status).toMatchObject({ fleet, provider: 'local', autoscaler: 'running', desired: 0, actual: 0, min: 0, max: 3, workersUp: 0 });
   expect(status!.decisions[0]!.reason).toMatch(/^idle:/);
   expect(renderStatus([status!])).toContain(`${fleet}: latest decisions`);
