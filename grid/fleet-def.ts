@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { didYouMean, formatPath, type PathSegments, type RawProblem } from '../pipeline/problems';
 import { parseSource, type SourceFormat } from '../pipeline/source';
-import { custom, duration, wholeNumber } from '../pipeline/fields';
+import { custom, duration, issueMessage, wholeNumber } from '../pipeline/fields';
 import { formatDuration } from '../pipeline/units';
 import { FleetValidationError } from './errors';
 import type { FleetCompileResult, FleetDef, FleetProblem, ProviderDef } from './types';
@@ -140,29 +140,6 @@ const COMPILED_KEYS: Record<string, string> = {
   workerLostAfterMs: ' (write "workerLostAfter" with a unit, e.g. workerLostAfter: 1m)',
 };
 
-const EXPECTED: Record<string, string> = { object: 'a map', array: 'a list', string: 'a string', number: 'a number', boolean: 'true or false' };
-
-function describeValue(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'a list';
-  if (typeof value === 'object') return 'a map';
-  if (typeof value === 'string') return `the string ${JSON.stringify(value)}`;
-  return `${typeof value} ${String(value)}`;
-}
-
-function issueMessage(issue: z.core.$ZodRawIssue): string | undefined {
-  if (issue.code === 'invalid_type') {
-    if (issue.input === undefined) return 'is required';
-    return `must be ${EXPECTED[issue.expected] ?? issue.expected}, got ${describeValue(issue.input)}`;
-  }
-  if (issue.code === 'invalid_value') {
-    const options = issue.values.map((v) => JSON.stringify(v));
-    if (issue.input === undefined) return `is required: ${options.join(' or ')}`;
-    const got = ` (got ${typeof issue.input === 'string' ? JSON.stringify(issue.input) : describeValue(issue.input)})`;
-    return options.length === 1 ? `must be ${options[0]}${got}` : `must be one of ${options.join(', ')}${got}`;
-  }
-  return undefined;
-}
 
 function finish(raw: unknown, lineOf?: (path: PathSegments) => number | undefined): FleetCompileResult {
   if (raw === null || raw === undefined) {

@@ -38,3 +38,28 @@ export function duration(range: { min: number; max: number }) {
       }
     });
 }
+
+function describeValue(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'a map';
+  if (typeof value === 'string') return `the string ${JSON.stringify(value)}`;
+  return `${typeof value} ${String(value)}`;
+}
+
+const EXPECTED: Record<string, string> = { object: 'a map', array: 'a list', string: 'a string', number: 'a number', boolean: 'true or false' };
+
+/** Messages for the zod issues a schema does not word itself (`safeParse(raw, { error: issueMessage })`). */
+export function issueMessage(issue: z.core.$ZodRawIssue): string | undefined {
+  if (issue.code === 'invalid_type') {
+    if (issue.input === undefined) return 'is required';
+    return `must be ${EXPECTED[issue.expected] ?? issue.expected}, got ${describeValue(issue.input)}`;
+  }
+  if (issue.code === 'invalid_value') {
+    const options = issue.values.map((v) => JSON.stringify(v));
+    if (issue.input === undefined) return `is required: ${options.join(' or ')}`;
+    const got = ` (got ${typeof issue.input === 'string' ? JSON.stringify(issue.input) : describeValue(issue.input)})`;
+    return options.length === 1 ? `must be ${options[0]}${got}` : `must be one of ${options.join(', ')}${got}`;
+  }
+  return undefined;
+}

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { PipelineDef, RetryPolicy, SplitSpec, Tolerance } from './types';
 import { didYouMean, type RawProblem } from './problems';
-import { custom, duration, wholeNumber } from './fields';
+import { custom, duration, issueMessage, wholeNumber } from './fields';
 import { formatDuration, formatSize, parseSize, UnitParseError } from './units';
 
 /**
@@ -223,30 +223,6 @@ const KNOWN_KEYS = [
   ...['attempts', 'backoff', 'maxBackoff', 'failedParts'],
 ];
 
-function describeValue(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'a list';
-  if (typeof value === 'object') return 'a map';
-  if (typeof value === 'string') return `the string ${JSON.stringify(value)}`;
-  return `${typeof value} ${String(value)}`;
-}
-
-const EXPECTED: Record<string, string> = { object: 'a map', array: 'a list', string: 'a string', number: 'a number', boolean: 'true or false' };
-
-/** Messages for the issues the schema does not word itself. */
-function issueMessage(issue: z.core.$ZodRawIssue): string | undefined {
-  if (issue.code === 'invalid_type') {
-    if (issue.input === undefined) return 'is required';
-    return `must be ${EXPECTED[issue.expected] ?? issue.expected}, got ${describeValue(issue.input)}`;
-  }
-  if (issue.code === 'invalid_value') {
-    const options = issue.values.map((v) => JSON.stringify(v));
-    if (issue.input === undefined) return `is required: ${options.join(' or ')}`;
-    const got = ` (got ${typeof issue.input === 'string' ? JSON.stringify(issue.input) : describeValue(issue.input)})`;
-    return options.length === 1 ? `must be ${options[0]}${got}` : `must be one of ${options.join(', ')}${got}`;
-  }
-  return undefined;
-}
 
 /** Checks the shape of a raw definition: every problem, one per unknown key, with readable messages. */
 export function shapeProblems(raw: unknown): { problems: RawProblem[]; pipeline?: PipelineDef } {

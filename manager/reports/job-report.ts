@@ -38,17 +38,7 @@ export interface StageReport extends PartStats {
 }
 
 /** What one worker did for the job (the parts whose latest attempt ran on it). */
-export interface WorkerReport {
-  workerId: string;
-  parts: number;
-  succeeded: number;
-  /** Parts whose latest attempt failed on this worker (finally, or waiting for a retry). */
-  failed: number;
-  /** Sum of those attempts' run times, ms. */
-  busyMs: number;
-  bytesIn: number;
-  bytesOut: number;
-}
+export type WorkerReport = WorkerStatsRow;
 
 /** A job's performance report: job-wide figures, then per stage, the slowest parts and per worker. */
 export interface JobReport extends PartStats {
