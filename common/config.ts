@@ -47,6 +47,15 @@ const schema = z.object({
   /** Bearer token of the HTTP API; the API refuses to start without one unless in dev mode. */
   BATCHGRID_API_TOKEN: z.string().min(16).optional(),
   BATCHGRID_API_PORT: port.default(8080),
+  /**
+   * Programs the built-in `exec` task may run on this fleet worker: `*` (any on its PATH), `none`
+   * (exec disabled), or a comma-separated list (`sort,ffmpeg`). Anyone who can submit a pipeline
+   * chooses the command, so restrict it on shared fleets. Default: `*`.
+   */
+  BATCHGRID_EXEC_ALLOW: z
+    .string()
+    .regex(/^(\*|none|[A-Za-z0-9_./+-]+(,[A-Za-z0-9_./+-]+)*)$/, 'must be *, none, or a comma-separated list of program names')
+    .default('*'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

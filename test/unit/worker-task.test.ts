@@ -8,7 +8,9 @@ import { MAX_MESSAGE_BYTES } from '../../common/messages';
 import { builtinTasks } from '../../worker/builtin';
 import { InputNotFoundError, TaskTimeoutError, UnknownTaskError } from '../../worker/errors';
 import { deadLetterBody } from '../../worker/fleet/dead-letter';
-import { compileFleetWorkerOptions } from '../../worker/fleet/options';
+import { compileFleetWorkerOptions, parseExecAllow } from '../../worker/fleet/options';
+import { exec } from '../../worker/builtin';
+import { ExecParams } from '../../worker/builtin/exec';
 import { MAX_SUMMARY_BYTES, toErrorInfo, toSummary } from '../../worker/fleet/runner';
 import { loadTaskModule } from '../../worker/load-tasks';
 import { createTaskRegistry } from '../../worker/registry';
@@ -96,6 +98,17 @@ describe('compileFleetWorkerOptions', () => {
     const o = compileFleetWorkerOptions(base);
     expect(o).toMatchObject({ concurrency: 4, visibilityTimeoutSeconds: 60, waitTimeSeconds: 20, shutdownGraceMs: 30000, heartbeatIntervalMs: 10000, completionBatchMaxDelayMs: 200, ownClients: false });
     expect(o.registry.names).toContain('test.sleep-fail');
+  });
+
+  it('registers exec for any program, for listed programs only, or not at all', async () => {
+    expect(compileFleetWorkerOptions(base).registry.get('exec')).toBe(exec);
+    expect(compileFleetWorkerOptions({ ...base, execAllow: 'none' }).registry.names).not.toContain('exec');
+    const limited = compileFleetWorkerOptions({ ...base, execAllow: ['sort'] }).registry.get('exec')!;
+    expect(limited).not.toBe(exec);
+    const ctx = { params: ExecParams.parse({ command: ['rm', '-rf', '/tmp/x'] }), inputs: [], signal: new AbortController().signal } as never;
+    await expect(limited.run({ jobId: 'j', stageId: 's', part: 0, attempt: 1, inputs: [], outputPrefix: 'p/' } as never, ctx)).rejects.toThrow(/only runs 'sort'/);
+    expect(parseExecAllow('sort,ffmpeg')).toEqual(['sort', 'ffmpeg']);
+    expect(parseExecAllow('none')).toBe('none');
   });
 
   it('refuses bad values with a sentence naming the option', () => {

@@ -3,7 +3,8 @@ import { randomBytes } from 'node:crypto';
 import { createAwsClients, type AwsClients } from '../../common/aws';
 import { config } from '../../common/config';
 import { createLogger, type Logger } from '../../common/logger';
-import { builtinTasks } from '../builtin';
+import { builtinTasks, exec } from '../builtin';
+import { createExecTask } from '../builtin/exec';
 import { FleetWorkerOptionsError } from '../errors';
 import { createTaskRegistry, type TaskRegistry } from '../registry';
 import { EC2_INSTANCE_ID, type AsgLifecycleOptions } from './asg-lifecycle';
@@ -15,8 +16,10 @@ export interface FleetWorkerOptions {
   fleet: string;
   /** Tasks to register besides the built-ins. Default: none. */
   tasks?: readonly TaskDefinition[];
-  /** Register the built-in tasks (noop, test.sleep-fail, lines.count, lines.upper). Default: true. */
+  /** Register the built-in tasks (noop, test.sleep-fail, lines.count, lines.upper, exec). Default: true. */
   builtins?: boolean;
+  /** Programs the built-in `exec` may run: `'*'`, `'none'` (not registered) or a list. Default: config BATCHGRID_EXEC_ALLOW. */
+  execAllow?: '*' | 'none' | readonly string[];
   /** Parts run in parallel. Default: 4. */
   concurrency?: number;
   /** AWS clients. Default: `createAwsClients()`, destroyed when the worker stops. */
@@ -51,13 +54,25 @@ export interface FleetWorkerOptions {
   asg?: AsgLifecycleOptions | false;
 }
 
-export interface CompiledFleetWorkerOptions extends Required<Omit<FleetWorkerOptions, 'tasks' | 'builtins' | 'clients' | 'log' | 'asg'>> {
+export interface CompiledFleetWorkerOptions extends Required<Omit<FleetWorkerOptions, 'tasks' | 'builtins' | 'execAllow' | 'clients' | 'log' | 'asg'>> {
   asg?: AsgLifecycleOptions;
   registry: TaskRegistry;
   clients: Pick<AwsClients, 's3' | 'sqs'>;
   /** True when the worker made its clients (and so destroys them). */
   ownClients: boolean;
   log: Logger;
+}
+
+/** `*`, `none` or `a,b,c` (config BATCHGRID_EXEC_ALLOW) as an exec allowance. */
+export function parseExecAllow(text: string): '*' | 'none' | string[] {
+  return text === '*' || text === 'none' ? text : text.split(',');
+}
+
+/** The built-in tasks, with `exec` left out or limited to the allowed programs. */
+function builtinsWithExec(allow: '*' | 'none' | readonly string[]): TaskDefinition[] {
+  const others = builtinTasks.filter((t) => t !== exec) as TaskDefinition[];
+  if (allow === 'none') return others;
+  return [...others, (allow === '*' ? exec : createExecTask({ allowedPrograms: allow })) as TaskDefinition];
 }
 
 /** Applies defaults and refuses bad values with a sentence naming the option. */
@@ -80,7 +95,7 @@ export function compileFleetWorkerOptions(o: FleetWorkerOptions): CompiledFleetW
   const flushTimeoutMs = int('flushTimeoutMs', o.flushTimeoutMs, 10_000, 0, 3600_000);
   const queuePrefix = o.queuePrefix ?? config().BATCHGRID_QUEUE_PREFIX;
   if (!/^[A-Za-z0-9_-]{0,20}$/.test(queuePrefix)) throw new FleetWorkerOptionsError(`queuePrefix must be at most 20 letters, digits, '-' or '_' (got ${JSON.stringify(queuePrefix)}).`);
-  const registry = createTaskRegistry([...(o.builtins === false ? [] : builtinTasks), ...(o.tasks ?? [])]);
+  const registry = createTaskRegistry([...(o.builtins === false ? [] : builtinsWithExec(o.execAllow ?? parseExecAllow(config().BATCHGRID_EXEC_ALLOW))), ...(o.tasks ?? [])]);
   const host = hostname();
   const instanceId = o.instanceId ?? (process.env.BATCHGRID_INSTANCE_ID || `${host}:${process.pid}`);
   const asgName = process.env.BATCHGRID_ASG_NAME;
