@@ -1,6 +1,6 @@
 import { Context } from '@temporalio/activity';
 import { DeleteMessageBatchCommand, DeleteQueueCommand, ReceiveMessageCommand, SendMessageCommand, type Message } from '@aws-sdk/client-sqs';
-import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import { CancelledFailure } from '@temporalio/common';
 import { CompletionMessage, parseBody, type DeadLetter, type PartResult, type PartTask } from '../common/messages';
 import type { StageDef } from '../pipeline/types';
 import { withTransaction } from '../store/db';
@@ -310,4 +310,3 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
-export { ApplicationFailure };
