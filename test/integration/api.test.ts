@@ -15,17 +15,8 @@ import { uploadJobInput } from '../../manager/client/upload';
 import * as s from '../../manager/api/schemas';
 import { createPool } from '../../store/db';
 import { randomId, startEngine, type TestEngine } from '../support/engine';
+import { waitForValue as waitFor } from '../support/stack';
 
-/** Polls `probe` until it returns something truthy, and returns that; fails naming `what` after `timeoutMs`. */
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined | null | false>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a JSON answer; the tests check its shape (often with its documented schema)
 type Json = any;

@@ -15,6 +15,7 @@ import { setClientFactory, type CliIo } from '../../manager/cli/render/io';
 import { BatchGridClient } from '../../manager';
 import { createPool } from '../../store/db';
 import { randomId, startEngine, type TestEngine } from '../support/engine';
+import { waitForValue as waitFor } from '../support/stack';
 
 /** Captured output of one command; not a terminal unless asked. */
 function capture(tty = false): CliIo & { stdout: string; stderr: string } {
@@ -22,15 +23,6 @@ function capture(tty = false): CliIo & { stdout: string; stderr: string } {
   return io;
 }
 
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined | null | false>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 const yaml = (name: string, stage: string) => `apiVersion: batchgrid/v1\nkind: Pipeline\nname: ${name}\nconcurrency: 4\ninput:\n  split: { by: lines, size: 1 }\nstages:\n${stage}`;
 

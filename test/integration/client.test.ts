@@ -6,17 +6,8 @@ import { JobNotFoundError, PermanentTaskError, PipelineValidationError } from '.
 import { BatchGridClient, InvalidArgumentError, JobInputError, JobStateError, ScheduleError, type UploadProgress } from '../../manager';
 import { defineTask } from '../../worker/task';
 import { pipeline, randomId, startEngine, type TestEngine } from '../support/engine';
+import { waitForValue as waitFor } from '../support/stack';
 
-/** Polls `probe` until it returns something truthy, and returns that; fails naming `what` after `timeoutMs`. */
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined | null | false>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 /** Jobs whose `flaky.copy` parts must fail; every part it runs is recorded as `job/stage/part`. */
 const failIn = new Set<string>();

@@ -16,6 +16,7 @@ import type { FleetDef } from '../../grid/types';
 import { listDecisions } from '../../store/scaling';
 import { createFleetWorker, ensureFleetQueues, type FleetWorker } from '../../worker/fleet';
 import { startEngine, type TestEngine } from '../support/engine';
+import { waitForValue } from '../support/stack';
 
 /**
  * The ASG provider, the autoscaler on an ASG and the workers' scale-in hooks against moto's Auto
@@ -47,15 +48,7 @@ afterAll(async () => {
   await engine?.close();
 });
 
-async function waitFor<T>(what: string, cond: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await cond();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
+const waitFor = <T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 60_000) => waitForValue(what, probe, timeoutMs, 200);
 
 /** A moto Auto Scaling group (launch configuration with a moto AMI) of 0..maxSize instances. */
 async function createGroup(maxSize = 5): Promise<string> {

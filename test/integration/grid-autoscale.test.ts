@@ -8,6 +8,7 @@ import { shutdownLocalFleets } from '../../activities/grid';
 import { getFleetState } from '../../store/fleet-state';
 import { listDecisions, type ScalingDecision } from '../../store/scaling';
 import { startEngine, type TestEngine } from '../support/engine';
+import { waitForValue } from '../support/stack';
 
 /**
  * The autoscaler with the local provider on the real stack (Temporal, SQS, S3, Postgres): the
@@ -31,16 +32,7 @@ afterAll(async () => {
   await engine?.close();
 });
 
-/** Polls until `cond` returns a truthy value; throws after `timeoutMs`. */
-async function waitFor<T>(what: string, cond: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 90_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await cond();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
+const waitFor = <T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 90_000) => waitForValue(what, probe, timeoutMs, 200);
 
 function localFleet(name: string, extra: Record<string, unknown> = {}): FleetDef {
   const r = compileFleetObject({

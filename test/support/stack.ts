@@ -44,3 +44,17 @@ export async function waitFor(predicate: () => boolean | Promise<boolean>, optio
     throw new Error(`${options.what ?? 'condition'} not met within ${timeoutMs} ms`);
   }
 }
+
+/**
+ * Polls `probe` until it returns something truthy and returns that; throws naming `what` after
+ * `timeoutMs` (default 60000), polling every `intervalMs` (default 100).
+ */
+export async function waitForValue<T>(what: string, probe: () => T | undefined | null | false | Promise<T | undefined | null | false>, timeoutMs = 60_000, intervalMs = 100): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+}
