@@ -3,6 +3,7 @@ import type { Logger } from '../../common/logger';
 import { MAX_MESSAGE_BYTES, type CompletionMessage, type PartResult } from '../../common/messages';
 import { isQueueGone } from './aws-errors';
 import { retryAws } from './retry';
+import { QueueBatcher } from './queue-batcher';
 
 /** Most results packed into one completion message. */
 export const MAX_RESULTS_PER_COMPLETION = 100;
@@ -100,37 +101,20 @@ export interface CompletionSenderOptions {
  * result's promise tells its outcome.
  */
 export class CompletionSender {
-  private readonly pending = new Map<string, { items: Pending[]; timer?: NodeJS.Timeout }>();
-  private readonly inFlight = new Set<Promise<void>>();
-  private giveUpAt: number | undefined;
+  private readonly batcher: QueueBatcher<Pending>;
 
-  constructor(private readonly options: CompletionSenderOptions) {}
+  constructor(private readonly options: CompletionSenderOptions) {
+    this.batcher = new QueueBatcher({ maxItems: MAX_RESULTS_PER_COMPLETION * MAX_BATCH_ENTRIES, maxDelayMs: options.maxDelayMs, send: (q, items) => this.send(q, items) });
+  }
 
   /** Queues a result for `queueUrl`; resolves once it has been posted (or could not be). */
   add(queueUrl: string, jobId: string, stageId: string, result: PartResult): Promise<SendOutcome> {
-    return new Promise((settle) => {
-      let entry = this.pending.get(queueUrl);
-      if (!entry) this.pending.set(queueUrl, (entry = { items: [] }));
-      entry.items.push({ jobId, stageId, result, settle });
-      if (entry.items.length >= MAX_RESULTS_PER_COMPLETION * MAX_BATCH_ENTRIES || this.giveUpAt !== undefined) this.flush(queueUrl);
-      else entry.timer ??= setTimeout(() => this.flush(queueUrl), this.options.maxDelayMs);
-    });
+    return new Promise((settle) => this.batcher.add(queueUrl, { jobId, stageId, result, settle }));
   }
 
   /** Sends everything queued now and waits for every send; retries stop at `giveUpAt` (epoch ms) when given. */
-  async drain(giveUpAt?: number): Promise<void> {
-    if (giveUpAt !== undefined) this.giveUpAt = giveUpAt;
-    for (const queueUrl of [...this.pending.keys()]) this.flush(queueUrl);
-    while (this.inFlight.size > 0) await Promise.all([...this.inFlight]);
-  }
-
-  private flush(queueUrl: string): void {
-    const entry = this.pending.get(queueUrl);
-    if (!entry) return;
-    this.pending.delete(queueUrl);
-    clearTimeout(entry.timer);
-    const p = this.send(queueUrl, entry.items).finally(() => this.inFlight.delete(p));
-    this.inFlight.add(p);
+  drain(giveUpAt?: number): Promise<void> {
+    return this.batcher.drain(giveUpAt);
   }
 
   private async send(queueUrl: string, items: Pending[]): Promise<void> {
@@ -173,7 +157,7 @@ export class CompletionSender {
           left = left.filter((_, i) => failed.has(`c${i}`) && !failed.get(`c${i}`)?.SenderFault);
           if (left.length > 0) throw Object.assign(new Error(`${left.length} completion message(s) not accepted by SQS`), { name: 'BatchEntryFailed', $retryable: {} });
         },
-        { log: this.options.log, giveUpAt: () => this.giveUpAt, isFinal: isQueueGone },
+        { log: this.options.log, giveUpAt: () => this.batcher.giveUpAt, isFinal: isQueueGone },
       );
     } catch (err) {
       settle(left, isQueueGone(err) ? 'gone' : 'failed');
