@@ -46,6 +46,12 @@ const FINAL_STAGE_STATUSES = ['succeeded', 'failed', 'cancelled'];
 const HEARTBEAT_MS = 1000;
 const PAUSE_CHECK_MS = 1000;
 const IDLE_WAIT_MS = 200;
+/**
+ * Completions are applied and deleted within one loop turn (well under a second). If this
+ * activity dies holding some, a resumed attempt gets them back after this long: with a long
+ * visibility timeout a full window would sit idle waiting for them.
+ */
+const COMPLETION_VISIBILITY_SECONDS = 10;
 
 /** Default packing: one part per message for small windows (spread over workers), up to 10 for large ones. */
 export const defaultPartsPerMessage = (concurrency: number) => Math.max(1, Math.min(10, Math.floor(concurrency / 50)));
@@ -165,7 +171,7 @@ export function createRunStage(deps: ActivityDeps) {
       const batches = await Promise.all(
         Array.from({ length: lanes }, () =>
           aws.sqs.send(
-            new ReceiveMessageCommand({ QueueUrl: input.completionQueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: waitSeconds, VisibilityTimeout: 60 }),
+            new ReceiveMessageCommand({ QueueUrl: input.completionQueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: waitSeconds, VisibilityTimeout: COMPLETION_VISIBILITY_SECONDS }),
             { abortSignal: signal },
           ),
         ),
@@ -233,6 +239,13 @@ export function createRunStage(deps: ActivityDeps) {
     };
 
     try {
+      if (ctx.info.attempt > 1) {
+        // The last attempt may have died between recording parts as queued and sending them: send
+        // every open part again, same attempt. A duplicate delivery is counted once.
+        const open = window.inFlightParts();
+        log.info({ parts: open.length }, 'resending the parts in flight when the last attempt stopped');
+        await send(open);
+      }
       for (;;) {
         if (signal.aborted) throw new CancelledFailure('stage cancelled');
         if (Date.now() - lastPauseCheck >= PAUSE_CHECK_MS) {

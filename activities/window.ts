@@ -41,6 +41,11 @@ export class PartWindow {
     return this.inFlight.get(part)?.attempt;
   }
 
+  /** Every part in flight, with its outstanding attempt. */
+  inFlightParts(): { part: number; attempt: number }[] {
+    return [...this.inFlight].map(([part, s]) => ({ part, attempt: s.attempt }));
+  }
+
   /** Parts in flight whose completion is overdue. */
   overdue(now: number): { part: number; attempt: number }[] {
     const out: { part: number; attempt: number }[] = [];

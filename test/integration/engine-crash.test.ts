@@ -37,7 +37,7 @@ describe('engine with crashing processes', () => {
     try {
       const summary = await handle.result();
       expect(summary.stages[0]).toMatchObject({ partsTotal: 24, succeeded: 24, failed: 0 });
-      // Each part has exactly one row, succeeded; none was sent again (completions waited in their queue).
+      // Each part has exactly one row, succeeded, on its first attempt: parts open at the crash were resent under the same attempt and counted once.
       expect(await count(jobId, `stage_id = 'work'`)).toBe(24);
       expect(await count(jobId, 'attempt > 1')).toBe(0);
       const results = await engine.readJsonLines<{ part: number }>(summary.resultsKey!);

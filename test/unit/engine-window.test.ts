@@ -15,6 +15,7 @@ describe('PartWindow', () => {
     expect(w.dueRetries(40, 10)).toEqual([]);
     expect(w.dueRetries(60, 10)).toEqual([{ part: 1, attempt: 2 }]);
     expect(w.nextRetryAt()).toBe(50);
+    expect(w.inFlightParts()).toEqual([{ part: 2, attempt: 1 }]);
     expect(w.overdue(150)).toEqual([]);
     expect(w.overdue(200)).toEqual([{ part: 2, attempt: 1 }]);
     w.close(2);
