@@ -15,7 +15,7 @@ import { apiRoutes, type ApiRoute, type RouteContext } from './routes';
 export interface ApiOptions {
   /** The client every route calls; not closed by the app. */
   client: BatchGridClient;
-  /** Bearer token every /v1 request must carry; at least 16 characters. */
+  /** Bearer token every request must carry, except to routes marked public (the health probe); at least 16 characters. */
   token: string;
   /** Logger for requests and unexpected errors. Default: none. */
   logger?: Logger;
@@ -27,7 +27,12 @@ export interface ApiOptions {
   version?: string;
 }
 
-const isProtected = (url: string) => url === '/v1' || url.startsWith('/v1/') || url.startsWith('/v1?');
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Set from the route table: the route answers without the token. Absent (every other route, and no route at all): the token is needed. */
+    public?: boolean;
+  }
+}
 
 function send(reply: FastifyReply, e: HttpError): FastifyReply {
   if (e.headers) reply.headers(e.headers);
@@ -54,8 +59,8 @@ function validate(route: ApiRoute, req: FastifyRequest): { params: unknown; quer
 
 /**
  * The batchgrid HTTP API as a Fastify instance (not listening: call `listen`, or `inject` in
- * tests). Every /v1 route needs the bearer token; requests are validated by the routes' zod
- * schemas; errors are JSON `{ error, … }` without stack traces.
+ * tests). Every route not marked public in the route table needs the bearer token; requests are
+ * validated by the routes' zod schemas; errors are JSON `{ error, … }` without stack traces.
  */
 export function buildApp(options: ApiOptions): FastifyInstance {
   const authorized = bearerChecker(options.token);
@@ -65,6 +70,8 @@ export function buildApp(options: ApiOptions): FastifyInstance {
     bodyLimit: options.bodyLimitBytes ?? 2 ** 20,
     // Uploads may stream for a long time; the client's pace sets it.
     requestTimeout: 0,
+    // A URL the router cannot decode (`%zz`, an overlong parameter) is refused before any hook runs: the token decides what it learns.
+    frameworkErrors: (err, req, reply) => send(reply, authorized(req.headers.authorization) ? { statusCode: err.statusCode ?? 400, body: { error: err.message } } : UNAUTHORIZED),
   });
 
   let openApi: unknown;
@@ -74,9 +81,11 @@ export function buildApp(options: ApiOptions): FastifyInstance {
     openApi: () => (openApi ??= openApiDocument(apiRoutes, options.version ?? packageVersion())),
   };
 
-  // Before the body is read: an unauthenticated request learns nothing, not even whether its route exists.
+  // Decided on the route the router matched (the URL as it decoded it), never on the raw URL, and denied
+  // unless that route is marked public: a path that matches no route needs the token too, so an
+  // unauthenticated request learns nothing, not even whether its route exists. Runs before the body is read.
   app.addHook('onRequest', async (req, reply) => {
-    if (isProtected(req.url) && !authorized(req.headers.authorization)) return send(reply, UNAUTHORIZED);
+    if (req.routeOptions.config.public !== true && !authorized(req.headers.authorization)) return send(reply, UNAUTHORIZED);
   });
   app.setErrorHandler((err, req, reply) => {
     const e = toHttpError(err);
@@ -98,12 +107,13 @@ export function buildApp(options: ApiOptions): FastifyInstance {
     return out.body === undefined ? reply.send() : reply.send(out.body);
   };
 
-  for (const route of apiRoutes.filter((r) => !r.stream)) app.route({ method: route.method, url: route.url, handler: handler(route) });
+  const fastifyRoute = (route: ApiRoute) => ({ method: route.method, url: route.url, config: { public: route.public === true }, handler: handler(route) });
+  for (const route of apiRoutes.filter((r) => !r.stream)) app.route(fastifyRoute(route));
   // Streamed routes get the raw request: no parser reads (or buffers) their body.
   app.register(async (scope) => {
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', (_req, _payload, done) => done(null, undefined));
-    for (const route of apiRoutes.filter((r) => r.stream)) scope.route({ method: route.method, url: route.url, handler: handler(route) });
+    for (const route of apiRoutes.filter((r) => r.stream)) scope.route(fastifyRoute(route));
   });
   return app;
 }

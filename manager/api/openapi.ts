@@ -90,7 +90,7 @@ function responses(route: ApiRoute): Record<string, JsonSchema> {
       content: json({ anyOf: [{ $ref: REF('Problems') }, { $ref: REF('Error') }] }),
     };
   }
-  if (route.auth !== false) out['401'] = { description: 'Missing or wrong bearer token: `{ "error": "unauthorized" }`.', content: json({ $ref: REF('Error') }) };
+  if (route.public !== true) out['401'] = { description: 'Missing or wrong bearer token: `{ "error": "unauthorized" }`.', content: json({ $ref: REF('Error') }) };
   if (route.errors?.includes(404)) out['404'] = { description: 'Unknown job (`job X not found`) or schedule.', content: json({ $ref: REF('Error') }) };
   if (route.errors?.includes(409)) out['409'] = { description: 'Not possible in the current state (the job status is given for jobs).', content: json({ $ref: REF('JobStateConflict') }) };
   out['500'] = { description: 'Unexpected failure (logged on the server; no details are returned).', content: json({ $ref: REF('Error') }) };
@@ -106,7 +106,7 @@ export function openApiDocument(routes: ApiRoute[], version: string): JsonSchema
       operationId: route.operationId,
       summary: route.summary,
       ...(route.description ? { description: route.description } : {}),
-      ...(route.auth === false ? { security: [] } : {}),
+      ...(route.public === true ? { security: [] } : {}),
       parameters: [...parameters('path', route.params), ...parameters('query', route.query)],
       responses: responses(route),
     };
@@ -121,7 +121,7 @@ export function openApiDocument(routes: ApiRoute[], version: string): JsonSchema
     info: {
       title: 'batchgrid API',
       version,
-      description: 'Submit pipelines, follow and control jobs, fetch results and reports, manage schedules. Every /v1 route needs `Authorization: Bearer <token>`.',
+      description: 'Submit pipelines, follow and control jobs, fetch results and reports, manage schedules. Every route needs `Authorization: Bearer <token>` except /healthz.',
     },
     security: [{ bearerAuth: [] }],
     paths,

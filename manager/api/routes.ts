@@ -40,8 +40,11 @@ export interface RouteDef<P extends z.ZodType | undefined, Q extends z.ZodType |
   operationId: string;
   summary: string;
   description?: string;
-  /** False only for /healthz: every /v1 route needs the bearer token. Default: true. */
-  auth?: boolean;
+  /**
+   * True only for a route that must answer without the bearer token (the health probe). Default: false:
+   * the token is needed, as it is for every path that matches no route.
+   */
+  public?: boolean;
   params?: P;
   query?: Q;
   body?: B;
@@ -93,7 +96,7 @@ export const apiRoutes: ApiRoute[] = [
     url: '/healthz',
     operationId: 'health',
     summary: 'Liveness and readiness: Postgres and Temporal answer',
-    auth: false,
+    public: true,
     responses: { 200: { description: 'Both answer.', schema: s.HealthBody } },
     async handle(_req, { client }) {
       await client.db.query('SELECT 1');

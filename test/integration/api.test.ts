@@ -69,7 +69,7 @@ describe('HTTP API against the real stack', () => {
   test('every /v1 route answers 401 { error: "unauthorized" } without the token or with a wrong one; /healthz needs none', async () => {
     const v1 = apiRoutes.filter((r) => r.url.startsWith('/v1'));
     expect(v1.length).toBeGreaterThanOrEqual(15);
-    expect(apiRoutes.filter((r) => r.auth === false).map((r) => r.url)).toEqual(['/healthz']);
+    expect(apiRoutes.filter((r) => r.public === true).map((r) => r.url)).toEqual(['/healthz']);
     const wrong = [{}, { authorization: `Bearer ${TOKEN}x` }, { authorization: `Basic ${Buffer.from(`u:${TOKEN}`).toString('base64')}` }, { authorization: TOKEN }, { authorization: 'Bearer ' }];
     for (const route of v1) {
       for (const headers of wrong) {
@@ -93,7 +93,7 @@ describe('HTTP API against the real stack', () => {
     for (const route of apiRoutes) {
       const op = doc.paths[openApiPath(route.url)]?.[route.method.toLowerCase()];
       expect(op).toEqual(expect.objectContaining({ operationId: route.operationId }));
-      if (route.auth !== false) expect(op.responses['401']).toBeDefined();
+      if (route.public !== true) expect(op.responses['401']).toBeDefined();
     }
     const submit = doc.paths['/v1/jobs'].post;
     expect(submit.requestBody.content['application/json'].schema).toEqual(
