@@ -74,6 +74,21 @@ export function requestPipeline(pipeline: string | Record<string, unknown>): Pip
   return result.pipeline;
 }
 
+/** Form encodings: how an HTML form is sent, never what a file is (and curl's default for `--data-binary`). */
+const FORM_ENCODINGS = new Set(['application/x-www-form-urlencoded', 'multipart/form-data']);
+const MEDIA_TYPE = /^[\w!#$&^.+-]+\/[\w!#$&^.+-]+\s*(;.*)?$/;
+
+/**
+ * The Content-Type to store an uploaded file with: the request's, unless it is absent, malformed or a
+ * form encoding (then none: S3's binary/octet-stream). The object's type travels as the type of the S3
+ * PUT itself, and an S3 endpoint built on a web framework (moto, the dev stack's) reads a form-encoded
+ * PUT as form fields: it stored an empty object under the real bytes' checksum, which no reader accepts.
+ */
+function storedContentType(header: string | undefined): string | undefined {
+  if (header === undefined || !MEDIA_TYPE.test(header)) return undefined;
+  return FORM_ENCODINGS.has(header.split(';')[0]!.trim().toLowerCase()) ? undefined : header;
+}
+
 const action = (name: 'cancel' | 'pause' | 'resume', summary: string) =>
   route({
     method: 'POST',
@@ -129,8 +144,7 @@ export const apiRoutes: ApiRoute[] = [
     responses: { 201: { description: 'Stored.', schema: s.UploadedBody } },
     errors: [409],
     async handle({ params, raw }, { client, upload }) {
-      const contentType = raw.headers['content-type'];
-      const uploaded = await uploadJobInput(client, params.id, params['*'], raw.raw, { ...upload, contentType });
+      const uploaded = await uploadJobInput(client, params.id, params['*'], raw.raw, { ...upload, contentType: storedContentType(raw.headers['content-type']) });
       return { status: 201, body: uploaded };
     },
   }),

@@ -1,6 +1,8 @@
-import { DeleteObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, HeadObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { request, type OutgoingHttpHeaders } from 'node:http';
+import type { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
+import { openObject } from '../../common/s3-io';
 import { BatchGridClient } from '../../manager';
 import { apiRoutes, buildApp, requestPipeline } from '../../manager/api';
 import { getJob, insertJob } from '../../store/jobs';
@@ -184,6 +186,43 @@ describe('HTTP API hardening, through a listening server', () => {
       for (const path of ['/healthz', '/%68ealthz']) {
         const health = await send(base, 'GET', path, {});
         expect([path, health.status, health.body.toString()]).toEqual([path, 200, '{"status":"ok"}']);
+      }
+    });
+  });
+
+  describe('an upload stores the exact bytes, whatever its content type', () => {
+    /** Every byte value, plus what form decoders rewrite: `+`, `&`, `=`, `%20`, and a JSON-looking line. */
+    const payload = Buffer.concat([Buffer.from('id,note\n1,a+b=c&d%20e\n{"not":"parsed"}\n'), Buffer.from(Array.from({ length: 256 }, (_, i) => i)), Buffer.from('\nlast line\n')]);
+
+    const read = async (key: string) => {
+      const chunks: Buffer[] = [];
+      for await (const chunk of (await openObject(engine.aws.s3, engine.bucket, key)) as Readable) chunks.push(chunk as Buffer);
+      return Buffer.concat(chunks);
+    };
+
+    test.each([
+      ['no content type', undefined, undefined],
+      ['application/octet-stream', 'application/octet-stream', 'application/octet-stream'],
+      ["curl's default, application/x-www-form-urlencoded", 'application/x-www-form-urlencoded', undefined],
+      ['a form encoding with parameters, in capitals', 'Application/X-WWW-Form-Urlencoded; charset=UTF-8', undefined],
+      ['multipart/form-data', 'multipart/form-data; boundary=xyz', undefined],
+      ['text/plain', 'text/plain', 'text/plain'],
+      ['application/json', 'application/json', 'application/json'],
+      ['text/csv with a charset', 'text/csv; charset=utf-8', 'text/csv; charset=utf-8'],
+    ])('%s: the engine reads back the bytes sent', async (_name, contentType, storedType) => {
+      const headers = contentType === undefined ? {} : { 'content-type': contentType };
+      const ways: [string, Buffer | Buffer[]][] = [
+        ['with a length', payload],
+        ['chunked', [payload.subarray(0, 17), payload.subarray(17)]],
+      ];
+      for (const [how, body] of ways) {
+        const key = await upload(randomId('bytes'), 'data.bin', body, headers);
+        expect([how, (await read(key)).equals(payload)]).toEqual([how, true]);
+        const head = await engine.aws.s3.send(new HeadObjectCommand({ Bucket: engine.bucket, Key: key }));
+        expect(head.ContentLength).toBe(payload.length);
+        // A form encoding is how a form travels, not what the file is: it is not stored as the file's type.
+        if (storedType !== undefined) expect(head.ContentType).toBe(storedType);
+        else expect(head.ContentType).not.toMatch(/form/i);
       }
     });
   });
