@@ -212,7 +212,7 @@ describe('exec task end to end', () => {
   test('a pipeline cannot replace PATH (a fake sort never runs) nor set LD_PRELOAD or NODE_OPTIONS, even on an unrestricted fleet', async () => {
     const marker = path.join(scratch, randomId('fake-sort-'));
     const fakeBin = fs.mkdtempSync(path.join(scratch, 'bin-'));
-    fs.writeFileSync(path.join(fakeBin, 'sort'), `#!/bin/sh\ntouch "${marker}"\n`, { mode: 0o755 });
+    fs.writeFileSync(path.join(fakeBin, 'sort'), `#!/bin/sh\necho ran > "${marker}"\n`, { mode: 0o755 });
     const once = { retry: { attempts: 2, backoff: '1s' }, tolerate: { failedParts: 1 } };
     const { jobId, handle } = await engine.submit(
       {
