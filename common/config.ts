@@ -48,14 +48,14 @@ const schema = z.object({
   BATCHGRID_API_TOKEN: z.string().min(16).optional(),
   BATCHGRID_API_PORT: port.default(8080),
   /**
-   * Programs the built-in `exec` task may run on this fleet worker: `*` (any on its PATH), `none`
-   * (exec disabled), or a comma-separated list (`sort,ffmpeg`). Anyone who can submit a pipeline
-   * chooses the command, so restrict it on shared fleets. Default: `*`.
+   * What the built-in `exec` task runs on this fleet worker: a policy file of command templates
+   * (YAML or JSON, `kind: ExecPolicy`), `none` (exec not registered), or `unrestricted` (raw
+   * command lists from pipelines: single-user machines only). Default: unset, so exec refuses
+   * every command (no templates declared).
    */
-  BATCHGRID_EXEC_ALLOW: z
-    .string()
-    .regex(/^(\*|none|[A-Za-z0-9_./+-]+(,[A-Za-z0-9_./+-]+)*)$/, 'must be *, none, or a comma-separated list of program names')
-    .default('*'),
+  BATCHGRID_EXEC_POLICY: z.string().optional(),
+  /** Removed (checked program names only): a fleet worker refuses to start while it is set; use BATCHGRID_EXEC_POLICY. */
+  BATCHGRID_EXEC_ALLOW: z.string().optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

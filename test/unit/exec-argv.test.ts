@@ -29,6 +29,14 @@ describe('exec command placeholders', () => {
     expect(expandCommand(['cat', '{inputs}'], { ...values, inputs: [] })).toEqual(['cat']);
   });
 
+  test('{slot:NAME} expands to the checked slot value, literally, and belongs to templates only', () => {
+    expect(expandCommand(['/usr/bin/head', '-n', '{slot:n}', 'x{slot:n}{part}'], { ...values, slots: { n: '{part}' } })).toEqual(['/usr/bin/head', '-n', '{part}', 'x{part}7']);
+    expect(() => expandCommand(['x', '{slot:n}'], values)).toThrow('{slot:n} has no value');
+    expect(commandProblems(['x', '{slot:n}'], 'template')).toEqual([]);
+    expect(commandProblems(['x', '{param:n}'], 'template')).toEqual([{ index: 1, message: expect.stringContaining('{param:n} belongs in a raw command') }]);
+    expect(commandProblems(['x', '{slot:n}'])).toEqual([{ index: 1, message: expect.stringContaining('{slot:n} belongs in a template') }]);
+  });
+
   test('{inputs} inside a longer argument is refused with a hint', () => {
     expect(commandProblems(['cat', '--files={inputs}'])).toEqual([{ index: 1, message: expect.stringContaining('{inputs} must be a whole argument') }]);
   });

@@ -20,6 +20,10 @@ describe('exec params', () => {
     });
   });
 
+  test('a template defaults to no slots and no env; its stdin is left to the template', () => {
+    expect(ExecParams.parse({ command: 'sort-lines' })).toEqual({ command: 'sort-lines', slots: {}, env: {}, maxStderrBytes: 4096, maxStdoutBytes: 1024, permanentExitCodes: [126, 127] });
+  });
+
   test('a full definition parses', () => {
     const p = { command: ['x', '{param:q}'], vars: { q: 5 }, env: { A_B: '1' }, passEnv: ['HTTP_PROXY'], stdin: 'input', stdoutFile: 'sub/out.txt', maxStderrBytes: 100, maxStdoutBytes: 0, permanentExitCodes: [2] };
     expect(ExecParams.parse(p)).toEqual(p);
@@ -34,9 +38,12 @@ describe('exec params', () => {
   });
 
   test('bad params are refused with every problem by path', () => {
-    expect(problems({})).toEqual(['command: must be a list: the program, then its arguments, e.g. ["sort", "{input}"]']);
+    const shapes = 'command: must be the name of a template of the fleet\'s exec policy (e.g. "sort-lines"), or, where raw commands are allowed, a list: the program, then its arguments, e.g. ["sort", "{input}"]';
+    expect(problems({})).toEqual([shapes]);
+    expect(problems({ command: 3 })).toEqual([shapes]);
     expect(problems({ command: [] })).toEqual(['command: must name at least the program, e.g. ["sort", "{input}"]']);
-    expect(problems({ command: 'sort {input}' })).toEqual(['command: must be a list: the program, then its arguments, e.g. ["sort", "{input}"]']);
+    expect(problems({ command: 'sort {input}' })).toEqual(['command: must be a template name: letters, digits, ".", "_" or "-", at most 64 characters']);
+    expect(problems({ command: ['x', '{slot:n}'] })).toEqual(["command.1: {slot:n} belongs in a template of the fleet's exec policy; a raw command uses {param:n} and vars"]);
     expect(problems({ command: ['sort', '{inptu}'], stdin: 'file', maxStderrBytes: -1 })).toEqual([
       expect.stringMatching(/^command\.1: unknown placeholder \{inptu\}/),
       expect.stringMatching(/^stdin: /),

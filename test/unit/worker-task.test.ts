@@ -8,9 +8,10 @@ import { MAX_MESSAGE_BYTES } from '../../common/messages';
 import { builtinTasks } from '../../worker/builtin';
 import { InputNotFoundError, TaskTimeoutError, UnknownTaskError } from '../../worker/errors';
 import { deadLetterBody } from '../../worker/fleet/dead-letter';
-import { compileFleetWorkerOptions, parseExecAllow } from '../../worker/fleet/options';
+import { compileFleetWorkerOptions } from '../../worker/fleet/options';
 import { exec } from '../../worker/builtin';
 import { ExecParams } from '../../worker/builtin/exec';
+import { compileExecPolicy } from '../../worker/builtin/exec-policy';
 import { MAX_SUMMARY_BYTES, toErrorInfo, toSummary } from '../../worker/fleet/runner';
 import { loadTaskModule } from '../../worker/load-tasks';
 import { createTaskRegistry } from '../../worker/registry';
@@ -100,15 +101,13 @@ describe('compileFleetWorkerOptions', () => {
     expect(o.registry.names).toContain('test.sleep-fail');
   });
 
-  it('registers exec for any program, for listed programs only, or not at all', async () => {
+  it('registers exec bound to the exec policy, or not at all', async () => {
     expect(compileFleetWorkerOptions(base).registry.get('exec')).toBe(exec);
-    expect(compileFleetWorkerOptions({ ...base, execAllow: 'none' }).registry.names).not.toContain('exec');
-    const limited = compileFleetWorkerOptions({ ...base, execAllow: ['sort'] }).registry.get('exec')!;
+    expect(compileFleetWorkerOptions({ ...base, execPolicy: 'none' }).registry.names).not.toContain('exec');
+    const limited = compileFleetWorkerOptions({ ...base, execPolicy: compileExecPolicy({ kind: 'ExecPolicy', templates: { s: { program: 'sort' } } }, 'p.yaml') }).registry.get('exec')!;
     expect(limited).not.toBe(exec);
     const ctx = { params: ExecParams.parse({ command: ['rm', '-rf', '/tmp/x'] }), inputs: [], signal: new AbortController().signal } as never;
-    await expect(limited.run({ jobId: 'j', stageId: 's', part: 0, attempt: 1, inputs: [], outputPrefix: 'p/' } as never, ctx)).rejects.toThrow(/only runs 'sort'/);
-    expect(parseExecAllow('sort,ffmpeg')).toEqual(['sort', 'ffmpeg']);
-    expect(parseExecAllow('none')).toBe('none');
+    await expect(limited.run({ jobId: 'j', stageId: 's', part: 0, attempt: 1, inputs: [], outputPrefix: 'p/' } as never, ctx)).rejects.toThrow(/refuses raw command lists on this fleet \(exec policy p\.yaml\): .*templates: s/);
   });
 
   it('refuses bad values with a sentence naming the option', () => {

@@ -8,7 +8,8 @@ import { PlaceholderError } from './exec-errors';
  *
  * Grammar of one argument:
  * - `{name}` (a letter, then letters, digits or `_`) is a placeholder; an unknown name is an error.
- * - `{param:KEY}` (KEY: letters, digits, `_`, `.`, `-`) is the value of `vars.KEY`.
+ * - `{param:KEY}` (KEY: letters, digits, `_`, `.`, `-`) is the value of `vars.KEY` (raw commands).
+ * - `{slot:NAME}` is the checked value of a slot (templates of the fleet's exec policy only).
  * - `{{name}}` and `{{param:KEY}}` are the literal text `{name}` and `{param:KEY}`.
  * - Any other brace text (`{}`, `{print $1}`, `{{.Id}}`, `{"a":1}`) is passed as it is.
  */
@@ -27,7 +28,10 @@ export const PLACEHOLDERS = {
 export type PlaceholderName = keyof typeof PLACEHOLDERS;
 
 /** One piece of an argument: literal text or a placeholder. */
-export type ArgToken = { kind: 'text'; text: string } | { kind: 'placeholder'; name: PlaceholderName } | { kind: 'var'; key: string };
+export type ArgToken = { kind: 'text'; text: string } | { kind: 'placeholder'; name: PlaceholderName } | { kind: 'var'; key: string } | { kind: 'slot'; key: string };
+
+/** Where a command comes from: a pipeline's raw list (`{param:KEY}`) or a policy template (`{slot:NAME}`). */
+export type CommandForm = 'raw' | 'template';
 
 /** What placeholders expand to for one part. */
 export interface PlaceholderValues {
@@ -40,6 +44,8 @@ export interface PlaceholderValues {
   stageId: string;
   /** `vars` of the params, each already a string. */
   vars: Readonly<Record<string, string>>;
+  /** Checked slot values of a template, each already a string. Default: none. */
+  slots?: Readonly<Record<string, string>>;
 }
 
 const PLACEHOLDER = /^\{([A-Za-z][A-Za-z0-9_]*)(?::([A-Za-z0-9_.-]+))?\}/;
@@ -73,10 +79,10 @@ export function parseArgument(arg: string): ArgToken[] {
       continue;
     }
     const [whole, name, key] = m;
-    if (key !== undefined && name === 'param') {
+    if (key !== undefined && (name === 'param' || name === 'slot')) {
       if (text) tokens.push({ kind: 'text', text });
       text = '';
-      tokens.push({ kind: 'var', key });
+      tokens.push({ kind: name === 'param' ? 'var' : 'slot', key });
     } else if (key === undefined && isName(name)) {
       if (text) tokens.push({ kind: 'text', text });
       text = '';
@@ -92,8 +98,11 @@ export function parseArgument(arg: string): ArgToken[] {
   return tokens;
 }
 
-/** Problems of a command template by argument index: unknown placeholders, `{inputs}` inside a longer argument. Empty when fine. */
-export function commandProblems(command: readonly string[]): { index: number; message: string }[] {
+/**
+ * Problems of a command by argument index: unknown placeholders, `{inputs}` inside a longer
+ * argument, `{slot:…}` in a raw command or `{param:…}` in a template. Empty when fine.
+ */
+export function commandProblems(command: readonly string[], form: CommandForm = 'raw'): { index: number; message: string }[] {
   const problems: { index: number; message: string }[] = [];
   command.forEach((arg, index) => {
     let tokens: ArgToken[];
@@ -105,6 +114,10 @@ export function commandProblems(command: readonly string[]): { index: number; me
     }
     if (tokens.length > 1 && tokens.some((t) => t.kind === 'placeholder' && t.name === 'inputs')) {
       problems.push({ index, message: '{inputs} must be a whole argument (it expands to one argument per input); use {input} inside a longer argument' });
+    }
+    for (const t of tokens) {
+      if (t.kind === 'slot' && form === 'raw') problems.push({ index, message: `{slot:${t.key}} belongs in a template of the fleet's exec policy; a raw command uses {param:${t.key}} and vars` });
+      if (t.kind === 'var' && form === 'template') problems.push({ index, message: `{param:${t.key}} belongs in a raw command; a template declares a slot and uses {slot:${t.key}}` });
     }
   });
   return problems;
@@ -152,6 +165,10 @@ function expandToken(t: ArgToken, v: PlaceholderValues): string {
   if (t.kind === 'var') {
     if (!Object.prototype.hasOwnProperty.call(v.vars, t.key)) throw new PlaceholderError(`{param:${t.key}} has no value: add "${t.key}" to vars`);
     return v.vars[t.key];
+  }
+  if (t.kind === 'slot') {
+    if (!v.slots || !Object.prototype.hasOwnProperty.call(v.slots, t.key)) throw new PlaceholderError(`{slot:${t.key}} has no value`);
+    return v.slots[t.key];
   }
   switch (t.name) {
     case 'input':

@@ -63,3 +63,23 @@ export class PermanentCommandFailedError extends PermanentTaskError implements C
     ({ program: this.program, exitCode: this.exitCode, signal: this.signal, stderrTail: this.stderrTail } = end);
   }
 }
+
+/**
+ * Thrown when the fleet's exec policy refuses a stage's command before anything runs: a raw
+ * command list on a fleet that does not allow one, an unknown template, a slot value that does not
+ * fit its declaration, an environment name the template does not let a pipeline set.
+ */
+export class ExecRefusedError extends PermanentTaskError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ExecRefusedError';
+  }
+}
+
+/** Thrown when an exec policy (file or setting) cannot be loaded; names every problem by path, so a fleet worker refuses to start. */
+export class ExecPolicyError extends Error {
+  constructor(readonly source: string, readonly problems: readonly { path: string; message: string }[]) {
+    super(`exec policy ${source} is not valid: ${problems.map((p) => (p.path ? `${p.path}: ${p.message}` : p.message)).join('; ')}`);
+    this.name = 'ExecPolicyError';
+  }
+}

@@ -1,10 +1,11 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { createAwsClients, type AwsClients } from '../../common/aws';
-import { config } from '../../common/config';
+import { config, type Config } from '../../common/config';
 import { createLogger, type Logger } from '../../common/logger';
 import { builtinTasks, exec } from '../builtin';
 import { createExecTask } from '../builtin/exec';
+import { execPolicyFromSetting, NO_EXEC_POLICY, type ExecPolicy } from '../builtin/exec-policy';
 import { FleetWorkerOptionsError } from '../errors';
 import { createTaskRegistry, type TaskRegistry } from '../registry';
 import { EC2_INSTANCE_ID, type AsgLifecycleOptions } from './asg-lifecycle';
@@ -18,8 +19,8 @@ export interface FleetWorkerOptions {
   tasks?: readonly TaskDefinition[];
   /** Register the built-in tasks (noop, test.sleep-fail, lines.count, lines.upper, exec). Default: true. */
   builtins?: boolean;
-  /** Programs the built-in `exec` may run: `'*'`, `'none'` (not registered) or a list. Default: config BATCHGRID_EXEC_ALLOW. */
-  execAllow?: '*' | 'none' | readonly string[];
+  /** What the built-in `exec` runs (exec-policy.ts), or `'none'` (not registered). Default: config BATCHGRID_EXEC_POLICY (unset: templates only, none declared, so every command is refused). */
+  execPolicy?: ExecPolicy | 'none';
   /** Parts run in parallel. Default: 4. */
   concurrency?: number;
   /** AWS clients. Default: `createAwsClients()`, destroyed when the worker stops. */
@@ -54,7 +55,7 @@ export interface FleetWorkerOptions {
   asg?: AsgLifecycleOptions | false;
 }
 
-export interface CompiledFleetWorkerOptions extends Required<Omit<FleetWorkerOptions, 'tasks' | 'builtins' | 'execAllow' | 'clients' | 'log' | 'asg'>> {
+export interface CompiledFleetWorkerOptions extends Required<Omit<FleetWorkerOptions, 'tasks' | 'builtins' | 'execPolicy' | 'clients' | 'log' | 'asg'>> {
   asg?: AsgLifecycleOptions;
   registry: TaskRegistry;
   clients: Pick<AwsClients, 's3' | 'sqs'>;
@@ -63,16 +64,21 @@ export interface CompiledFleetWorkerOptions extends Required<Omit<FleetWorkerOpt
   log: Logger;
 }
 
-/** `*`, `none` or `a,b,c` (config BATCHGRID_EXEC_ALLOW) as an exec allowance. */
-export function parseExecAllow(text: string): '*' | 'none' | string[] {
-  return text === '*' || text === 'none' ? text : text.split(',');
+/** The policy of config BATCHGRID_EXEC_POLICY; refuses to start on the removed BATCHGRID_EXEC_ALLOW, which checked program names only. */
+export function configuredExecPolicy(c: Pick<Config, 'BATCHGRID_EXEC_ALLOW' | 'BATCHGRID_EXEC_POLICY'> = config()): ExecPolicy | 'none' {
+  if (c.BATCHGRID_EXEC_ALLOW !== undefined) {
+    throw new FleetWorkerOptionsError(
+      'BATCHGRID_EXEC_ALLOW was removed: it checked only the program name, so arguments (sort --compress-program=sh) and env (PATH) escaped it. Unset it and set BATCHGRID_EXEC_POLICY to an exec policy file of command templates (docs/aws.md, examples/exec/exec-policy.yaml), to none (no exec), or to unrestricted on a single-user machine only.',
+    );
+  }
+  return execPolicyFromSetting(c.BATCHGRID_EXEC_POLICY);
 }
 
-/** The built-in tasks, with `exec` left out or limited to the allowed programs. */
-function builtinsWithExec(allow: '*' | 'none' | readonly string[]): TaskDefinition[] {
+/** The built-in tasks, with `exec` left out or bound to the policy. */
+function builtinsWithExec(policy: ExecPolicy | 'none'): TaskDefinition[] {
   const others = builtinTasks.filter((t) => t !== exec) as TaskDefinition[];
-  if (allow === 'none') return others;
-  return [...others, (allow === '*' ? exec : createExecTask({ allowedPrograms: allow })) as TaskDefinition];
+  if (policy === 'none') return others;
+  return [...others, (policy === NO_EXEC_POLICY ? exec : createExecTask({ policy })) as TaskDefinition];
 }
 
 /** Applies defaults and refuses bad values with a sentence naming the option. */
@@ -95,7 +101,7 @@ export function compileFleetWorkerOptions(o: FleetWorkerOptions): CompiledFleetW
   const flushTimeoutMs = int('flushTimeoutMs', o.flushTimeoutMs, 10_000, 0, 3600_000);
   const queuePrefix = o.queuePrefix ?? config().BATCHGRID_QUEUE_PREFIX;
   if (!/^[A-Za-z0-9_-]{0,20}$/.test(queuePrefix)) throw new FleetWorkerOptionsError(`queuePrefix must be at most 20 letters, digits, '-' or '_' (got ${JSON.stringify(queuePrefix)}).`);
-  const registry = createTaskRegistry([...(o.builtins === false ? [] : builtinsWithExec(o.execAllow ?? parseExecAllow(config().BATCHGRID_EXEC_ALLOW))), ...(o.tasks ?? [])]);
+  const registry = createTaskRegistry([...(o.builtins === false ? [] : builtinsWithExec(o.execPolicy ?? configuredExecPolicy())), ...(o.tasks ?? [])]);
   const host = hostname();
   const instanceId = o.instanceId ?? (process.env.BATCHGRID_INSTANCE_ID || `${host}:${process.pid}`);
   const asgName = process.env.BATCHGRID_ASG_NAME;

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
+import { execPolicyFromSetting } from '../../../worker/builtin/exec-policy';
 import { createFleetWorker } from '../../../worker/fleet';
 import { loadTaskModule } from '../../../worker/load-tasks';
 
@@ -19,10 +20,13 @@ export function register(program: Command): void {
     .option('--concurrency <n>', 'parts run in parallel (default: 4)', positiveInt)
     .option('--worker-id <id>', 'worker id in completions and events (default: <host>-<pid>-<random>)')
     .option('--grace-ms <ms>', 'on SIGTERM/SIGINT, let running parts finish for this long (default: 30000)', positiveInt)
+    .option('--exec-policy <file>', 'what the built-in exec task runs: a policy file of command templates, none, or unrestricted (single-user machines only) (default: BATCHGRID_EXEC_POLICY; unset: every command refused)')
     .option('--visibility-timeout <seconds>', 'how long a received message stays hidden; renewed while its parts run, so a dead worker\'s parts reappear after it (default: 60)', positiveInt)
-    .action(async (opts: { fleet: string; tasks?: string; concurrency?: number; workerId?: string; graceMs?: number; visibilityTimeout?: number }) => {
+    .action(async (opts: { fleet: string; tasks?: string; concurrency?: number; workerId?: string; graceMs?: number; visibilityTimeout?: number; execPolicy?: string }) => {
       const tasks = opts.tasks ? loadTaskModule(opts.tasks) : [];
-      const worker = createFleetWorker({ fleet: opts.fleet, tasks, concurrency: opts.concurrency, workerId: opts.workerId, shutdownGraceMs: opts.graceMs, visibilityTimeoutSeconds: opts.visibilityTimeout });
+      // Loaded before anything starts: a bad policy file stops the worker with every problem named.
+      const execPolicy = opts.execPolicy === undefined ? undefined : execPolicyFromSetting(opts.execPolicy);
+      const worker = createFleetWorker({ fleet: opts.fleet, tasks, concurrency: opts.concurrency, workerId: opts.workerId, shutdownGraceMs: opts.graceMs, visibilityTimeoutSeconds: opts.visibilityTimeout, execPolicy });
       const stopped = new Promise<void>((resolve) => {
         const stop = (signal: NodeJS.Signals) => {
           worker.options.log.info({ signal }, 'signal received; draining');
