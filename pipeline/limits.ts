@@ -128,9 +128,10 @@ export function sourceProblem(bytes: number): SizeProblem | undefined {
   return bytes > PIPELINE_SOURCE_MAX_BYTES ? { path: [], message: `the definition is ${overLimitMessage(bytes, PIPELINE_SOURCE_MAX_BYTES, LIMIT_REASONS.source)}` } : undefined;
 }
 
-/** Every size problem of a compiled definition: each stage's params, then the whole definition. */
+/** The size problems of a compiled definition: each stage's params over the limit, or else the whole definition over its own. */
 export function definitionProblems(def: unknown): SizeProblem[] {
   const problems = paramsProblems(def);
+  if (problems.length > 0) return problems; // the definition's size follows from them: one fix at a time
   const bytes = paramsBytes(def);
   if (bytes !== undefined && bytes > PIPELINE_DEF_MAX_BYTES) {
     problems.push({ path: [], message: `the compiled definition is ${overLimitMessage(bytes, PIPELINE_DEF_MAX_BYTES, LIMIT_REASONS.definition)}` });
