@@ -1,4 +1,5 @@
 import { PipelineValidationError } from '../common/errors';
+import { definitionProblems, paramsProblems, sourceProblem, utf8Bytes } from './limits';
 import { formatPath, type PathSegments, type RawProblem } from './problems';
 import { ruleProblems } from './rules';
 import { shapeProblems } from './schema';
@@ -7,7 +8,7 @@ import type { CompileResult, PipelineDef, Problem } from './types';
 
 /**
  * Definition → `PipelineDef`: parse, check the shape, check the rules between stages, apply
- * defaults, convert units. Never throws on bad input: every problem is collected, with its path
+ * defaults, convert units, check the size limits (`limits.ts`). Never throws on bad input: every problem is collected, with its path
  * and (from text) its line, so a user can fix them all in one go.
  */
 
@@ -17,8 +18,12 @@ function finish(raw: unknown, lineOf?: (path: PathSegments) => number | undefine
     return { ok: false, problems: [lineOf ? { ...problem, line: 1 } : problem] };
   }
   const shape = shapeProblems(raw);
-  const raws: RawProblem[] = [...shape.problems, ...ruleProblems(raw)];
-  if (raws.length === 0 && shape.pipeline) return { ok: true, pipeline: withRootSplits(shape.pipeline) };
+  const raws: RawProblem[] = [...shape.problems, ...ruleProblems(raw), ...paramsProblems(raw)];
+  if (raws.length === 0 && shape.pipeline) {
+    const pipeline = withRootSplits(shape.pipeline);
+    raws.push(...definitionProblems(pipeline));
+    if (raws.length === 0) return { ok: true, pipeline };
+  }
 
   const seen = new Set<string>();
   const problems: Problem[] = [];
@@ -45,6 +50,9 @@ function withRootSplits(pipeline: PipelineDef): PipelineDef {
 
 /** Compiles definition text, YAML or JSON (`format` defaults to JSON when the text starts with `{`). */
 export function compilePipeline(text: string, format?: SourceFormat): CompileResult {
+  // Measured before parsing: a huge text must not reach the YAML parser.
+  const tooLarge = sourceProblem(utf8Bytes(text));
+  if (tooLarge) return { ok: false, problems: [{ path: '', message: tooLarge.message }] };
   const source = parseSource(text, format);
   if (source.problems.length > 0) {
     return { ok: false, problems: source.problems.map((p) => ({ path: formatPath(p.path), message: p.message, ...(p.line === undefined ? {} : { line: p.line }) })) };

@@ -10,6 +10,7 @@ export { describePipeline, describeSplit } from './describe';
 export { dependentsOf, downstreamOf, finalStages, findCycles, formatCycle, readyStages, rootStages, topologicalOrder } from './dag';
 export type { Dag, DagStage } from './dag';
 export { formatPath, formatProblem } from './problems';
+export * as limits from './limits';
 export { DEFAULT_FLEET, DEFAULT_MANIFEST_KEY, LIMITS, PipelineSchema } from './schema';
 export { detectFormat } from './source';
 export type { SourceFormat } from './source';

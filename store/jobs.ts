@@ -156,3 +156,70 @@ export async function setJobStatus(db: Queryable, jobId: string, status: JobStat
   );
   return r.rowCount === 1;
 }
+
+/** A submit's hold on a job id (table job_claims): only its holder uploads and records the job. */
+export interface JobClaim {
+  jobId: string;
+  token: string;
+  /** Hash of the compiled definition and the input: equal for an idempotent resubmit. */
+  fingerprint: string;
+  /** `submitting`: being uploaded and started; `submitted`: the job was recorded and started. */
+  state: 'submitting' | 'submitted';
+  claimedAt: Date;
+}
+
+/**
+ * Claims `jobId` for one submit, atomically: returns true for exactly one of several callers at
+ * once. Refused while a job row has the id, while another `submitting` claim was renewed within
+ * `ttlMs`; a lapsed `submitting` claim (its submitter crashed) is taken over, and so is a
+ * `submitted` one whose job row is gone.
+ */
+export async function claimJobId(db: Queryable, claim: { jobId: string; token: string; fingerprint: string }, ttlMs: number): Promise<boolean> {
+  const r = await db.query(
+    `INSERT INTO job_claims AS c (job_id, token, fingerprint, state, claimed_at)
+     SELECT $1, $2, $3, 'submitting', now() WHERE NOT EXISTS (SELECT 1 FROM jobs WHERE job_id = $1)
+     ON CONFLICT (job_id) DO UPDATE SET token = EXCLUDED.token, fingerprint = EXCLUDED.fingerprint, claimed_at = now()
+      WHERE (c.state = 'submitted' OR c.claimed_at < now() - make_interval(secs => $4::float8 / 1000))
+        AND NOT EXISTS (SELECT 1 FROM jobs WHERE job_id = $1)
+     RETURNING job_id`,
+    [claim.jobId, claim.token, claim.fingerprint, ttlMs],
+  );
+  return r.rowCount === 1;
+}
+
+/** Renews a `submitting` claim held with `token`; false when it was lost (lapsed and taken over). */
+export async function renewJobClaim(db: Queryable, jobId: string, token: string): Promise<boolean> {
+  const r = await db.query(`UPDATE job_claims SET claimed_at = now() WHERE job_id = $1 AND token = $2 AND state = 'submitting'`, [jobId, token]);
+  return r.rowCount === 1;
+}
+
+/** Marks the claim held with `token` `submitted` (its job is recorded and started); false when it was lost. */
+export async function completeJobClaim(db: Queryable, jobId: string, token: string): Promise<boolean> {
+  const r = await db.query(`UPDATE job_claims SET state = 'submitted', claimed_at = now() WHERE job_id = $1 AND token = $2`, [jobId, token]);
+  return r.rowCount === 1;
+}
+
+/** Gives up the claim held with `token`, so the id can be claimed again at once. */
+export async function releaseJobClaim(db: Queryable, jobId: string, token: string): Promise<void> {
+  await db.query(`DELETE FROM job_claims WHERE job_id = $1 AND token = $2`, [jobId, token]);
+}
+
+/** The claim on `jobId`, or undefined (ids of jobs recorded before claims existed, retry jobs, scheduled runs have none). */
+export async function getJobClaim(db: Queryable, jobId: string): Promise<JobClaim | undefined> {
+  const r = await db.query(`SELECT job_id, token, fingerprint, state, claimed_at FROM job_claims WHERE job_id = $1`, [jobId]);
+  const row = r.rows[0];
+  return row ? { jobId: row.job_id, token: row.token, fingerprint: row.fingerprint, state: row.state, claimedAt: row.claimed_at } : undefined;
+}
+
+/**
+ * Removes a job whose workflow never started (still `scheduled`, no stage has run), so its id
+ * can be used again. Returns whether a row was removed.
+ */
+export async function deleteUnstartedJob(db: Queryable, jobId: string): Promise<boolean> {
+  const r = await db.query(
+    `DELETE FROM jobs WHERE job_id = $1 AND status = 'scheduled' AND started_at IS NULL
+        AND NOT EXISTS (SELECT 1 FROM stage_runs WHERE job_id = $1)`,
+    [jobId],
+  );
+  return r.rowCount === 1;
+}

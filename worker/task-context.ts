@@ -4,7 +4,8 @@ import { Readable } from 'node:stream';
 import { PermanentTaskError } from '../common/errors';
 import type { Logger } from '../common/logger';
 import { InputRef, type OutputRef } from '../common/messages';
-import { InputNotFoundError } from './errors';
+import { LIMIT_REASONS, PART_OUTPUTS_MAX } from '../pipeline/limits';
+import { InputNotFoundError, ResultTooLargeError } from './errors';
 import { splitLines } from './lines';
 import type { OutputBody, TaskContext } from './task';
 
@@ -40,6 +41,10 @@ export function createTaskContext<P>(deps: TaskContextDeps<P>): TaskContext<P> {
   const writeOutput = async (name: string, body: OutputBody, options?: { contentType?: string }): Promise<OutputRef> => {
     checkOutputName(name);
     const key = `${outputPrefix}${name}`;
+    // Refused before the upload: the part could not report it anyway.
+    if (outputs.length >= PART_OUTPUTS_MAX && !outputs.some((o) => o.key === key)) {
+      throw new ResultTooLargeError(`output ${JSON.stringify(name)} would be output ${outputs.length + 1}, over the limit of ${PART_OUTPUTS_MAX} outputs per part (${LIMIT_REASONS.outputs})`);
+    }
     const bytes = await upload(s3, bucket, key, body, signal, options?.contentType);
     counters.bytesOut += bytes;
     const ref = { key, bytes };

@@ -6,6 +6,7 @@ import { compilePipeline, compilePipelineObject } from '../../pipeline';
 import type { PipelineDef } from '../../pipeline/types';
 import type { JobStatus } from '../../store/jobs';
 import type { BatchGridClient } from '../client';
+import { JobIdTakenError } from '../client/errors';
 import { uploadJobInput, type InputUploadOptions } from '../client/upload';
 import { jobReport } from '../reports';
 import * as s from './schemas';
@@ -153,13 +154,22 @@ export const apiRoutes: ApiRoute[] = [
     url: '/v1/jobs',
     operationId: 'submitJob',
     summary: 'Submit a pipeline over an S3 input',
-    description: 'Validates the pipeline (every problem is listed), records the job and starts it. With a `jobId` that exists, returns that job (200) and starts nothing.',
+    description:
+      'Validates the pipeline (every problem is listed, sizes included: see the limits in docs/pipeline-format.md), records the job and starts it. ' +
+      'With a `jobId` that exists with the same pipeline and input, returns that job (200) and starts nothing; a `jobId` another submit holds, ' +
+      'or that names a job with another definition or input, is a 409.',
     body: s.SubmitBody,
     responses: { 201: { description: 'Submitted.', schema: s.SubmitResultBody }, 200: { description: 'The job already existed.', schema: s.SubmitResultBody } },
+    errors: [409],
     async handle({ body }, { client }) {
       const pipeline = requestPipeline(body.pipeline);
-      const r = await client.submit(pipeline, { input: body.input, jobId: body.jobId, startAt: body.startAt !== undefined ? new Date(body.startAt) : undefined });
-      return { status: r.created ? 201 : 200, body: r };
+      try {
+        const r = await client.submit(pipeline, { input: body.input, jobId: body.jobId, startAt: body.startAt !== undefined ? new Date(body.startAt) : undefined });
+        return { status: r.created ? 201 : 200, body: r };
+      } catch (err) {
+        if (err instanceof JobIdTakenError) return { status: 409, body: { error: err.message } };
+        throw err;
+      }
     },
   }),
   route({

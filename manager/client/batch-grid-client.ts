@@ -4,9 +4,22 @@ import { resultsKeyOf, type JobSummary } from '../../activities/job-state';
 import { createAwsClients, destroyAwsClients, type AwsClients } from '../../common/aws';
 import { config } from '../../common/config';
 import { JobNotFoundError, ServiceUnavailableError } from '../../common/errors';
-import { JOB_ID_PATTERN, newJobId } from '../../common/ids';
+import { JOB_ID_PATTERN, newJobId, workflowIdOf } from '../../common/ids';
+import { JOB_CLAIM_TTL_MS } from '../../pipeline/limits';
+import type { PipelineDef } from '../../pipeline/types';
 import { createPool } from '../../store/db';
-import { getJob, listJobs, setJobStatus, TERMINAL_JOB_STATUSES, type Job, type JobStatus } from '../../store/jobs';
+import {
+  completeJobClaim,
+  deleteUnstartedJob,
+  getJob,
+  getJobClaim,
+  listJobs,
+  releaseJobClaim,
+  setJobStatus,
+  TERMINAL_JOB_STATUSES,
+  type Job,
+  type JobStatus,
+} from '../../store/jobs';
 import { jobProgress } from '../../store/progress';
 import { getStageRuns, type StageRun } from '../../store/stage-runs';
 import type { BatchJobOptions, batchJob } from '../../workflows/batch-job';
@@ -14,12 +27,13 @@ import { pauseSignal, resumeSignal } from '../../workflows/batch-job';
 import { launchJob, type LaunchRequest } from '../launch';
 import { jobReport, type JobReport, type JobReportOptions } from '../reports';
 import { decodeCursor, encodeCursor } from './cursor';
-import { InvalidArgumentError, JobInputError, JobStateError } from './errors';
+import { InvalidArgumentError, JobIdTakenError, JobInputError, JobStartError, JobStateError } from './errors';
 import { listLocalInput, resolveS3Input, uploadFiles, type UploadProgress } from './input';
 import { resolvePipeline, type PipelineInput } from './pipeline-source';
 import { stageView, type JobProgressView } from './progress';
 import { downloadOutputs, presignOutputs, readResults, type ResultEntry } from './results';
 import * as schedules from './schedules';
+import { deletePrefix, startSurelyFailed, submissionFingerprint, takeClaim, type SubmissionInput } from './submission';
 import { isUnreachable, reaching } from './services';
 
 /** How `BatchGridClient.connect` reaches the services; anything not given comes from the configuration (environment). */
@@ -49,7 +63,12 @@ export interface SubmitOptions {
   input: string;
   /** Start later (Temporal start delay). Default: now. */
   startAt?: Date;
-  /** Job id (lowercase letters, digits, dashes; max 48). A second submit with the same id returns that job and uploads nothing. Default: a new time-sortable id. */
+  /**
+   * Job id (lowercase letters, digits, dashes; max 48), claimed before anything is uploaded. A
+   * second submit with the same id, definition and input returns that job and uploads nothing;
+   * one while the first is still uploading, or with another definition or input, is refused
+   * (JobIdTakenError). Default: a new time-sortable id.
+   */
   jobId?: string;
   /** Called as local files upload; the last call for a file has loaded = total. */
   onProgress?: (progress: UploadProgress) => void;
@@ -186,8 +205,11 @@ export class BatchGridClient {
   }
 
   /**
-   * Submits a pipeline over an input: uploads a local input, records the job and starts its
-   * workflow. An invalid pipeline is a PipelineValidationError listing every problem.
+   * Submits a pipeline over an input: claims the job id (so no other submit can use it), uploads
+   * a local input, records the job and starts its workflow. An invalid pipeline is a
+   * PipelineValidationError listing every problem (sizes included); an id held by another submit,
+   * or naming a job with another definition or input, is a JobIdTakenError; a workflow Temporal
+   * refused to start is rolled back (JobStartError), so the id can be submitted again.
    */
   async submit(pipeline: PipelineInput, options: SubmitOptions): Promise<SubmitResult> {
     const def = await resolvePipeline(pipeline);
@@ -197,16 +219,34 @@ export class BatchGridClient {
     if (options.startAt !== undefined && Number.isNaN(options.startAt.getTime())) throw new InvalidArgumentError('startAt is not a valid date');
     if (options.jobId !== undefined) {
       const existing = await getJob(this.db, options.jobId);
-      if (existing) {
-        if (existing.pipelineName !== def.name) {
-          throw new InvalidArgumentError(`job id ${existing.jobId} is already taken by a job of pipeline ${existing.pipelineName}`);
-        }
-        return this.ensureStarted(existing);
-      }
+      if (existing) return this.resubmitted(existing, def, options.input);
     }
     const jobId = options.jobId ?? newJobId();
-    const inputPrefix = await this.prepareInput(jobId, options);
-    return this.launch({ jobId, pipeline: def, inputPrefix, startAt: options.startAt, options: options.jobOptions });
+    const input = await this.resolveInput(options.input);
+    const claim = await takeClaim(this.db, jobId, submissionFingerprint(def, this.bucket, input));
+    if (!claim) {
+      // Lost to another submit: an idempotent resubmit if that one has finished, else refused.
+      const existing = await getJob(this.db, jobId);
+      if (existing) return this.resubmitted(existing, def, options.input);
+      throw new JobIdTakenError(jobId, 'another submit holds it and is uploading its input');
+    }
+    let inputPrefix: string;
+    try {
+      inputPrefix = await this.placeInput(jobId, input, options);
+      if (!(await claim.stop())) throw new JobIdTakenError(jobId, `this submit's claim lapsed while uploading (not renewed for ${JOB_CLAIM_TTL_MS / 1000} s)`);
+    } catch (err) {
+      await claim.release().catch(() => undefined);
+      throw err;
+    }
+    const req: LaunchRequest = { jobId, pipeline: def, inputPrefix, startAt: options.startAt, options: options.jobOptions };
+    try {
+      const result = await this.launch(req);
+      await completeJobClaim(this.db, jobId, claim.token);
+      return result;
+    } catch (err) {
+      if (await this.rolledBack(jobId, err, 'files' in input ? inputPrefix : undefined)) throw new JobStartError(jobId, { cause: err });
+      throw err;
+    }
   }
 
   /** The job and its stage runs; JobNotFoundError when unknown. */
@@ -379,15 +419,66 @@ export class BatchGridClient {
     return { temporal: this.temporal, taskQueue: this.taskQueue, bucket: this.bucket };
   }
 
-  /** Uploads a local input under the job's prefix, or checks an S3 one; returns the prefix the engine reads. */
-  private async prepareInput(jobId: string, options: SubmitOptions): Promise<string> {
-    if (options.input.startsWith('s3://')) {
-      return reaching('S3', this.s3Endpoint, () => resolveS3Input(this.aws.s3, this.bucket, options.input, { requireObjects: true }));
-    }
-    const files = await listLocalInput(options.input);
+  /** A local input as its files, or an S3 one as the prefix the engine reads (checked to hold objects). */
+  private async resolveInput(input: string): Promise<SubmissionInput> {
+    if (input.startsWith('s3://')) return { s3Prefix: await reaching('S3', this.s3Endpoint, () => resolveS3Input(this.aws.s3, this.bucket, input, { requireObjects: true })) };
+    return { files: await listLocalInput(input) };
+  }
+
+  /** Uploads local files under the job's prefix (cleared first of what a submit that did not finish left there); returns the prefix the engine reads. */
+  private async placeInput(jobId: string, input: SubmissionInput, options: SubmitOptions): Promise<string> {
+    if ('s3Prefix' in input) return input.s3Prefix;
     const inputPrefix = `jobs/${jobId}/input/`;
-    await reaching('S3', this.s3Endpoint, () => uploadFiles(this.aws.s3, this.bucket, inputPrefix, files, { onProgress: options.onProgress }));
+    await reaching('S3', this.s3Endpoint, async () => {
+      await deletePrefix(this.aws.s3, this.bucket, inputPrefix);
+      await uploadFiles(this.aws.s3, this.bucket, inputPrefix, [...input.files], { onProgress: options.onProgress });
+    });
     return inputPrefix;
+  }
+
+  /**
+   * A submit naming an existing job: that job, started if its workflow never was. Refused when it
+   * is of another pipeline, or (for jobs submitted with a claim) of another definition or input.
+   */
+  private async resubmitted(existing: Job, def: PipelineDef, input: string): Promise<SubmitResult> {
+    if (existing.pipelineName !== def.name) {
+      throw new InvalidArgumentError(`job id ${existing.jobId} is already taken by a job of pipeline ${existing.pipelineName}`);
+    }
+    const claim = await getJobClaim(this.db, existing.jobId);
+    if (claim && claim.fingerprint !== submissionFingerprint(def, this.bucket, await this.resolveInput(input))) {
+      throw new JobIdTakenError(existing.jobId, `job ${existing.jobId} exists with a different definition or input`);
+    }
+    return this.ensureStarted(existing);
+  }
+
+  /**
+   * After a failed workflow start: when Temporal surely started nothing, removes the job row,
+   * its claim and the input this submit uploaded (`uploadedPrefix`), so the id can be used again,
+   * and returns true. When unsure (a timeout, a dropped connection), keeps the job: a resubmit
+   * with its id finds it and starts its workflow if it is missing.
+   */
+  private async rolledBack(jobId: string, err: unknown, uploadedPrefix?: string): Promise<boolean> {
+    const sure = startSurelyFailed(err) || (await this.workflowMissing(workflowIdOf(jobId)));
+    const claim = await getJobClaim(this.db, jobId);
+    if (!sure) {
+      if (claim && (await getJob(this.db, jobId))) await completeJobClaim(this.db, jobId, claim.token);
+      return false;
+    }
+    await deleteUnstartedJob(this.db, jobId);
+    if (uploadedPrefix !== undefined) await deletePrefix(this.aws.s3, this.bucket, uploadedPrefix).catch(() => 0);
+    if (claim) await releaseJobClaim(this.db, jobId, claim.token);
+    return true;
+  }
+
+  /** True when Temporal answers that the workflow does not exist; false when it exists or Temporal does not answer. */
+  private async workflowMissing(workflowId: string): Promise<boolean> {
+    return this.temporal.workflow
+      .getHandle(workflowId)
+      .describe()
+      .then(
+        () => false,
+        (err: unknown) => err instanceof WorkflowNotFoundError,
+      );
   }
 
   private async launch(req: LaunchRequest, bucket = this.bucket): Promise<SubmitResult> {
@@ -409,7 +500,11 @@ export class BatchGridClient {
       },
     );
     if (!exists && !isTerminal(job.status)) {
-      await this.launch({ jobId: job.jobId, pipeline: job.definition, inputPrefix: job.inputPrefix, startAt: job.startAt ?? undefined, retryOf: job.parentJobId ?? undefined }, job.bucket);
+      const req = { jobId: job.jobId, pipeline: job.definition, inputPrefix: job.inputPrefix, startAt: job.startAt ?? undefined, retryOf: job.parentJobId ?? undefined };
+      await this.launch(req, job.bucket).catch(async (err: unknown) => {
+        if (await this.rolledBack(job.jobId, err)) throw new JobStartError(job.jobId, { cause: err });
+        throw err;
+      });
     }
     return { jobId: job.jobId, workflowId: job.workflowId, status: (await this.mustGet(job.jobId)).status, created: false };
   }

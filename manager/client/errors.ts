@@ -55,3 +55,25 @@ export class InvalidArgumentError extends Error {
     this.name = 'InvalidArgumentError';
   }
 }
+
+/** Thrown when a submit's job id is held by another submit in progress, or names a job with a different definition or input; nothing was uploaded. */
+export class JobIdTakenError extends InvalidArgumentError {
+  constructor(
+    readonly jobId: string,
+    reason: string,
+  ) {
+    super(`job id ${jobId} is already being submitted (or exists): ${reason}; nothing uploaded`);
+    this.name = 'JobIdTakenError';
+  }
+}
+
+/** Thrown when Temporal refused to start a submitted job's workflow; the job was rolled back, so its id can be submitted again. */
+export class JobStartError extends Error {
+  constructor(
+    readonly jobId: string,
+    options: { cause: unknown },
+  ) {
+    super(`job ${jobId} could not be started: ${options.cause instanceof Error ? options.cause.message : String(options.cause)}; it was rolled back, so the id can be used again`, options);
+    this.name = 'JobStartError';
+  }
+}

@@ -1,7 +1,9 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { PipelineValidationError } from '../../common/errors';
 import { compilePipeline, compilePipelineObject } from '../../pipeline';
+import { definitionProblems, sourceProblem } from '../../pipeline/limits';
+import { formatPath } from '../../pipeline/problems';
 import type { CompileResult, PipelineDef } from '../../pipeline/types';
 import { PipelineSourceError } from './errors';
 
@@ -27,15 +29,20 @@ function isCompiled(obj: PipelineDef | Record<string, unknown>): obj is Pipeline
 export async function resolvePipeline(input: PipelineInput): Promise<PipelineDef> {
   let result: CompileResult;
   if (typeof input !== 'string') {
-    if (isCompiled(input)) return input;
+    // A compiled definition skipped the compiler's checks; its sizes are checked here.
+    if (isCompiled(input)) return withinLimits(input);
     result = compilePipelineObject(input);
   } else if (looksLikeText(input)) {
     result = compilePipeline(input);
   } else {
     let text: string;
     try {
+      // By size first: a file over the limit is refused without being read.
+      const tooLarge = sourceProblem((await stat(input)).size);
+      if (tooLarge) throw new PipelineValidationError([{ path: '', message: tooLarge.message }]);
       text = await readFile(input, 'utf8');
     } catch (err) {
+      if (err instanceof PipelineValidationError) throw err;
       const code = (err as NodeJS.ErrnoException).code;
       const reason = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : (err as Error).message;
       throw new PipelineSourceError(input, `cannot read pipeline ${input}: ${reason}`, { cause: err });
@@ -45,4 +52,11 @@ export async function resolvePipeline(input: PipelineInput): Promise<PipelineDef
   }
   if (!result.ok) throw new PipelineValidationError(result.problems);
   return result.pipeline;
+}
+
+/** A compiled definition, or a PipelineValidationError listing every size limit it is over. */
+export function withinLimits(def: PipelineDef): PipelineDef {
+  const problems = definitionProblems(def);
+  if (problems.length > 0) throw new PipelineValidationError(problems.map((p) => ({ path: formatPath(p.path), message: p.message })));
+  return def;
 }

@@ -43,7 +43,7 @@ describe('result and error shaping', () => {
   it('keeps small summaries as plain JSON and refuses large or unserialisable ones', () => {
     expect(toSummary({ a: 1, d: new Date(0) })).toEqual({ a: 1, d: '1970-01-01T00:00:00.000Z' });
     expect(toSummary(undefined)).toBeUndefined();
-    expect(() => toSummary({ big: 'x'.repeat(MAX_SUMMARY_BYTES) })).toThrow(/limited to 16384 bytes/);
+    expect(() => toSummary({ big: 'x'.repeat(MAX_SUMMARY_BYTES) })).toThrow(/over the limit of 16,384 bytes/);
     const circular: Record<string, unknown> = {};
     circular.self = circular;
     expect(() => toSummary(circular)).toThrow(PermanentTaskError);

@@ -1,18 +1,17 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { errorMessage, PermanentTaskError } from '../../common/errors';
 import type { Logger } from '../../common/logger';
-import { MAX_MESSAGE_BYTES, type InputRef, type OutputRef, type PartResult, type PartTask, type TaskErrorInfo, type TaskMessage } from '../../common/messages';
+import type { InputRef, OutputRef, PartResult, PartTask, TaskErrorInfo, TaskMessage } from '../../common/messages';
+import { jsonBytes, LIMIT_REASONS, overLimitMessage, PART_COMPLETION_MAX_BYTES, PART_OUTPUTS_MAX, PART_RESULT_MAX_BYTES } from '../../pipeline/limits';
 import { InvalidParamsError, ResultTooLargeError, TaskTimeoutError, UnknownTaskError } from '../errors';
 import type { TaskRegistry } from '../registry';
 import type { PartInfo } from '../task';
 import { createTaskContext, readInputsList, type IoCounters } from '../task-context';
 
-/** Largest serialised summary a handler may return, in bytes. */
-export const MAX_SUMMARY_BYTES = 16 * 1024;
+/** Largest serialised summary a handler may return, in bytes (PART_RESULT_MAX_BYTES of pipeline/limits.ts). */
+export const MAX_SUMMARY_BYTES = PART_RESULT_MAX_BYTES;
 /** Longest error message carried in a result, in characters. */
 export const MAX_ERROR_MESSAGE_CHARS = 4000;
-/** Room left in a completion message for its header, in bytes. */
-const RESULT_HEADROOM_BYTES = 2048;
 
 export interface RunPartInput {
   message: TaskMessage;
@@ -76,7 +75,9 @@ export async function runPart(input: RunPartInput): Promise<PartOutcome> {
     if (reason !== undefined && !(reason instanceof TaskTimeoutError)) return { kind: 'aborted', reason };
     const error = toErrorInfo(reason ?? err);
     log[error.retryable ? 'warn' : 'error']({ errType: error.type, retryable: error.retryable, err: error.message }, 'part failed');
-    return finish({ status: 'failed', outputs: [...outputs], error });
+    const failed = finish({ status: 'failed', outputs: [...outputs], error });
+    // A failure must reach the orchestrator: when its outputs would not fit a completion message, it goes without them.
+    return completionBytes(failed) > PART_COMPLETION_MAX_BYTES ? finish({ status: 'failed', outputs: [], error }) : failed;
   } finally {
     clearTimeout(timer);
   }
@@ -103,20 +104,23 @@ export function toSummary(value: unknown): unknown {
     throw new PermanentTaskError(`the task's result is not JSON-serialisable: ${errorMessage(err)}`);
   }
   if (json === undefined) return undefined; // a function or symbol
-  const bytes = Buffer.byteLength(json);
-  if (bytes > MAX_SUMMARY_BYTES) {
-    throw new ResultTooLargeError(`the task returned a ${bytes}-byte result; results are limited to ${MAX_SUMMARY_BYTES} bytes serialised — write larger data with ctx.writeOutput`);
-  }
+  const bytes = jsonBytes(value);
+  if (bytes > MAX_SUMMARY_BYTES) throw new ResultTooLargeError(`the task's result: ${overLimitMessage(bytes, MAX_SUMMARY_BYTES, LIMIT_REASONS.result)}`);
   return JSON.parse(json);
 }
 
+const completionBytes = (outcome: PartOutcome) => (outcome.kind === 'result' ? jsonBytes(outcome.result) : 0);
+
+/** Refuses a succeeded part whose outputs or whole completion entry are over the limits of pipeline/limits.ts. */
 function checkResultSize(outcome: PartOutcome): void {
   if (outcome.kind !== 'result') return;
-  const bytes = Buffer.byteLength(JSON.stringify(outcome.result));
-  if (bytes > MAX_MESSAGE_BYTES - RESULT_HEADROOM_BYTES) {
-    throw new ResultTooLargeError(
-      `the part's result with ${outcome.result.outputs.length} outputs takes ${bytes} bytes, more than a completion message holds — write fewer, larger outputs`,
-    );
+  const count = outcome.result.outputs.length;
+  if (count > PART_OUTPUTS_MAX) {
+    throw new ResultTooLargeError(`the part wrote ${count} outputs, over the limit of ${PART_OUTPUTS_MAX} outputs per part (${LIMIT_REASONS.outputs})`);
+  }
+  const bytes = completionBytes(outcome);
+  if (bytes > PART_COMPLETION_MAX_BYTES) {
+    throw new ResultTooLargeError(`the part's completion entry (result and ${count} outputs): ${overLimitMessage(bytes, PART_COMPLETION_MAX_BYTES, LIMIT_REASONS.completion)}`);
   }
 }
 

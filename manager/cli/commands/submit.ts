@@ -77,7 +77,7 @@ export function register(program: Command): void {
     .requiredOption('--input <path>', 'local file or folder to upload, or s3://<bucket>/<prefix> in the configured bucket')
     .option('--wait', 'follow the job until it ends; exit 0 only if it succeeded')
     .option('--start-at <time>', 'start later: ISO time (2026-01-31T14:00:00Z) or +DURATION (+90s, +5m, +1h30m)')
-    .option('--job-id <id>', 'job id (lowercase letters, digits, dashes); submitting the same id again returns that job')
+    .option('--job-id <id>', 'job id (lowercase letters, digits, dashes), claimed before uploading; the same id, definition and input again returns that job, an id in use otherwise is refused')
     .option('--json', 'print { jobId, workflowId, status, created } (and the summary with --wait) as JSON only')
     .action(async (file: string, opts: SubmitCommandOptions) => {
       process.exitCode = await submitCommand(file, opts);

@@ -1,19 +1,26 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { extname } from 'node:path';
 import type { Command } from 'commander';
-import { compilePipeline, describePipeline, formatProblem, topologicalOrder, type SourceFormat } from '../../../pipeline';
+import { compilePipeline, describePipeline, formatProblem, topologicalOrder, type Problem, type SourceFormat } from '../../../pipeline';
+import { sourceProblem } from '../../../pipeline/limits';
 
 /** Where `validate` writes; tests pass buffers. */
 export interface ValidateIo {
   out(text: string): void;
   err(text: string): void;
   readFile(file: string): Promise<string>;
+  /** Size of the file in bytes, asked before reading it so a file over the limit is never read. Default: none (the text is measured after reading). */
+  fileSize?(file: string): Promise<number>;
 }
+
+/** A file's size in bytes, from the file system (not read). */
+export const fileSizeOf = async (file: string): Promise<number> => (await stat(file)).size;
 
 const processIo: ValidateIo = {
   out: (text) => process.stdout.write(text),
   err: (text) => process.stderr.write(text),
   readFile: (file) => readFile(file, 'utf8'),
+  fileSize: fileSizeOf,
 };
 
 /** `.json` → json, `.yaml`/`.yml` → yaml, anything else: decided by the content. */
@@ -31,6 +38,8 @@ function formatOf(file: string): SourceFormat | undefined {
 export async function validateFile(file: string, options: { json?: boolean }, io: ValidateIo = processIo): Promise<number> {
   let text: string;
   try {
+    const tooLarge = io.fileSize ? sourceProblem(await io.fileSize(file)) : undefined;
+    if (tooLarge) return printProblems([{ path: '', message: tooLarge.message }], file, options, io);
     text = await io.readFile(file);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
@@ -47,11 +56,16 @@ export async function validateFile(file: string, options: { json?: boolean }, io
     else io.out(`${file}: valid\n${describePipeline(result.pipeline)}\n`);
     return 0;
   }
+  return printProblems(result.problems, file, options, io);
+}
+
+/** Prints the problems of an invalid file (JSON on stdout, or one line each on stderr); returns exit code 1. */
+function printProblems(problems: Problem[], file: string, options: { json?: boolean }, io: ValidateIo): number {
   if (options.json) {
-    io.out(`${JSON.stringify({ ok: false, file, problems: result.problems }, null, 2)}\n`);
+    io.out(`${JSON.stringify({ ok: false, file, problems }, null, 2)}\n`);
   } else {
-    const count = result.problems.length;
-    io.err(`${result.problems.map((problem) => formatProblem(problem, file)).join('\n')}\n${count} problem${count === 1 ? '' : 's'} in ${file}\n`);
+    const count = problems.length;
+    io.err(`${problems.map((problem) => formatProblem(problem, file)).join('\n')}\n${count} problem${count === 1 ? '' : 's'} in ${file}\n`);
   }
   return 1;
 }
