@@ -1,9 +1,14 @@
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { resultsKeyOf, stageClosedKeyOf } from '../common/layout';
 import { writeJsonLines } from '../common/s3-io';
+import { deleteCompletionQueue } from '../common/sqs/queues';
 import { finalStages } from '../pipeline/dag';
-import type { PipelineDef } from '../pipeline/types';
+import type { PipelineDef, StageDef } from '../pipeline/types';
 import { insertJob, setJobStatus, type JobStatus } from '../store/jobs';
+import { closeStageRun } from '../store/stage-runs';
 import { succeededParts } from '../store/task-runs';
 import type { ActivityDeps } from './deps';
+import { stageMode } from './plan-stage';
 import type { StageResult } from './run-stage';
 
 export interface JobSummary {
@@ -29,11 +34,35 @@ export interface FinishJobInput {
   error?: string;
 }
 
-export const resultsKeyOf = (jobId: string) => `jobs/${jobId}/results.jsonl`;
+export { resultsKeyOf };
 
-/** Job-level activities: status changes and the final results file. */
+export interface CloseStageInput {
+  jobId: string;
+  stage: StageDef;
+  bucket: string;
+  /** How the workflow saw the stage end; a stage run that already ended keeps its own outcome. */
+  status: 'succeeded' | 'failed' | 'cancelled';
+  error?: string;
+}
+
+/** Job-level activities: status changes, closing stages and the final results file. */
 export function createJobActivities(deps: ActivityDeps) {
-  const { db, aws } = deps;
+  const { db, aws, queuePrefix } = deps;
+
+  /**
+   * Closes a stage run once the workflow holds its outcome: records the end if no one did (a
+   * stage cancelled while planning), marks the stage closed in S3 (so a fleet worker that finds
+   * the completion queue gone knows the stage is over, not that SQS lost it), then deletes the
+   * queue. Safe to replay.
+   */
+  async function closeStage(input: CloseStageInput): Promise<void> {
+    const { jobId, stage, bucket } = input;
+    await closeStageRun(db, { jobId, stageId: stage.id, task: stage.task, mode: stageMode(stage), status: input.status, error: input.error });
+    await aws.s3.send(
+      new PutObjectCommand({ Bucket: bucket, Key: stageClosedKeyOf(jobId, stage.id), Body: JSON.stringify({ status: input.status, at: new Date().toISOString() }), ContentType: 'application/json' }),
+    );
+    await deleteCompletionQueue(aws.sqs, queuePrefix, jobId, stage.id);
+  }
 
   /**
    * Marks the job running, first recording it if no one did (a job started by a Temporal
@@ -81,5 +110,5 @@ export function createJobActivities(deps: ActivityDeps) {
     return summary;
   }
 
-  return { beginJob, setJobState, finishJob };
+  return { beginJob, setJobState, closeStage, finishJob };
 }

@@ -96,6 +96,8 @@ export class StreamSource implements PartSource {
     private lastSeq: number,
     private count: number,
     private readonly isUpstreamFinal: () => Promise<boolean>,
+    /** Turns a part's inputs into what its task message carries (claim-checking long lists). */
+    private readonly toPartInputs: (part: number, inputs: InputRef[]) => Promise<{ inputs: InputRef[]; inputsKey?: string }> = async (_p, inputs) => ({ inputs }),
     private readonly pollIntervalMs = 250,
   ) {}
 
@@ -119,7 +121,7 @@ export class StreamSource implements PartSource {
     const want = n - this.buffer.length;
     const rows = await succeededAfter(this.db, this.jobId, this.upstream, this.lastSeq, want);
     for (const r of rows) {
-      this.buffer.push({ part: r.part, inputs: outputsToInputs(r.outputs) });
+      this.buffer.push({ part: r.part, ...(await this.toPartInputs(r.part, outputsToInputs(r.outputs))) });
       this.lastSeq = r.seq;
     }
     this.upstreamFinal = finalBefore;

@@ -1,13 +1,13 @@
 import { Context } from '@temporalio/activity';
-import { CreateQueueCommand } from '@aws-sdk/client-sqs';
 import { ApplicationFailure } from '@temporalio/common';
-import { completionQueueName } from '../common/aws';
+import { gatherInputsKeyOf, manifestKeyOf } from '../common/layout';
 import { MissingObjectError, writeJsonLines } from '../common/s3-io';
 import type { PipelineDef, StageDef } from '../pipeline/types';
 import { setStageRunStatus, upsertStageRun, type StageMode } from '../store/stage-runs';
 import { failedPartsWithInputs, joinedSucceeded, outputsToInputs, succeededParts } from '../store/task-runs';
-import { ensureFleetQueues } from '../worker/fleet/queues';
+import { ensureFleetQueues } from '../common/sqs/queues';
 import type { ActivityDeps } from './deps';
+import { claimCheckInputs } from './part-inputs';
 import type { ManifestLine } from './part-source';
 import type { StageSource } from './run-stage';
 import { InputError, splitInput } from './split-input';
@@ -30,11 +30,8 @@ export interface PlanStageInput {
 export interface StagePlan {
   source: StageSource;
   inputQueueUrl: string;
-  completionQueueUrl: string;
   dlqUrl: string;
 }
-
-export const stagePrefix = (jobId: string, stageId: string) => `jobs/${jobId}/stages/${stageId}/`;
 
 export function stageMode(stage: StageDef): StageMode {
   if (stage.needs.length === 0) return 'input';
@@ -43,9 +40,10 @@ export function stageMode(stage: StageDef): StageMode {
 }
 
 /**
- * Plans a stage: makes sure its queues exist and writes its part manifest (JSON Lines in S3,
- * streamed) from the job input or its upstream outputs. Returns counts and keys only. A stream
- * stage has no manifest: its parts appear as upstream parts succeed.
+ * Plans a stage: makes sure its fleet's queues exist and writes its part manifest (JSON Lines in
+ * S3, streamed) from the job input or its upstream outputs. Returns counts and keys only. A stream
+ * stage has no manifest: its parts appear as upstream parts succeed. It creates no queue of the
+ * stage run's own (the stage activity does), so a plan cancelled half-way leaks nothing.
  */
 export function createPlanStage(deps: ActivityDeps) {
   const { db, aws, queuePrefix } = deps;
@@ -59,18 +57,14 @@ export function createPlanStage(deps: ActivityDeps) {
     await upsertStageRun(db, { jobId, stageId, status: 'planning', task: stage.task, mode });
 
     const fleet = await ensureFleetQueues(aws.sqs, queuePrefix, pipeline.fleet);
-    const created = await aws.sqs.send(
-      new CreateQueueCommand({ QueueName: completionQueueName(queuePrefix, jobId, stageId), Attributes: { VisibilityTimeout: '60', MessageRetentionPeriod: '1209600' } }),
-    );
-    const completionQueueUrl = created.QueueUrl!;
-    const common = { inputQueueUrl: fleet.inputQueueUrl, dlqUrl: fleet.dlqUrl, completionQueueUrl };
+    const common = { inputQueueUrl: fleet.inputQueueUrl, dlqUrl: fleet.dlqUrl };
 
     if (mode === 'stream') {
-      await setStageRunStatus(db, jobId, stageId, 'running', { completionQueueUrl });
+      await setStageRunStatus(db, jobId, stageId, 'running');
       return { ...common, source: { kind: 'stream', upstream: stage.needs[0] } };
     }
 
-    const manifestKey = `${stagePrefix(jobId, stageId)}manifest.jsonl`;
+    const manifestKey = manifestKeyOf(jobId, stageId);
     let partsTotal: number;
     try {
       partsTotal = await writeJsonLines(aws.s3, bucket, manifestKey, manifestLines(input, stage, mode));
@@ -82,7 +76,7 @@ export function createPlanStage(deps: ActivityDeps) {
     if (partsTotal === 0 && mode === 'input' && !input.retryOf) {
       throw ApplicationFailure.nonRetryable(`no input to split: s3://${bucket}/${input.inputPrefix} holds no objects`, 'InputError');
     }
-    await setStageRunStatus(db, jobId, stageId, 'running', { partsTotal, manifestKey, completionQueueUrl });
+    await setStageRunStatus(db, jobId, stageId, 'running', { partsTotal, manifestKey });
     return { ...common, source: { kind: 'manifest', manifestKey, partsTotal } };
   };
 
@@ -119,7 +113,7 @@ export function createPlanStage(deps: ActivityDeps) {
     }
     if (mode === 'gather') {
       // One part over every upstream output: the input list goes to its own object, the message carries its key.
-      const inputsKey = `${stagePrefix(jobId, stage.id)}inputs.jsonl`;
+      const inputsKey = gatherInputsKeyOf(jobId, stage.id);
       const all = async function* () {
         for (const need of stage.needs) for await (const p of succeededParts(db, jobId, need)) yield* outputsToInputs(p.outputs);
       };
@@ -129,8 +123,8 @@ export function createPlanStage(deps: ActivityDeps) {
       yield { part: 0, inputsKey };
       return;
     }
-    // Barrier: part i gets the outputs of part i of every upstream.
+    // Barrier: part i gets the outputs of part i of every upstream (claim-checked when they are many).
     const rows = stage.needs.length === 1 ? succeededParts(db, jobId, stage.needs[0]) : joinedSucceeded(db, jobId, stage.needs);
-    for await (const p of rows) yield { part: p.part, inputs: outputsToInputs(p.outputs) };
+    for await (const p of rows) yield { part: p.part, ...(await claimCheckInputs(aws.s3, bucket, jobId, stage.id, p.part, outputsToInputs(p.outputs))) };
   }
 }

@@ -1,13 +1,17 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Context } from '@temporalio/activity';
-import { DeleteMessageBatchCommand, DeleteQueueCommand, ReceiveMessageCommand, SendMessageCommand, type Message } from '@aws-sdk/client-sqs';
-import { CancelledFailure } from '@temporalio/common';
-import { CompletionMessage, parseBody, type DeadLetter, type PartResult, type PartTask } from '../common/messages';
+import { DeleteMessageBatchCommand, ReceiveMessageCommand, SendMessageCommand, type Message } from '@aws-sdk/client-sqs';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import { partPrefixOf } from '../common/layout';
+import { CompletionMessage, MAX_MESSAGE_BYTES, parseBody, type DeadLetter, type PartResult, type PartTask } from '../common/messages';
+import { isAbortError, isQueueGone } from '../common/sqs/errors';
+import { ensureCompletionQueue, ensureFleetQueues } from '../common/sqs/queues';
 import type { StageDef } from '../pipeline/types';
 import { withTransaction } from '../store/db';
-import { getJob } from '../store/jobs';
-import { setStageRunStatus } from '../store/stage-runs';
+import { claimStageRun, setStageRunStatus, stageRunnerState, stageRunStatus, TERMINAL_STAGE_STATUSES } from '../store/stage-runs';
 import { applyResults, firstFailure, markQueued, openParts, setStageWaiting, stageCounts, streamResumeSeq, windowState, type FailureDecision, type StageCounts } from '../store/task-runs';
 import type { ActivityDeps } from './deps';
+import { claimCheckInputs } from './part-inputs';
 import { ManifestSource, StreamSource, type NewPart, type PartSource } from './part-source';
 import { packMessages, sendBodies } from './task-sender';
 import { backoffMs, dueCount, PartWindow, shouldRetry, slotsFor, withinTolerance } from './window';
@@ -21,8 +25,9 @@ export interface RunStageInput {
   /** Max parts of the whole job in flight, shared by its running stages. */
   concurrency: number;
   source: StageSource;
+  /** The fleet that runs the stage's parts (its queues are re-created if SQS lost them). */
+  fleet: string;
   inputQueueUrl: string;
-  completionQueueUrl: string;
   dlqUrl: string;
   /** Parts per task message. Default: from the concurrency (1 for small windows, up to 10). */
   partsPerMessage?: number;
@@ -42,7 +47,6 @@ export interface StageResult {
   error?: string;
 }
 
-const FINAL_STAGE_STATUSES = ['succeeded', 'failed', 'cancelled'];
 const HEARTBEAT_MS = 1000;
 const PAUSE_CHECK_MS = 1000;
 const IDLE_WAIT_MS = 200;
@@ -52,27 +56,58 @@ const IDLE_WAIT_MS = 200;
  * visibility timeout a full window would sit idle waiting for them.
  */
 const COMPLETION_VISIBILITY_SECONDS = 10;
+/** How long past its wait time a receive may take before it is abandoned, in ms. */
+const RECEIVE_MARGIN_MS = 5000;
 
 /** Default packing: one part per message for small windows (spread over workers), up to 10 for large ones. */
 export const defaultPartsPerMessage = (concurrency: number) => Math.max(1, Math.min(10, Math.floor(concurrency / 50)));
+
+/** Thrown when a newer attempt of the stage activity owns the stage: this one stops without writing. */
+const superseded = (stageId: string, attempt: number, owner: number | null) =>
+  ApplicationFailure.retryable(`stage ${stageId}: attempt ${attempt} was superseded by attempt ${owner}`, 'StageSuperseded');
 
 /**
  * Runs one stage: keeps up to the job's concurrency parts in flight on the fleet's input queue,
  * consumes this stage run's completion queue, records results in Postgres in batches, retries
  * and times out parts, and heartbeats its counts. Its state lives in task_runs, so a retried
  * activity resumes where the last one stopped and counts nothing twice.
+ *
+ * Stopping is not cancelling: only a cancel the workflow requested ends the stage `cancelled`.
+ * A process that stops (SIGTERM), an attempt that went stale (a frozen VM, a heartbeat timeout)
+ * just ends this attempt, writing nothing; the next attempt resumes. The stage's outcome is
+ * stored before this returns, and an attempt that finds it stored returns it as it is. Queues
+ * are never deleted here: the workflow closes the stage once it holds the result.
  */
 export function createRunStage(deps: ActivityDeps) {
-  const { db, aws, log: baseLog } = deps;
+  const { db, aws, log: baseLog, queuePrefix } = deps;
 
   return async function runStage(input: RunStageInput): Promise<StageResult> {
     const ctx = Context.current();
     const { jobId, stage } = input;
-    const log = baseLog.child({ jobId, stageId: stage.id, attempt: ctx.info.attempt });
+    const attempt = ctx.info.attempt;
+    const log = baseLog.child({ jobId, stageId: stage.id, attempt });
     const startedAt = Date.now();
     const partsPerMessage = input.partsPerMessage ?? defaultPartsPerMessage(input.concurrency);
     const overdueSlackMs = input.overdueSlackMs ?? 10 * 60_000;
     const signal = ctx.cancellationSignal;
+
+    const claim = await claimStageRun(db, jobId, stage.id, attempt);
+    if (claim.status === 'succeeded' || claim.status === 'failed') {
+      // The stage finished in an earlier attempt whose result never reached Temporal.
+      log.info({ status: claim.status }, 'stage already finished; returning its stored outcome');
+      return claim.summary as StageResult;
+    }
+    if (!claim.claimed) throw superseded(stage.id, attempt, null);
+    let completionQueueUrl = await ensureCompletionQueue(aws.sqs, queuePrefix, jobId, stage.id);
+    await setStageRunStatus(db, jobId, stage.id, 'running', { completionQueueUrl });
+    let queues = { inputQueueUrl: input.inputQueueUrl, dlqUrl: input.dlqUrl };
+    /** SQS lost a queue (a restarted or wiped server): make them all again. Never a sign of a cancel. */
+    const repairQueues = async (err: unknown) => {
+      log.warn({ err: (err as Error).message }, 'an SQS queue of this stage is missing; re-creating it');
+      completionQueueUrl = await ensureCompletionQueue(aws.sqs, queuePrefix, jobId, stage.id);
+      const fleet = await ensureFleetQueues(aws.sqs, queuePrefix, input.fleet);
+      queues = { inputQueueUrl: fleet.inputQueueUrl, dlqUrl: fleet.dlqUrl };
+    };
 
     // Rebuild the window from stored state: this may be a retry after a crash.
     const window = new PartWindow();
@@ -98,15 +133,44 @@ export function createRunStage(deps: ActivityDeps) {
         attempt: p.attempt,
         inputs: inputsOf.get(p.part)?.inputs ?? [],
         inputsKey: inputsOf.get(p.part)?.inputsKey,
-        outputPrefix: `jobs/${jobId}/stages/${stage.id}/parts/${p.part}/`,
+        outputPrefix: partPrefixOf(jobId, stage.id, p.part),
       }));
-      const bodies = packMessages(
-        { v: 1, type: 'task', jobId, stageId: stage.id, task: stage.task, params: stage.params, bucket: input.bucket, completionQueueUrl: input.completionQueueUrl, timeoutMs: stage.timeoutMs },
+      const { bodies, tooLarge } = packMessages(
+        { v: 1, type: 'task', jobId, stageId: stage.id, task: stage.task, params: stage.params, bucket: input.bucket, completionQueueUrl, timeoutMs: stage.timeoutMs },
         tasks,
         partsPerMessage,
         now,
       );
-      await sendBodies(aws.sqs, input.inputQueueUrl, bodies, signal);
+      if (tooLarge.length > 0) await failTooLarge(tooLarge);
+      try {
+        await sendBodies(aws.sqs, queues.inputQueueUrl, bodies, signal);
+      } catch (err) {
+        if (!isQueueGone(err)) throw err;
+        await repairQueues(err);
+        await sendBodies(aws.sqs, queues.inputQueueUrl, bodies, signal);
+      }
+    };
+
+    /** Parts no task message can carry fail at once, for good, saying why: retrying cannot make them fit. */
+    const failTooLarge = async (parts: { part: number; attempt: number; bytes: number }[]) => {
+      const paramsBytes = Buffer.byteLength(JSON.stringify(stage.params ?? null));
+      const now = Date.now();
+      log.error({ parts: parts.length, paramsBytes }, 'parts too large for a task message; failing them');
+      await apply(
+        [],
+        parts.map((p) => ({
+          result: {
+            part: p.part, attempt: p.attempt, status: 'failed', outputs: [],
+            error: {
+              type: 'MessageTooLarge',
+              message: `the task message of part ${p.part} is ${p.bytes} bytes, over the limit of ${MAX_MESSAGE_BYTES} bytes (stages.${stage.id}.params is ${paramsBytes} bytes)`,
+              retryable: false,
+            },
+            sentAt: now, receivedAt: now, startedAt: now, finishedAt: now, bytesIn: 0, bytesOut: 0,
+          },
+          workerId: 'orchestrator',
+        })),
+      );
     };
 
     /** Reserves window slots under a per-job lock, records the parts as queued, then sends them. */
@@ -168,14 +232,22 @@ export function createRunStage(deps: ActivityDeps) {
     const receiveCompletions = async () => {
       const waitSeconds = window.inFlightCount > 0 ? 1 : 0;
       const lanes = Math.min(4, Math.max(1, Math.ceil(window.inFlightCount / 200)));
-      const batches = await Promise.all(
-        Array.from({ length: lanes }, () =>
-          aws.sqs.send(
-            new ReceiveMessageCommand({ QueueUrl: input.completionQueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: waitSeconds, VisibilityTimeout: COMPLETION_VISIBILITY_SECONDS }),
-            { abortSignal: signal },
-          ),
-        ),
-      );
+      // A receive that never answers (a server restarted or a queue deleted under it) is abandoned after its wait plus a margin.
+      const timeout = AbortSignal.any([signal, AbortSignal.timeout(waitSeconds * 1000 + RECEIVE_MARGIN_MS)]);
+      const receive = () =>
+        aws.sqs.send(
+          new ReceiveMessageCommand({ QueueUrl: completionQueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: waitSeconds, VisibilityTimeout: COMPLETION_VISIBILITY_SECONDS }),
+          { abortSignal: timeout },
+        );
+      let batches: Awaited<ReturnType<typeof receive>>[];
+      try {
+        batches = await Promise.all(Array.from({ length: lanes }, receive));
+      } catch (err) {
+        if (!signal.aborted && isAbortError(err)) return;
+        if (!isQueueGone(err)) throw err;
+        await repairQueues(err);
+        return;
+      }
       const messages: Message[] = batches.flatMap((b) => b.Messages ?? []);
       if (messages.length === 0) return;
       const successes: { result: PartResult; workerId: string }[] = [];
@@ -185,8 +257,13 @@ export function createRunStage(deps: ActivityDeps) {
         if (!parsed.ok || parsed.value.jobId !== jobId || parsed.value.stageId !== stage.id) {
           const reason = parsed.ok ? `completion for ${parsed.value.jobId}/${parsed.value.stageId} arrived on the queue of ${jobId}/${stage.id}` : parsed.reason;
           log.warn({ reason }, 'invalid completion message dead-lettered');
-          const letter: DeadLetter = { reason, body: m.Body ?? '', queueUrl: input.completionQueueUrl, workerId: 'orchestrator', at: Date.now() };
-          await aws.sqs.send(new SendMessageCommand({ QueueUrl: input.dlqUrl, MessageBody: JSON.stringify(letter) }));
+          const letter: DeadLetter = { reason, body: m.Body ?? '', queueUrl: completionQueueUrl, workerId: 'orchestrator', at: Date.now() };
+          const toDlq = () => aws.sqs.send(new SendMessageCommand({ QueueUrl: queues.dlqUrl, MessageBody: JSON.stringify(letter) }));
+          await toDlq().catch(async (err: unknown) => {
+            if (!isQueueGone(err)) throw err;
+            await repairQueues(err);
+            await toDlq();
+          });
           continue;
         }
         for (const r of parsed.value.results) {
@@ -200,7 +277,7 @@ export function createRunStage(deps: ActivityDeps) {
       for (let i = 0; i < messages.length; i += 10) deletions.push(messages.slice(i, i + 10));
       await Promise.all(
         deletions.map((batch) =>
-          aws.sqs.send(new DeleteMessageBatchCommand({ QueueUrl: input.completionQueueUrl, Entries: batch.map((m, j) => ({ Id: String(j), ReceiptHandle: m.ReceiptHandle! })) })),
+          aws.sqs.send(new DeleteMessageBatchCommand({ QueueUrl: completionQueueUrl, Entries: batch.map((m, j) => ({ Id: String(j), ReceiptHandle: m.ReceiptHandle! })) })),
         ),
       );
     };
@@ -247,11 +324,12 @@ export function createRunStage(deps: ActivityDeps) {
         await send(open);
       }
       for (;;) {
-        if (signal.aborted) throw new CancelledFailure('stage cancelled');
+        if (signal.aborted) throw signal.reason;
         if (Date.now() - lastPauseCheck >= PAUSE_CHECK_MS) {
           lastPauseCheck = Date.now();
-          const job = await getJob(db, jobId);
-          paused = job?.status === 'paused';
+          const state = await stageRunnerState(db, jobId, stage.id);
+          if (state.runnerAttempt !== null && state.runnerAttempt > attempt) throw superseded(stage.id, attempt, state.runnerAttempt);
+          paused = state.jobStatus === 'paused';
         }
         await receiveCompletions();
         await expireOverdue();
@@ -261,17 +339,21 @@ export function createRunStage(deps: ActivityDeps) {
         if (window.inFlightCount === 0) {
           // Nothing to wait on in SQS: sleep until the next retry is due or new stream parts may have arrived.
           const until = Math.min(window.nextRetryAt() ?? Infinity, Date.now() + IDLE_WAIT_MS);
-          await sleep(Math.max(10, until - Date.now()), signal);
+          await sleep(Math.max(10, until - Date.now()), undefined, { signal }).catch(() => undefined);
         }
       }
     } catch (err) {
-      if (signal.aborted) {
-        log.info('stage cancelled: abandoning parts in flight');
+      if (!signal.aborted) throw err;
+      const why = ctx.cancellationDetails;
+      if (why?.cancelRequested) {
+        // The workflow asked: its job was cancelled, or another stage failed.
+        log.info('stage cancelled by its job: abandoning parts in flight');
         await setStageRunStatus(db, jobId, stage.id, 'cancelled', { finishedAt: new Date() });
-        await deleteQueue(input.completionQueueUrl);
         throw err instanceof CancelledFailure ? err : new CancelledFailure('stage cancelled');
       }
-      throw err;
+      const reason = why?.workerShutdown ? 'the orchestrator is shutting down' : why?.timedOut || why?.notFound ? 'its heartbeat timed out (a newer attempt takes over)' : 'it was interrupted';
+      log.info({ reason }, 'stage attempt stopped; the stage goes on in the next attempt');
+      throw ApplicationFailure.retryable(`stage ${stage.id}: attempt ${attempt} stopped because ${reason}`, 'StageInterrupted');
     }
 
     counts = await stageCounts(db, jobId, stage.id);
@@ -290,36 +372,24 @@ export function createRunStage(deps: ActivityDeps) {
       finishedAt: Date.now(),
       error,
     };
+    // Durable before it is returned: if the result is lost on its way to Temporal, the next attempt returns this.
     await setStageRunStatus(db, jobId, stage.id, result.status, { finishedAt: new Date(), partsTotal: counts.total, summary: result, error });
-    await deleteQueue(input.completionQueueUrl);
     log.info({ ...result }, 'stage finished');
     return result;
   };
-
-  async function deleteQueue(url: string) {
-    await aws.sqs.send(new DeleteQueueCommand({ QueueUrl: url })).catch((err: unknown) => baseLog.warn({ err, url }, 'could not delete completion queue'));
-  }
 
   async function openSource(input: RunStageInput, counts: StageCounts): Promise<PartSource> {
     if (input.source.kind === 'manifest') return new ManifestSource(aws.s3, input.bucket, input.source.manifestKey, counts.total);
     const upstream = input.source.upstream;
     const resumeSeq = await streamResumeSeq(db, input.jobId, upstream, input.stage.id);
-    return new StreamSource(db, input.jobId, upstream, resumeSeq, counts.total, async () => {
-      const r = await db.query('SELECT status FROM stage_runs WHERE job_id = $1 AND stage_id = $2', [input.jobId, upstream]);
-      return FINAL_STAGE_STATUSES.includes(r.rows[0]?.status);
-    });
+    return new StreamSource(
+      db,
+      input.jobId,
+      upstream,
+      resumeSeq,
+      counts.total,
+      async () => TERMINAL_STAGE_STATUSES.includes((await stageRunStatus(db, input.jobId, upstream)) ?? 'pending'),
+      (part, inputs) => claimCheckInputs(aws.s3, input.bucket, input.jobId, input.stage.id, part, inputs),
+    );
   }
 }
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
-}
-

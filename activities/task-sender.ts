@@ -1,41 +1,53 @@
 import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { MAX_MESSAGE_BYTES, PartTask, TaskMessage } from '../common/messages';
+import { packBatches } from '../common/sqs/batching';
 
 /** The parts of one message's worth, and the stage-wide fields every message repeats. */
 export type MessageHeader = Omit<TaskMessage, 'parts' | 'sentAt'>;
 
-const BATCH_ENTRIES = 10;
 const PARALLEL_CALLS = 4;
 const SEND_ATTEMPTS = 5;
 
+/** Task messages for a set of parts, and the parts no message can carry (each over the limit on its own). */
+export interface PackedTasks {
+  bodies: string[];
+  tooLarge: { part: number; attempt: number; bytes: number }[];
+}
+
 /**
  * Packs parts into task messages (`partsPerMessage` each, never above the size limit): fewer
- * SQS calls per part is what lets the engine keep up with a hand-rolled loop. Pure.
+ * SQS calls per part is what lets the engine keep up with a hand-rolled loop. A part whose
+ * message alone is over the limit is returned in `tooLarge`, for the caller to fail. Pure.
  */
-export function packMessages(header: MessageHeader, parts: PartTask[], partsPerMessage: number, sentAt: number): string[] {
-  const bodies: string[] = [];
+export function packMessages(header: MessageHeader, parts: PartTask[], partsPerMessage: number, sentAt: number): PackedTasks {
+  const out: PackedTasks = { bodies: [], tooLarge: [] };
   let current: PartTask[] = [];
   const body = (ps: PartTask[]) => JSON.stringify({ ...header, sentAt, parts: ps } satisfies TaskMessage);
   for (const p of parts) {
+    const alone = body([p]);
+    const bytes = Buffer.byteLength(alone);
+    if (bytes > MAX_MESSAGE_BYTES) {
+      out.tooLarge.push({ part: p.part, attempt: p.attempt, bytes });
+      continue;
+    }
     const next = [...current, p];
     if (current.length > 0 && (next.length > partsPerMessage || Buffer.byteLength(body(next)) > MAX_MESSAGE_BYTES)) {
-      bodies.push(body(current));
+      out.bodies.push(body(current));
       current = [p];
     } else {
       current = next;
     }
   }
-  if (current.length > 0) bodies.push(body(current));
-  for (const b of bodies) {
-    if (Buffer.byteLength(b) > MAX_MESSAGE_BYTES) throw new Error(`a task message of ${Buffer.byteLength(b)} bytes exceeds ${MAX_MESSAGE_BYTES}: too many inputs inline for one part`);
-  }
-  return bodies;
+  if (current.length > 0) out.bodies.push(body(current));
+  return out;
 }
 
-/** Sends bodies with SendMessageBatch, 10 per call, a few calls at once; retries entries SQS refused. */
+/**
+ * Sends bodies with SendMessageBatch, a few calls at once, each call within both of SQS's limits
+ * (10 entries, 256 KiB); retries entries SQS refused.
+ */
 export async function sendBodies(sqs: SQSClient, queueUrl: string, bodies: string[], signal?: AbortSignal): Promise<void> {
-  const batches: string[][] = [];
-  for (let i = 0; i < bodies.length; i += BATCH_ENTRIES) batches.push(bodies.slice(i, i + BATCH_ENTRIES));
+  const batches = packBatches(bodies.map((b) => Buffer.byteLength(b))).map((indexes) => indexes.map((i) => bodies[i]));
   let next = 0;
   const lane = async () => {
     while (next < batches.length) {

@@ -17,12 +17,17 @@ function common(cfg: Config) {
   return { region: cfg.AWS_REGION, credentials, maxAttempts: 5 };
 }
 
+/** Longest an SQS request may stay silent before it is failed, in ms. */
+export const SQS_REQUEST_TIMEOUT_MS = 25_000;
+
 /** S3, SQS and Auto Scaling clients pointed at the configured endpoints. */
 export function createAwsClients(cfg: Config = config()): AwsClients {
   const base = common(cfg);
   return {
     s3: new S3Client({ ...base, endpoint: cfg.endpoints.s3, forcePathStyle: cfg.endpoints.s3 !== undefined }),
-    sqs: new SQSClient({ ...base, endpoint: cfg.endpoints.sqs }),
+    // An SQS call never legitimately waits longer than a 20 s long poll: one silent for 25 s is
+    // dead (a server restarted under it), and is failed so the caller can retry.
+    sqs: new SQSClient({ ...base, endpoint: cfg.endpoints.sqs, requestHandler: { requestTimeout: SQS_REQUEST_TIMEOUT_MS, connectionTimeout: 5000 } }),
     autoScaling: new AutoScalingClient({ ...base, endpoint: cfg.endpoints.autoScaling }),
   };
 }

@@ -146,3 +146,74 @@ export async function getStageRuns(db: Queryable, jobId: string): Promise<StageR
   const r = await db.query(`SELECT ${COLUMNS} FROM stage_runs WHERE job_id = $1 ORDER BY started_at NULLS LAST, stage_id`, [jobId]);
   return r.rows.map(toStageRun);
 }
+
+/** What a stage activity attempt finds when it claims its stage run. */
+export interface StageClaim {
+  /** False when a newer attempt already owns the stage: this one is stale and must not write. */
+  claimed: boolean;
+  status: StageRunStatus | undefined;
+  /** The stored outcome of a stage that already finished (succeeded or failed). */
+  summary: unknown;
+}
+
+/**
+ * Makes attempt `attempt` of the stage activity the owner of a stage run, unless a newer one is.
+ * Returns the run's status and summary, so an attempt that finds its stage already finished
+ * (its result lost on the way to Temporal) returns that outcome instead of running it again.
+ */
+export async function claimStageRun(db: Queryable, jobId: string, stageId: string, attempt: number): Promise<StageClaim> {
+  const r = await db.query(
+    `WITH claim AS (
+       UPDATE stage_runs SET runner_attempt = $3
+        WHERE job_id = $1 AND stage_id = $2 AND (runner_attempt IS NULL OR runner_attempt <= $3)
+        RETURNING status, summary)
+     SELECT true AS claimed, status, summary FROM claim
+     UNION ALL
+     SELECT false, status, summary FROM stage_runs WHERE job_id = $1 AND stage_id = $2 AND NOT EXISTS (SELECT 1 FROM claim)`,
+    [jobId, stageId, attempt],
+  );
+  const row = r.rows[0];
+  return { claimed: row?.claimed ?? false, status: row?.status, summary: row?.summary ?? null };
+}
+
+/** What a running stage checks every second: its job's status and which attempt owns the stage. */
+export async function stageRunnerState(db: Queryable, jobId: string, stageId: string): Promise<{ jobStatus: string | undefined; runnerAttempt: number | null }> {
+  const r = await db.query(
+    `SELECT j.status AS job_status, s.runner_attempt FROM jobs j LEFT JOIN stage_runs s ON s.job_id = j.job_id AND s.stage_id = $2 WHERE j.job_id = $1`,
+    [jobId, stageId],
+  );
+  return { jobStatus: r.rows[0]?.job_status, runnerAttempt: r.rows[0]?.runner_attempt ?? null };
+}
+
+/** The status of one stage run, if it exists. */
+export async function stageRunStatus(db: Queryable, jobId: string, stageId: string): Promise<StageRunStatus | undefined> {
+  const r = await db.query('SELECT status FROM stage_runs WHERE job_id = $1 AND stage_id = $2', [jobId, stageId]);
+  return r.rows[0]?.status;
+}
+
+/**
+ * Ends a stage run that is not over yet with `status` (a stage cancelled while planning, or one
+ * whose activity failed), creating the row if planning never recorded it. A finished run keeps
+ * its outcome. Safe to replay.
+ */
+export async function closeStageRun(db: Queryable, run: { jobId: string; stageId: string; task: string; mode: StageMode; status: 'succeeded' | 'failed' | 'cancelled'; error?: string }): Promise<void> {
+  await db.query(
+    `INSERT INTO stage_runs AS s (job_id, stage_id, status, task, mode, finished_at, error)
+     VALUES ($1, $2, $3, $4, $5, now(), $6)
+     ON CONFLICT (job_id, stage_id) DO UPDATE SET
+       status = CASE WHEN s.status = ANY($7::text[]) THEN s.status ELSE excluded.status END,
+       finished_at = coalesce(s.finished_at, excluded.finished_at),
+       error = CASE WHEN s.status = ANY($7::text[]) THEN s.error ELSE coalesce(s.error, excluded.error) END`,
+    [run.jobId, run.stageId, run.status, run.task, run.mode, run.error ?? null, TERMINAL_STAGE_STATUSES],
+  );
+}
+
+/** Ends every stage run of a job that is not over yet (the job's workflow ended without closing them). */
+export async function closeOpenStageRuns(db: Queryable, jobId: string, status: 'failed' | 'cancelled', error: string): Promise<number> {
+  const r = await db.query(
+    `UPDATE stage_runs SET status = $2, error = coalesce(error, $3), finished_at = coalesce(finished_at, now())
+      WHERE job_id = $1 AND NOT (status = ANY($4::text[]))`,
+    [jobId, status, error, TERMINAL_STAGE_STATUSES],
+  );
+  return r.rowCount ?? 0;
+}

@@ -147,6 +147,7 @@ export async function batchJob(input: BatchJobInput): Promise<JobSummary> {
 
   const runOne = async (stage: StageDef): Promise<void> => {
     const entry = stages.get(stage.id)!;
+    let error: string | undefined;
     try {
       entry.status = 'planning';
       describe();
@@ -160,7 +161,7 @@ export async function batchJob(input: BatchJobInput): Promise<JobSummary> {
       const what = plan.source.kind === 'manifest' ? `${plan.source.partsTotal} parts` : `parts streamed from ${plan.source.upstream}`;
       const result = await runStage.executeWithOptions(
         { ...stageOptions, summary: `run stage ${stage.id}: ${stage.task} over ${what}, ${pipeline.concurrency} in flight at most` },
-        [{ jobId, stage, bucket, concurrency: pipeline.concurrency, source: plan.source, inputQueueUrl: plan.inputQueueUrl, completionQueueUrl: plan.completionQueueUrl, dlqUrl: plan.dlqUrl, partsPerMessage: opts.partsPerMessage, overdueSlackMs: opts.overdueSlackMs }],
+        [{ jobId, stage, bucket, concurrency: pipeline.concurrency, source: plan.source, fleet: pipeline.fleet, inputQueueUrl: plan.inputQueueUrl, dlqUrl: plan.dlqUrl, partsPerMessage: opts.partsPerMessage, overdueSlackMs: opts.overdueSlackMs }],
       );
       results.push(result);
       entry.result = result;
@@ -172,9 +173,13 @@ export async function batchJob(input: BatchJobInput): Promise<JobSummary> {
       if (isCancellation(err)) entry.status = 'cancelled';
       else {
         entry.status = 'failed';
-        failure ??= `stage ${stage.id} failed: ${err instanceof Error ? err.message : String(err)}`;
+        error = err instanceof Error ? err.message : String(err);
+        failure ??= `stage ${stage.id} failed: ${error}`;
       }
     } finally {
+      // The outcome is in hand (and stored): only now is the stage run closed and its queue deleted.
+      const status = entry.status === 'succeeded' || entry.status === 'cancelled' ? entry.status : 'failed';
+      await CancellationScope.nonCancellable(() => acts.closeStage({ jobId, stage, bucket, status, error }));
       active.delete(stage.id);
       changed += 1;
       describe();

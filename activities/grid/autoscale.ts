@@ -4,7 +4,7 @@ import type { FleetDef } from '../../grid/types';
 import { saveFleetObservation } from '../../store/fleet-state';
 import { recordDecision } from '../../store/scaling';
 import { listWorkers, markLostWorkers } from '../../store/workers';
-import { ensureFleetQueues, type FleetQueues } from '../../worker/fleet/queues';
+import { ensureFleetQueues, type FleetQueues } from '../../common/sqs/queues';
 import type { ActivityDeps } from '../deps';
 import { drainWorkerEvents } from './events';
 import { providerFor, releaseLocalFleet } from './fleet-providers';

@@ -21,7 +21,7 @@ import {
   type JobStatus,
 } from '../../store/jobs';
 import { jobProgress } from '../../store/progress';
-import { getStageRuns, type StageRun } from '../../store/stage-runs';
+import { closeOpenStageRuns, getStageRuns, type StageRun } from '../../store/stage-runs';
 import type { BatchJobOptions, batchJob } from '../../workflows/batch-job';
 import { pauseSignal, resumeSignal } from '../../workflows/batch-job';
 import { launchJob, type LaunchRequest } from '../launch';
@@ -255,13 +255,38 @@ export class BatchGridClient {
     return { ...job, stages: await getStageRuns(this.db, jobId) };
   }
 
+  /**
+   * A job whose row says it is under way but whose workflow ended outside batchgrid (terminated,
+   * timed out, failed or cancelled in Temporal) is recorded as ended, with the reason, so it does
+   * not show `running` for ever. Best effort: when Temporal does not answer, the row stays as it is.
+   */
+  private async reconcile(job: Job): Promise<Job> {
+    if (isTerminal(job.status) || notStartedYet(job)) return job;
+    let state: { status: string; closedAt?: Date } | undefined;
+    try {
+      const d = await this.handleOf(job).describe();
+      state = { status: d.status.name, closedAt: d.closeTime };
+    } catch (err) {
+      if (!(err instanceof WorkflowNotFoundError)) return job;
+      // A job row whose workflow never started is `scheduled` until a resubmit starts it.
+      if (job.status === 'scheduled') return job;
+      state = { status: 'NOT_FOUND' };
+    }
+    if (state.status === 'RUNNING') return job;
+    const status: JobStatus = state.status === 'CANCELLED' ? 'cancelled' : 'failed';
+    const error = `the job's workflow ${job.workflowId} ended outside batchgrid (Temporal status ${state.status}) before the job recorded its end`;
+    await setJobStatus(this.db, job.jobId, status, { error, finishedAt: state.closedAt ?? new Date() });
+    await closeOpenStageRuns(this.db, job.jobId, status === 'cancelled' ? 'cancelled' : 'failed', error);
+    return (await getJob(this.db, job.jobId)) ?? job;
+  }
+
   /** Jobs newest first, filtered, one page at a time. */
   async list(options: ListOptions = {}): Promise<JobPage> {
     const limit = options.limit ?? 50;
     if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new InvalidArgumentError(`limit must be a whole number between 1 and 1000 (got ${limit})`);
     const before = options.cursor !== undefined ? decodeCursor(options.cursor) : undefined;
     const rows = await listJobs(this.db, { pipeline: options.pipeline, status: options.status, limit: limit + 1, before });
-    const jobs = rows.slice(0, limit);
+    const jobs = await Promise.all(rows.slice(0, limit).map((j) => this.reconcile(j)));
     const last = jobs[jobs.length - 1];
     return rows.length > limit && last ? { jobs, nextCursor: encodeCursor(last) } : { jobs };
   }
@@ -516,7 +541,7 @@ export class BatchGridClient {
   private async mustGet(jobId: string): Promise<Job> {
     const job = await getJob(this.db, jobId);
     if (!job) throw new JobNotFoundError(jobId);
-    return job;
+    return this.reconcile(job);
   }
 
   private async mustBeActive(jobId: string, action: string): Promise<Job> {

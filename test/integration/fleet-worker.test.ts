@@ -1,4 +1,4 @@
-import { CreateBucketCommand, DeleteObjectsCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, DeleteObjectCommand, DeleteObjectsCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import {
   CreateQueueCommand,
   DeleteQueueCommand,
@@ -14,6 +14,8 @@ import { randomBytes } from 'node:crypto';
 import pino from 'pino';
 import { completionQueueName, createAwsClients, destroyAwsClients } from '../../common/aws';
 import { config } from '../../common/config';
+import { stageClosedKeyOf } from '../../common/layout';
+import { queueNameOf } from '../../common/sqs/queues';
 import { CompletionMessage, WorkerEvent, type DeadLetter, type PartResult, type PartTask, type TaskMessage } from '../../common/messages';
 import { createFleetWorker, ensureFleetQueues, type FleetWorker, type FleetWorkerOptions } from '../../worker/fleet';
 
@@ -271,8 +273,10 @@ describe('fleet worker', () => {
     expect(events.find((e) => e.event === 'stop')).toMatchObject({ workerId: worker.workerId, partsDone: 0, partsFailed: 0, busySlots: 0 });
   });
 
-  it('drops results for a deleted completion queue, deletes the task and skips later messages of that job', async () => {
-    const { send, queues, completionQueueUrl, worker } = await setup();
+  it('drops results for a closed stage whose completion queue was deleted, deletes the task and skips later messages of that stage', async () => {
+    const { send, queues, completionQueueUrl, worker, jobId, stageId } = await setup();
+    const closedKey = stageClosedKeyOf(jobId, stageId);
+    await clients.s3.send(new PutObjectCommand({ Bucket: bucket, Key: closedKey, Body: '{"status":"cancelled"}' }));
     await clients.sqs.send(new DeleteQueueCommand({ QueueUrl: completionQueueUrl }));
     const dropped = new Promise((resolve) => worker.once('completions:dropped', resolve));
     await send('noop', [{}]);
@@ -286,5 +290,32 @@ describe('fleet worker', () => {
     await skipped;
     expect(starts).toEqual([]);
     await waitFor('the skipped message to be deleted', async () => (await queueDepth(queues.inputQueueUrl)) === 0);
+    await clients.s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: closedKey }));
+  });
+
+  it('re-creates a completion queue SQS lost (no closed marker) and delivers the result: a missing queue is not a cancel', async () => {
+    const { send, queues, completionQueueUrl, worker } = await setup();
+    await clients.sqs.send(new DeleteQueueCommand({ QueueUrl: completionQueueUrl }));
+    const dropped: unknown[] = [];
+    worker.on('completions:dropped', (e) => dropped.push(e));
+    const recreated = new Promise((resolve) => worker.once('queue:recreated', resolve));
+    await send('noop', [{}]);
+    await recreated;
+    const { results } = await collectResults(completionQueueUrl, 1);
+    expect(results.map((r) => [r.part, r.status])).toEqual([[0, 'succeeded']]);
+    expect(dropped).toEqual([]);
+    await waitFor('the task message to be deleted', async () => (await queueDepth(queues.inputQueueUrl)) === 0);
+  });
+
+  it('re-creates its fleet queues when SQS lost them, and goes on taking parts', async () => {
+    const { send, queues, completionQueueUrl } = await setup();
+    await clients.sqs.send(new DeleteQueueCommand({ QueueUrl: queues.inputQueueUrl }));
+    await waitFor('the input queue to be re-created', async () => {
+      const r = await clients.sqs.send(new ListQueuesCommand({ QueueNamePrefix: queueNameOf(queues.inputQueueUrl) }));
+      return (r.QueueUrls ?? []).includes(queues.inputQueueUrl);
+    });
+    await send('noop', [{}]);
+    const { results } = await collectResults(completionQueueUrl, 1);
+    expect(results.map((r) => r.status)).toEqual(['succeeded']);
   });
 });

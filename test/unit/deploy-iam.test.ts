@@ -70,6 +70,8 @@ describe('IAM policies in docs/deploy', () => {
 
   test('the fleet worker may make every call of worker/ and nothing of the database or Temporal', () => {
     const needed = callsIn(['worker']);
+    // The fleet ensures its queues (and re-creates a lost completion queue) with common/sqs/queues.ts; it never deletes one.
+    ['sqs:CreateQueue', 'sqs:GetQueueUrl', 'sqs:GetQueueAttributes'].forEach((a) => needed.add(a));
     expect([...needed].sort()).toEqual(expect.arrayContaining(['s3:GetObject', 's3:PutObject', 'sqs:ReceiveMessage', 'sqs:ChangeMessageVisibility', 'sqs:CreateQueue']));
     const allowed = actionsOf(load('iam-fleet-worker.json'));
     expect([...needed].filter((a) => !allowed.has(a))).toEqual([]);
@@ -77,7 +79,7 @@ describe('IAM policies in docs/deploy', () => {
   });
 
   test('the orchestrator may make every call of activities/, grid/ and the fleet queues it ensures', () => {
-    const needed = callsIn(['activities', 'grid', 'common/s3-io.ts', 'worker/fleet/queues.ts']);
+    const needed = callsIn(['activities', 'grid', 'common/s3-io.ts', 'common/sqs/queues.ts']);
     expect(needed.has('sqs:DeleteQueue')).toBe(true);
     const allowed = actionsOf(load('iam-orchestrator.json'));
     expect([...needed].filter((a) => !allowed.has(a))).toEqual([]);

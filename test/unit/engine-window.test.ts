@@ -61,8 +61,9 @@ describe('packMessages', () => {
   const part = (n: number, keyBytes = 10) => ({ part: n, attempt: 1, inputs: [{ key: 'k'.repeat(keyBytes) }], outputPrefix: `p/${n}/` });
 
   test('packs up to partsPerMessage parts per valid task message', () => {
-    const bodies = packMessages(header, [0, 1, 2, 3, 4].map((n) => part(n)), 2, 42);
+    const { bodies, tooLarge } = packMessages(header, [0, 1, 2, 3, 4].map((n) => part(n)), 2, 42);
     expect(bodies).toHaveLength(3);
+    expect(tooLarge).toEqual([]);
     const parsed = bodies.map((b) => TaskMessage.parse(JSON.parse(b)));
     expect(parsed.map((m) => m.parts.map((p) => p.part))).toEqual([[0, 1], [2, 3], [4]]);
     expect(parsed[0].sentAt).toBe(42);
@@ -70,13 +71,16 @@ describe('packMessages', () => {
 
   test('starts a new message before the size limit', () => {
     const big = Math.floor(MAX_MESSAGE_BYTES / 3);
-    const bodies = packMessages(header, [0, 1, 2, 3].map((n) => part(n, big)), 10, 0);
+    const { bodies } = packMessages(header, [0, 1, 2, 3].map((n) => part(n, big)), 10, 0);
     expect(bodies.length).toBe(2);
     for (const b of bodies) expect(Buffer.byteLength(b)).toBeLessThanOrEqual(MAX_MESSAGE_BYTES);
   });
 
-  test('refuses a single part too large for any message', () => {
-    expect(() => packMessages(header, [part(0, MAX_MESSAGE_BYTES)], 10, 0)).toThrow(/exceeds/);
+  test('sets aside a part too large for any message, and packs the others', () => {
+    const { bodies, tooLarge } = packMessages(header, [part(0), part(1, MAX_MESSAGE_BYTES), part(2)], 10, 0);
+    expect(tooLarge).toEqual([{ part: 1, attempt: 1, bytes: expect.any(Number) }]);
+    expect(tooLarge[0].bytes).toBeGreaterThan(MAX_MESSAGE_BYTES);
+    expect(bodies.map((b) => TaskMessage.parse(JSON.parse(b)).parts.map((p) => p.part))).toEqual([[0, 2]]);
   });
 });
 

@@ -1,4 +1,4 @@
-import { describeAwsError, isQueueGone } from '../../worker/fleet/aws-errors';
+import { describeAwsError, isQueueGone } from '../../common/sqs/errors';
 import { backoffMs, delay } from '../../worker/fleet/backoff';
 import { messagesToReceive } from '../../worker/fleet/poller';
 

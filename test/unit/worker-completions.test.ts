@@ -1,5 +1,6 @@
 import { CompletionMessage, MAX_MESSAGE_BYTES, type PartResult } from '../../common/messages';
-import { MAX_BATCH_BYTES, packBatches, packCompletions } from '../../worker/fleet/completions';
+import { MAX_BATCH_BYTES, packBatches } from '../../common/sqs/batching';
+import { packCompletions } from '../../worker/fleet/completions';
 
 const header = { v: 1 as const, type: 'completion' as const, jobId: 'job-1', stageId: 'stage-a', workerId: 'w1' };
 

@@ -1,15 +1,13 @@
 import { SendMessageBatchCommand, type SendMessageBatchRequestEntry, type SQSClient } from '@aws-sdk/client-sqs';
 import type { Logger } from '../../common/logger';
 import { MAX_MESSAGE_BYTES, type CompletionMessage, type PartResult } from '../../common/messages';
-import { isQueueGone } from './aws-errors';
+import { isQueueGone } from '../../common/sqs/errors';
 import { retryAws } from './retry';
 import { QueueBatcher } from './queue-batcher';
+import { MAX_BATCH_ENTRIES, packBatches } from '../../common/sqs/batching';
 
 /** Most results packed into one completion message. */
 export const MAX_RESULTS_PER_COMPLETION = 100;
-/** SendMessageBatch limits: 10 entries whose bodies add up to at most 256 KiB. */
-export const MAX_BATCH_ENTRIES = 10;
-export const MAX_BATCH_BYTES = 256 * 1024;
 
 /** One packed completion message and the results it carries. */
 export interface PackedCompletion {
@@ -57,35 +55,30 @@ export function packCompletions(
   return packed;
 }
 
-/** Splits message sizes (bytes) into SendMessageBatch calls: lists of indexes, in order. */
-export function packBatches(sizes: readonly number[], limits: { maxEntries?: number; maxBytes?: number } = {}): number[][] {
-  const maxEntries = limits.maxEntries ?? MAX_BATCH_ENTRIES;
-  const maxBytes = limits.maxBytes ?? MAX_BATCH_BYTES;
-  const batches: number[][] = [];
-  let batch: number[] = [];
-  let bytes = 0;
-  sizes.forEach((size, i) => {
-    if (batch.length > 0 && (batch.length >= maxEntries || bytes + size > maxBytes)) {
-      batches.push(batch);
-      batch = [];
-      bytes = 0;
-    }
-    batch.push(i);
-    bytes += size;
-  });
-  if (batch.length > 0) batches.push(batch);
-  return batches;
-}
-
-/** What became of a result: posted, dropped because its queue is gone (job cancelled), or not deliverable. */
+/** What became of a result: posted, dropped because its stage run is over (queue deleted), or not deliverable. */
 export type SendOutcome = 'sent' | 'gone' | 'failed';
 
-interface Pending {
+/** The stage run a result belongs to. */
+export interface ResultStage {
   jobId: string;
   stageId: string;
+  /** Bucket of the job's data (where its stage-closed markers are). */
+  bucket: string;
+}
+
+/**
+ * What a missing completion queue means: the stage run is over (`closed`: drop its results), or
+ * SQS lost the queue and it was made again (`recreated`: send again).
+ */
+export type MissingQueueVerdict = 'closed' | 'recreated';
+
+interface Pending extends ResultStage {
   result: PartResult;
   settle: (outcome: SendOutcome) => void;
 }
+
+/** Times a batch is sent again after its queue was re-created, before its results are left to redelivery. */
+const QUEUE_REPAIRS = 2;
 
 export interface CompletionSenderOptions {
   sqs: SQSClient;
@@ -93,6 +86,8 @@ export interface CompletionSenderOptions {
   log: Logger;
   /** How long a result may wait for others to share its message, in ms. */
   maxDelayMs: number;
+  /** Decides what a missing completion queue means (and re-creates it when SQS lost it). */
+  onQueueMissing: (queueUrl: string, stage: ResultStage) => Promise<MissingQueueVerdict>;
 }
 
 /**
@@ -108,8 +103,8 @@ export class CompletionSender {
   }
 
   /** Queues a result for `queueUrl`; resolves once it has been posted (or could not be). */
-  add(queueUrl: string, jobId: string, stageId: string, result: PartResult): Promise<SendOutcome> {
-    return new Promise((settle) => this.batcher.add(queueUrl, { jobId, stageId, result, settle }));
+  add(queueUrl: string, stage: ResultStage, result: PartResult): Promise<SendOutcome> {
+    return new Promise((settle) => this.batcher.add(queueUrl, { ...stage, result, settle }));
   }
 
   /** Sends everything queued now and waits for every send; retries stop at `giveUpAt` (epoch ms) when given. */
@@ -141,26 +136,41 @@ export class CompletionSender {
   private async sendBatch(queueUrl: string, messages: { body: string; items: Pending[] }[]): Promise<void> {
     const settle = (ms: typeof messages, outcome: SendOutcome) => ms.forEach((m) => m.items.forEach((i) => i.settle(outcome)));
     let left = messages;
-    try {
-      await retryAws(
-        'SendMessageBatch(completions)',
-        async () => {
-          const entries: SendMessageBatchRequestEntry[] = left.map((m, i) => ({ Id: `c${i}`, MessageBody: m.body }));
-          const r = await this.options.sqs.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: entries }));
-          const failed = new Map((r.Failed ?? []).map((f) => [f.Id, f]));
-          settle(left.filter((_, i) => !failed.has(`c${i}`)), 'sent');
-          const permanent = left.filter((_, i) => failed.get(`c${i}`)?.SenderFault);
-          if (permanent.length > 0) {
-            this.options.log.error({ queueUrl, failed: r.Failed?.filter((f) => f.SenderFault) }, 'SQS refused completion messages; their task messages will be redelivered');
-            settle(permanent, 'failed');
-          }
-          left = left.filter((_, i) => failed.has(`c${i}`) && !failed.get(`c${i}`)?.SenderFault);
-          if (left.length > 0) throw Object.assign(new Error(`${left.length} completion message(s) not accepted by SQS`), { name: 'BatchEntryFailed', $retryable: {} });
-        },
-        { log: this.options.log, giveUpAt: () => this.batcher.giveUpAt, isFinal: isQueueGone },
-      );
-    } catch (err) {
-      settle(left, isQueueGone(err) ? 'gone' : 'failed');
+    for (let repairs = 0; ; repairs += 1) {
+      try {
+        await retryAws(
+          'SendMessageBatch(completions)',
+          async () => {
+            const entries: SendMessageBatchRequestEntry[] = left.map((m, i) => ({ Id: `c${i}`, MessageBody: m.body }));
+            const r = await this.options.sqs.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: entries }));
+            const failed = new Map((r.Failed ?? []).map((f) => [f.Id, f]));
+            settle(left.filter((_, i) => !failed.has(`c${i}`)), 'sent');
+            const permanent = left.filter((_, i) => failed.get(`c${i}`)?.SenderFault);
+            if (permanent.length > 0) {
+              this.options.log.error({ queueUrl, failed: r.Failed?.filter((f) => f.SenderFault) }, 'SQS refused completion messages; their task messages will be redelivered');
+              settle(permanent, 'failed');
+            }
+            left = left.filter((_, i) => failed.has(`c${i}`) && !failed.get(`c${i}`)?.SenderFault);
+            if (left.length > 0) throw Object.assign(new Error(`${left.length} completion message(s) not accepted by SQS`), { name: 'BatchEntryFailed', $retryable: {} });
+          },
+          { log: this.options.log, giveUpAt: () => this.batcher.giveUpAt, isFinal: isQueueGone },
+        );
+        return;
+      } catch (err) {
+        if (!isQueueGone(err) || repairs >= QUEUE_REPAIRS) {
+          settle(left, 'failed');
+          return;
+        }
+        // A missing queue is a fault to repair, unless the stage run is over.
+        const verdict = await this.options.onQueueMissing(queueUrl, left[0].items[0]).catch((e: unknown) => {
+          this.options.log.warn({ queueUrl, err: (e as Error).message }, 'could not tell whether a missing completion queue was deleted or lost');
+          return undefined;
+        });
+        if (verdict !== 'recreated') {
+          settle(left, verdict === 'closed' ? 'gone' : 'failed');
+          return;
+        }
+      }
     }
   }
 }

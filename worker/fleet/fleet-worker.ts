@@ -1,18 +1,21 @@
 import { EventEmitter } from 'node:events';
+import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import type { Message } from '@aws-sdk/client-sqs';
 import { createAwsClients, destroyAwsClients, type AwsClients } from '../../common/aws';
 import { errorMessage } from '../../common/errors';
 import { parseBody, TaskMessage, type PartResult, type PartTask } from '../../common/messages';
 import { PartCancelledError, WorkerStoppingError } from '../errors';
 import { AsgLifecycle } from './asg-lifecycle';
-import { isQueueGone } from './aws-errors';
-import { CompletionSender, type SendOutcome } from './completions';
+import { isQueueGone } from '../../common/sqs/errors';
+import { stageClosedKeyOf } from '../../common/layout';
+import { ensureCompletionQueueAt } from '../../common/sqs/queues';
+import { CompletionSender, type MissingQueueVerdict, type ResultStage, type SendOutcome } from './completions';
 import { sendDeadLetter } from './dead-letter';
 import { MessageDeleter } from './deleter';
 import { EventReporter, type WorkerStats } from './events';
 import { compileFleetWorkerOptions, type CompiledFleetWorkerOptions, type FleetWorkerOptions } from './options';
 import { Poller } from './poller';
-import { ensureFleetQueues, type FleetQueues } from './queues';
+import { ensureFleetQueues, type FleetQueues } from '../../common/sqs/queues';
 import { retryAws } from './retry';
 import { runPart, type PartOutcome } from './runner';
 import { changeVisibility, VisibilityKeeper } from './visibility';
@@ -31,14 +34,16 @@ export interface FleetWorkerEvents {
   'part:start': [PartEvent];
   'part:done': [PartEvent & { result: PartResult }];
   'part:failed': [PartEvent & { result: PartResult }];
-  /** A part aborted by stop() or by a cancelled job: no result is posted. */
+  /** A part aborted by stop() or because its stage run is over: no result is posted. */
   'part:aborted': [PartEvent & { reason: string }];
   'message:dead-lettered': [{ messageId?: string; reason: string }];
-  /** A message for a cancelled job (its completion queue is gone), deleted without running. */
+  /** A message of a stage run that is over (cancelled or finished: its queue deleted, the stage marked closed), deleted without running. */
   'message:skipped': [{ messageId?: string; completionQueueUrl: string }];
   'message:handed-back': [{ messageId?: string }];
-  /** Results dropped because their completion queue no longer exists. */
+  /** Results dropped because their stage run is over (its completion queue deleted, the stage marked closed). */
   'completions:dropped': [{ completionQueueUrl: string }];
+  /** A completion queue SQS had lost (a restarted or wiped server) was made again; its results are sent. */
+  'queue:recreated': [{ queueUrl: string }];
   /** Something went wrong that the worker survives (it is also logged). Only emitted when someone listens. */
   error: [Error];
 }
@@ -92,7 +97,10 @@ export class FleetWorker extends EventEmitter<FleetWorkerEvents> {
     super();
     this.options = compileFleetWorkerOptions(options);
     const { clients, log, workerId, completionBatchMaxDelayMs } = this.options;
-    this.completions = new CompletionSender({ sqs: clients.sqs, log, workerId, maxDelayMs: completionBatchMaxDelayMs });
+    this.completions = new CompletionSender({
+      sqs: clients.sqs, log, workerId, maxDelayMs: completionBatchMaxDelayMs,
+      onQueueMissing: (queueUrl, stage) => this.resolveMissingQueue(queueUrl, stage),
+    });
     this.deleter = new MessageDeleter(clients.sqs, log);
   }
 
@@ -157,6 +165,9 @@ export class FleetWorker extends EventEmitter<FleetWorkerEvents> {
       freeSlots: () => this.options.concurrency - this.heldParts(),
       capacityChanged: () => new Promise((resolve) => this.waiters.push(resolve)),
       onMessages: (messages, receivedAt) => messages.forEach((m) => this.accept(m, receivedAt)),
+      onLateMessages: (messages) =>
+        this.track(changeVisibility(clients.sqs, log, messages.map((m) => ({ queueUrl: queues.inputQueueUrl, receiptHandle: m.ReceiptHandle! })), 0, Date.now() + this.options.flushTimeoutMs)),
+      repairQueue: async () => void (await ensureFleetQueues(clients.sqs, queuePrefix, fleet)),
       onError: (err) => this.reportError(err),
     });
     if (this.stopping) return;
@@ -275,7 +286,7 @@ export class FleetWorker extends EventEmitter<FleetWorkerEvents> {
       return;
     }
     const url = msg.task.completionQueueUrl;
-    this.completions.add(url, msg.task.jobId, msg.task.stageId, result).then((sent: SendOutcome) => {
+    this.completions.add(url, { jobId: msg.task.jobId, stageId: msg.task.stageId, bucket: msg.task.bucket }, result).then((sent: SendOutcome) => {
       if (sent === 'gone') this.markGone(url);
       if (sent === 'failed') msg.sendFailed = true;
       this.settlePart(msg);
@@ -295,6 +306,9 @@ export class FleetWorker extends EventEmitter<FleetWorkerEvents> {
     if (msg.cancelled) {
       await this.deleter.delete(msg.queueUrl, msg.receiptHandle);
     } else if (msg.handBack) {
+      // A visibility extension already on its way could land after the hand-back and hide the
+      // message for a whole timeout: let it finish first (later rounds no longer see this message).
+      await this.visibility?.settled();
       await changeVisibility(clients.sqs, log, [msg], 0, Date.now() + this.options.flushTimeoutMs);
       this.emit('message:handed-back', { messageId: msg.messageId });
     } else if (msg.sendFailed) {
@@ -304,14 +318,39 @@ export class FleetWorker extends EventEmitter<FleetWorkerEvents> {
     }
   }
 
-  /** The completion queue is gone (job cancelled): drop everything for it and skip its messages for a while. */
+  /**
+   * A completion queue is missing. If its stage run is over (the orchestrator marks it closed in
+   * S3 before deleting the queue), its results are worthless: 'closed'. Otherwise SQS lost it (a
+   * restarted or wiped server): make it again, 'recreated'. Never read as a cancel by itself.
+   */
+  private async resolveMissingQueue(queueUrl: string, stage: ResultStage): Promise<MissingQueueVerdict> {
+    const { clients, log } = this.options;
+    if (await this.stageClosed(stage)) return 'closed';
+    await ensureCompletionQueueAt(clients.sqs, queueUrl);
+    log.warn({ queueUrl, jobId: stage.jobId, stageId: stage.stageId }, 'completion queue was missing though its stage is not over; re-created it');
+    this.emit('queue:recreated', { queueUrl });
+    return 'recreated';
+  }
+
+  private async stageClosed(stage: ResultStage): Promise<boolean> {
+    try {
+      await this.options.clients.s3.send(new HeadObjectCommand({ Bucket: stage.bucket, Key: stageClosedKeyOf(stage.jobId, stage.stageId) }));
+      return true;
+    } catch (err) {
+      const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
+      if (e.name === 'NotFound' || e.name === 'NoSuchKey' || e.$metadata?.httpStatusCode === 404) return false;
+      throw err;
+    }
+  }
+
+  /** The stage run of a completion queue is over: drop everything for it and skip its messages for a while. */
   private markGone(url: string): void {
     const first = !this.isGone(url);
     const now = Date.now();
     for (const [gone, until] of this.goneQueues) if (until <= now) this.goneQueues.delete(gone);
     this.goneQueues.set(url, now + this.options.goneQueueMemoryMs);
     if (!first) return;
-    this.options.log.info({ completionQueueUrl: url }, 'completion queue no longer exists (job cancelled); dropping its parts');
+    this.options.log.info({ completionQueueUrl: url }, 'stage run is over (its completion queue deleted); dropping its parts');
     this.emit('completions:dropped', { completionQueueUrl: url });
     for (const msg of this.held) {
       if (msg.task.completionQueueUrl !== url || msg.cancelled) continue;

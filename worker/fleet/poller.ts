@@ -1,6 +1,6 @@
 import { ReceiveMessageCommand, type Message, type SQSClient } from '@aws-sdk/client-sqs';
 import type { Logger } from '../../common/logger';
-import { describeAwsError, isAbortError } from './aws-errors';
+import { describeAwsError, isAbortError, isQueueGone } from '../../common/sqs/errors';
 import { backoffMs, delay } from './backoff';
 
 /** How many recent messages' part counts inform how many messages to ask for. */
@@ -26,8 +26,15 @@ export interface PollerOptions {
   /** Resolves when `freeSlots()` may have grown. */
   capacityChanged: () => Promise<void>;
   onMessages: (messages: Message[], receivedAt: number) => void;
+  /** Messages a receive brought back after stop() began: the worker hands them back at once. */
+  onLateMessages: (messages: Message[]) => void;
+  /** The input queue is missing (SQS lost it): re-create the fleet's queues, then polling goes on. */
+  repairQueue: () => Promise<void>;
   onError: (err: unknown) => void;
 }
+
+/** How long past its wait time a receive may take before it is abandoned, in ms. */
+const RECEIVE_MARGIN_MS = 5000;
 
 /** Long-polls the fleet input queue while there is a free slot; stops (aborting the in-flight receive) through one AbortController. */
 export class Poller {
@@ -72,13 +79,27 @@ export class Poller {
             VisibilityTimeout: o.visibilityTimeoutSeconds,
             MessageSystemAttributeNames: ['ApproximateReceiveCount', 'SentTimestamp'],
           }),
-          { abortSignal: signal },
+          // A long poll that never answers (SQS servers have been seen to hang one whose queue was
+          // deleted meanwhile) is abandoned after its wait plus a margin, and polling goes on.
+          { abortSignal: AbortSignal.any([signal, AbortSignal.timeout(o.waitTimeSeconds * 1000 + RECEIVE_MARGIN_MS)]) },
         );
         failures = 0;
         if (r.Messages?.length && !signal.aborted) o.onMessages(r.Messages, Date.now());
-        else if (r.Messages?.length) o.log.info({ messages: r.Messages.length }, 'received messages while stopping; SQS will redeliver them after their visibility timeout');
+        else if (r.Messages?.length) {
+          o.log.info({ messages: r.Messages.length }, 'received messages while stopping; handing them back');
+          o.onLateMessages(r.Messages);
+        }
       } catch (err) {
-        if (signal.aborted || isAbortError(err)) break;
+        if (signal.aborted) break;
+        if (isAbortError(err)) {
+          o.log.warn({ queueUrl: o.queueUrl, waitTimeSeconds: o.waitTimeSeconds }, 'a receive did not answer in time; polling again');
+          continue;
+        }
+        if (isQueueGone(err)) {
+          o.log.warn({ queueUrl: o.queueUrl }, 'the fleet input queue is missing; re-creating the fleet queues');
+          const repaired = await o.repairQueue().then(() => true, (e: unknown) => (o.onError(e), false));
+          if (repaired) continue;
+        }
         const info = describeAwsError(err);
         const wait = backoffMs(failures++, { maxMs: 30_000 });
         o.log.error({ op: 'ReceiveMessage', code: info.code, status: info.status, retryable: info.retryable, retryInMs: wait, err: info.message }, 'receiving task messages failed; retrying');

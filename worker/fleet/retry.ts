@@ -1,5 +1,5 @@
 import type { Logger } from '../../common/logger';
-import { describeAwsError, isAbortError } from './aws-errors';
+import { describeAwsError, isAbortError } from '../../common/sqs/errors';
 import { backoffMs, delay, type BackoffOptions } from './backoff';
 
 export interface RetryOptions extends BackoffOptions {

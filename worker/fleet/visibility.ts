@@ -64,6 +64,11 @@ export class VisibilityKeeper {
     this.timer.unref();
   }
 
+  /** Resolves once the extension round now on its way (if any) has finished. */
+  async settled(): Promise<void> {
+    await this.round;
+  }
+
   async stop(): Promise<void> {
     clearInterval(this.timer);
     await this.round;

@@ -1,5 +1,6 @@
-import { CreateQueueCommand, GetQueueAttributesCommand, GetQueueUrlCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { fleetDlqName, fleetEventsQueueName, fleetQueueName } from '../../common/aws';
+import { CreateQueueCommand, DeleteQueueCommand, GetQueueAttributesCommand, GetQueueUrlCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { completionQueueName, fleetDlqName, fleetEventsQueueName, fleetQueueName } from '../aws';
+import { isQueueGone } from './errors';
 
 /** The queues of one fleet. */
 export interface FleetQueues {
@@ -52,5 +53,50 @@ async function createQueue(sqs: SQSClient, name: string, attributes: Record<stri
     const r = await sqs.send(new GetQueueUrlCommand({ QueueName: name }));
     if (!r.QueueUrl) throw new Error(`SQS returned no QueueUrl for ${name}`, { cause: err });
     return r.QueueUrl;
+  }
+}
+
+/** Attributes of a stage run's completion queue: short visibility (the stage loop deletes what it applied), 14 days' retention. */
+const COMPLETION_QUEUE_ATTRIBUTES = { VisibilityTimeout: '60', MessageRetentionPeriod: String(FLEET_RETENTION_SECONDS) };
+
+/** The queue name in an SQS queue URL (its last path segment, on AWS and on the local servers alike). */
+export function queueNameOf(queueUrl: string): string {
+  const name = new URL(queueUrl).pathname.split('/').filter(Boolean).pop();
+  if (!name) throw new Error(`not an SQS queue URL: ${queueUrl}`);
+  return name;
+}
+
+/**
+ * Creates a stage run's completion queue if it does not exist and returns its URL. Idempotent:
+ * the stage activity calls it on every attempt and whenever SQS says the queue is missing (a
+ * restarted or wiped SQS server), so a missing queue is repaired, never taken for a cancel.
+ */
+export function ensureCompletionQueue(sqs: SQSClient, prefix: string, jobId: string, stageId: string): Promise<string> {
+  return createQueue(sqs, completionQueueName(prefix, jobId, stageId), COMPLETION_QUEUE_ATTRIBUTES);
+}
+
+/** Recreates a completion queue known only by its URL (the fleet side); returns the URL SQS gives it. */
+export function ensureCompletionQueueAt(sqs: SQSClient, queueUrl: string): Promise<string> {
+  return createQueue(sqs, queueNameOf(queueUrl), COMPLETION_QUEUE_ATTRIBUTES);
+}
+
+/** Deletes a stage run's completion queue, if it exists. */
+export async function deleteCompletionQueue(sqs: SQSClient, prefix: string, jobId: string, stageId: string): Promise<void> {
+  let url: string | undefined;
+  try {
+    url = (await sqs.send(new GetQueueUrlCommand({ QueueName: completionQueueName(prefix, jobId, stageId) }))).QueueUrl;
+  } catch (err) {
+    if (isQueueGone(err)) return;
+    throw err;
+  }
+  if (url) await deleteQueueIfExists(sqs, url);
+}
+
+/** Deletes a queue; one that is already gone is fine. */
+export async function deleteQueueIfExists(sqs: SQSClient, queueUrl: string): Promise<void> {
+  try {
+    await sqs.send(new DeleteQueueCommand({ QueueUrl: queueUrl }));
+  } catch (err) {
+    if (!isQueueGone(err)) throw err;
   }
 }

@@ -1,0 +1,23 @@
+/**
+ * The S3 key layout of a job, in one place: every reader and writer of job data (client, API,
+ * activities, fleet workers, reports) builds its keys here. Pure: safe in workflows.
+ *
+ *   jobs/<job>/input/…                              raw data
+ *   jobs/<job>/stages/<stage>/manifest.jsonl        the part manifest of a planned stage
+ *   jobs/<job>/stages/<stage>/inputs.jsonl          a gather stage's input list
+ *   jobs/<job>/stages/<stage>/parts/<part>/…        a part's outputs (and its claim-checked inputs)
+ *   jobs/<job>/stages/<stage>/closed.json           written when the stage run is over, before its queue goes
+ *   jobs/<job>/results.jsonl                        the job's results
+ */
+export const jobPrefix = (jobId: string) => `jobs/${jobId}/`;
+export const inputPrefixOf = (jobId: string) => `${jobPrefix(jobId)}input/`;
+export const stagesPrefix = (jobId: string) => `${jobPrefix(jobId)}stages/`;
+export const stagePrefix = (jobId: string, stageId: string) => `${stagesPrefix(jobId)}${stageId}/`;
+export const manifestKeyOf = (jobId: string, stageId: string) => `${stagePrefix(jobId, stageId)}manifest.jsonl`;
+export const gatherInputsKeyOf = (jobId: string, stageId: string) => `${stagePrefix(jobId, stageId)}inputs.jsonl`;
+export const partPrefixOf = (jobId: string, stageId: string, part: number) => `${stagePrefix(jobId, stageId)}parts/${part}/`;
+/** A part's input list when it is too long to travel inline in a task message. */
+export const partInputsKeyOf = (jobId: string, stageId: string, part: number) => `${stagePrefix(jobId, stageId)}part-inputs/${part}.jsonl`;
+/** Marks a stage run as over (finished, failed or cancelled): a fleet worker that finds the stage's completion queue missing reads it to tell "over" from "lost". */
+export const stageClosedKeyOf = (jobId: string, stageId: string) => `${stagePrefix(jobId, stageId)}closed.json`;
+export const resultsKeyOf = (jobId: string) => `${jobPrefix(jobId)}results.jsonl`;
