@@ -21,6 +21,7 @@ const SERVICE: Record<string, string> = { 'client-sqs': 'sqs', 'client-s3': 's3'
 const ACTION: Record<string, string> = {
   's3:HeadObject': 's3:GetObject',
   's3:ListObjectsV2': 's3:ListBucket',
+  's3:DeleteObjects': 's3:DeleteObject',
   'sqs:DeleteMessageBatch': 'sqs:DeleteMessage',
   'sqs:SendMessageBatch': 'sqs:SendMessage',
   'sqs:ChangeMessageVisibilityBatch': 'sqs:ChangeMessageVisibility',
