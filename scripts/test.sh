@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The test command (npm test): installs, lints, builds, starts the local stack (installing what
-# is missing), migrates the database and runs jest. Extra arguments go to jest: npm test -- test/unit
+# is missing), migrates the database and runs jest, then (on a full run) the fault suite. Extra
+# arguments go to jest, and then only jest runs: npm test -- test/unit
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # Quiet tests: services log warnings and errors only; the AWS SDK's notice that its 2027 releases
@@ -16,3 +17,5 @@ npm run build
 node dist/manager/cli/main.js dev up
 node dist/manager/cli/main.js db migrate
 npx jest --ci "$@"
+# A full run (no arguments) ends with the fault suite, on its own stack and serially (scripts/chaos.sh).
+if [ "$#" -eq 0 ]; then BATCHGRID_CHAOS_BUILT=1 bash scripts/chaos.sh; fi
