@@ -290,3 +290,8 @@ export async function* joinedSucceeded(db: Db, jobId: string, stageIds: string[]
     after = r.rows[r.rows.length - 1].part;
   }
 }
+
+/** Takes the job's window lock until the transaction ends: stages of one job reserve slots one at a time. */
+export async function lockJobWindow(tx: Db, jobId: string): Promise<void> {
+  await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`batchgrid-window:${jobId}`]);
+}

@@ -36,7 +36,12 @@ export interface PollerOptions {
 /** How long past its wait time a receive may take before it is abandoned, in ms. */
 const RECEIVE_MARGIN_MS = 5000;
 
-/** Long-polls the fleet input queue while there is a free slot; stops (aborting the in-flight receive) through one AbortController. */
+/**
+ * Long-polls the fleet input queue while there is a free slot. `stop()` lets the receive in
+ * flight finish (at most its wait time) and hands back what it brings: a receive abandoned by
+ * the client stays open on the server, which would take a message handed back meanwhile and
+ * hide it for a whole visibility timeout.
+ */
 export class Poller {
   private readonly abort = new AbortController();
   private readonly recent: number[] = [];
@@ -55,7 +60,7 @@ export class Poller {
     if (this.recent.length > SIZE_WINDOW) this.recent.shift();
   }
 
-  /** Aborts the in-flight receive and waits for the loop to end. */
+  /** Ends the loop after the receive in flight (if any) returns; waits for it. */
   async stop(): Promise<void> {
     this.abort.abort();
     await this.loop;
@@ -81,7 +86,8 @@ export class Poller {
           }),
           // A long poll that never answers (SQS servers have been seen to hang one whose queue was
           // deleted meanwhile) is abandoned after its wait plus a margin, and polling goes on.
-          { abortSignal: AbortSignal.any([signal, AbortSignal.timeout(o.waitTimeSeconds * 1000 + RECEIVE_MARGIN_MS)]) },
+          // Not aborted by stop() (see the class comment).
+          { abortSignal: AbortSignal.timeout(o.waitTimeSeconds * 1000 + RECEIVE_MARGIN_MS) },
         );
         failures = 0;
         if (r.Messages?.length && !signal.aborted) o.onMessages(r.Messages, Date.now());

@@ -1,0 +1,254 @@
+import { MAX_MESSAGE_BYTES, type PartResult, type PartTask } from '../common/messages';
+import type { StageDef } from '../pipeline/types';
+import type { FailureDecision, OpenPart, QueuedPart, StageCounts, Transition } from '../store/task-runs';
+import type { NewPart, PartSource } from './part-source';
+import { backoffMs, dueCount, PartWindow, shouldRetry, slotsFor } from './window';
+
+/**
+ * The stage loop: the decisions of a running stage (what to send, retry, fail, count) as plain
+ * code over injected I/O, so unit tests drive it with fakes and a clock they control. The
+ * Temporal adapter (run-stage.ts) wires it to SQS and Postgres, heartbeats and cancellation.
+ */
+
+/** Time, injected: the loop never reads the wall clock or sleeps by itself. */
+export interface Clock {
+  now(): number;
+  /** Waits `ms`, or less when `signal` aborts (never rejects). */
+  sleep(ms: number, signal: AbortSignal): Promise<void>;
+}
+
+/** A completion the receiver took off the stage run's completion queue. */
+export interface ReceivedResult {
+  result: PartResult;
+  workerId: string;
+}
+
+/** The stored state of a stage run that the loop reads and writes (task_runs, stage_runs). */
+export interface StageStore {
+  /** Parts sent or waiting for a retry: the window of an earlier attempt, rebuilt after a restart. */
+  openParts(): Promise<OpenPart[]>;
+  /** Counts derived from stored rows. */
+  counts(): Promise<StageCounts>;
+  /** The job's status and the activity attempt that owns the stage run. */
+  runnerState(): Promise<{ jobStatus: string | undefined; runnerAttempt: number | null }>;
+  /**
+   * Under the job's window lock: reads how many of the job's parts are in flight and how many of
+   * its other stages wait for slots, lets `choose` pick parts, records this stage's waiting count
+   * and the chosen parts as queued (before anything is sent), and returns them.
+   */
+  reserve(choose: (window: { inFlight: number; othersWaiting: number }) => { parts: QueuedPart[]; waiting: number }): Promise<QueuedPart[]>;
+  /** Applies results; returns the transitions that really happened (duplicates return none). */
+  applyResults(successes: ReceivedResult[], failures: FailureDecision[]): Promise<Transition[]>;
+}
+
+/** Receives this stage run's completions; `settle()` deletes them once they are applied. */
+export interface CompletionReceiver {
+  receive(waitSeconds: number, lanes: number): Promise<{ results: ReceivedResult[]; settle(): Promise<void> }>;
+}
+
+/** Sends parts to the fleet; returns the parts no task message can carry, with their size. */
+export interface TaskSender {
+  send(parts: PartTask[]): Promise<{ part: number; attempt: number; bytes: number }[]>;
+}
+
+/** What the loop reports with every heartbeat (the Temporal UI shows it under pending activities). */
+export interface StageLoopProgress {
+  cursor: number;
+  inFlight: number;
+  retrying: number;
+  succeeded: number;
+  failed: number;
+  paused: boolean;
+}
+
+export interface StageLoopOptions {
+  jobId: string;
+  stage: StageDef;
+  /** This activity attempt: a newer owner of the stage run supersedes it. */
+  attempt: number;
+  /** Max parts of the whole job in flight, shared by its running stages. */
+  concurrency: number;
+  /** Extra wait for a completion beyond the part timeout before a part is failed as timed out, in ms. */
+  overdueSlackMs: number;
+  /** Where a part writes its outputs. */
+  outputPrefix(part: number): string;
+  store: StageStore;
+  receiver: CompletionReceiver;
+  sender: TaskSender;
+  /** Opens the source of new parts at the stored counts (its resume cursor). */
+  openSource(counts: StageCounts): Promise<PartSource>;
+  clock: Clock;
+  /** Aborted when the attempt must stop (the adapter decides what that means). */
+  signal: AbortSignal;
+  heartbeat(progress: StageLoopProgress): void;
+  log: { info(o: object, m: string): void; warn(o: object, m: string): void; error(o: object, m: string): void };
+}
+
+/** Thrown when a newer attempt owns the stage run: this one stops at once and writes nothing more. */
+export class StageSupersededError extends Error {
+  constructor(readonly stageId: string, readonly attempt: number, readonly owner: number | null) {
+    super(`stage ${stageId}: attempt ${attempt} was superseded by attempt ${owner}`);
+    this.name = 'StageSupersededError';
+  }
+}
+
+const HEARTBEAT_MS = 1000;
+const RUNNER_CHECK_MS = 1000;
+const IDLE_WAIT_MS = 200;
+/** Parts read ahead from the source per turn, at most. */
+const READ_AHEAD = 1000;
+/** Parts in flight per receive lane: more receives run at once when many parts are out. */
+const PARTS_PER_LANE = 200;
+const MAX_LANES = 4;
+
+/**
+ * Runs a stage until every part has finished; returns the counts from stored rows. Resumes
+ * where an earlier attempt stopped: its open parts are rebuilt from the store, and those in
+ * flight are sent again under the same attempt (the earlier one may have recorded them without
+ * sending them; a duplicate is counted once).
+ */
+export async function runStageLoop(o: StageLoopOptions): Promise<StageCounts> {
+  const { stage, store, clock, signal, log } = o;
+  const window = new PartWindow();
+  const inputsOf = new Map<number, Pick<NewPart, 'inputs' | 'inputsKey'>>();
+  for (const p of await store.openParts()) {
+    inputsOf.set(p.part, { inputs: p.inputs, inputsKey: p.inputsKey });
+    if (p.status === 'queued') window.sent(p.part, p.attempt, p.deadlineAt ?? clock.now());
+    else window.waitRetry(p.part, p.attempt, p.retryAt ?? clock.now());
+  }
+  const counts = await store.counts();
+  const source = await o.openSource(counts);
+  let paused = false;
+  let lastRunnerCheck = Number.NEGATIVE_INFINITY;
+  let lastHeartbeat = Number.NEGATIVE_INFINITY;
+
+  const toTask = (p: { part: number; attempt: number }): PartTask => ({
+    part: p.part,
+    attempt: p.attempt,
+    inputs: inputsOf.get(p.part)?.inputs ?? [],
+    inputsKey: inputsOf.get(p.part)?.inputsKey,
+    outputPrefix: o.outputPrefix(p.part),
+  });
+
+  const failure = (part: number, attempt: number, error: NonNullable<PartResult['error']>): PartResult => {
+    const now = clock.now();
+    return { part, attempt, status: 'failed', outputs: [], error, sentAt: now, receivedAt: now, startedAt: now, finishedAt: now, bytesIn: 0, bytesOut: 0 };
+  };
+
+  /** Turns failures into retries or final failures, by the stage's policy. */
+  const decide = (r: ReceivedResult): FailureDecision => {
+    const retryable = r.result.error?.retryable ?? true;
+    return { ...r, retryAt: shouldRetry(stage.retry, r.result.attempt, retryable) ? clock.now() + backoffMs(stage.retry, r.result.attempt) : undefined };
+  };
+
+  const apply = async (successes: ReceivedResult[], failures: FailureDecision[]) => {
+    const transitions = await store.applyResults(successes, failures);
+    const retryAtOf = new Map(failures.map((f) => [`${f.result.part}:${f.result.attempt}`, f.retryAt]));
+    for (const t of transitions) {
+      // Live counts for heartbeats only; the stage's result is counted from stored rows.
+      if (t.status === 'succeeded') counts.succeeded += 1;
+      if (t.status === 'failed') counts.failed += 1;
+      if (t.status === 'retry_wait') window.waitRetry(t.part, t.attempt, retryAtOf.get(`${t.part}:${t.attempt}`) ?? clock.now());
+      else {
+        window.close(t.part);
+        inputsOf.delete(t.part);
+      }
+    }
+  };
+
+  const send = async (parts: { part: number; attempt: number }[]) => {
+    if (parts.length === 0) return;
+    const tooLarge = await o.sender.send(parts.map(toTask));
+    if (tooLarge.length === 0) return;
+    // Retrying cannot make a part fit: it fails at once, for good, saying why.
+    const paramsBytes = Buffer.byteLength(JSON.stringify(stage.params ?? null));
+    log.error({ parts: tooLarge.length, paramsBytes }, 'parts too large for a task message; failing them');
+    await apply(
+      [],
+      tooLarge.map((p) => ({
+        workerId: 'orchestrator',
+        result: failure(p.part, p.attempt, {
+          type: 'MessageTooLarge',
+          message: `the task message of part ${p.part} is ${p.bytes} bytes, over the limit of ${MAX_MESSAGE_BYTES} bytes (stages.${stage.id}.params is ${paramsBytes} bytes)`,
+          retryable: false,
+        }),
+      })),
+    );
+  };
+
+  /** Reserves window slots under the job's lock, records the chosen parts as queued, then sends them. */
+  const fill = async () => {
+    const room = o.concurrency - window.inFlightCount;
+    if (room <= 0) return;
+    await source.fill(Math.min(room, READ_AHEAD));
+    const now = clock.now();
+    const deadlineAt = now + stage.timeoutMs + o.overdueSlackMs;
+    const chosen = await store.reserve((state) => {
+      const slots = slotsFor(o.concurrency, state.inFlight, window.inFlightCount, state.othersWaiting);
+      const ready = dueCount(window, now) + source.buffered;
+      const retries = window.dueRetries(now, slots);
+      const fresh = source.take(slots - retries.length);
+      for (const p of fresh) inputsOf.set(p.part, { inputs: p.inputs, inputsKey: p.inputsKey });
+      const picked = [...retries, ...fresh.map((p) => ({ part: p.part, attempt: 1 }))];
+      const parts = picked.map((c) => ({ ...c, sentAt: now, deadlineAt, inputs: inputsOf.get(c.part)!.inputs, inputsKey: inputsOf.get(c.part)!.inputsKey }));
+      return { parts, waiting: ready - picked.length };
+    });
+    for (const c of chosen) window.sent(c.part, c.attempt, deadlineAt);
+    await send(chosen);
+  };
+
+  const receiveCompletions = async () => {
+    const lanes = Math.min(MAX_LANES, Math.max(1, Math.ceil(window.inFlightCount / PARTS_PER_LANE)));
+    const batch = await o.receiver.receive(window.inFlightCount > 0 ? 1 : 0, lanes);
+    if (batch.results.length === 0) return;
+    const successes = batch.results.filter((r) => r.result.status === 'succeeded');
+    const failures = batch.results.filter((r) => r.result.status !== 'succeeded').map(decide);
+    await apply(successes, failures);
+    // Deleted only after the results are committed: a crash before this replays them, harmlessly.
+    await batch.settle();
+  };
+
+  /** Parts whose completion never came (a lost message, a dead worker past every redelivery): fail the attempt as timed out. */
+  const expireOverdue = async () => {
+    const overdue = window.overdue(clock.now());
+    if (overdue.length === 0) return;
+    log.warn({ parts: overdue.length }, 'parts overdue; failing their attempts as timed out');
+    const message = `no completion within ${stage.timeoutMs + o.overdueSlackMs} ms of sending`;
+    await apply([], overdue.map((p) => decide({ workerId: 'orchestrator', result: failure(p.part, p.attempt, { type: 'TimeoutError', message, retryable: true }) })));
+  };
+
+  const heartbeat = (force = false) => {
+    if (!force && clock.now() - lastHeartbeat < HEARTBEAT_MS) return;
+    lastHeartbeat = clock.now();
+    o.heartbeat({ cursor: source.produced, inFlight: window.inFlightCount, retrying: window.waitingCount, succeeded: counts.succeeded, failed: counts.failed, paused });
+  };
+
+  if (o.attempt > 1) {
+    const open = window.inFlightParts();
+    log.info({ resumedAt: counts.total, open: open.length }, 'stage resumed; resending the parts in flight when the last attempt stopped');
+    await send(open);
+  }
+  for (;;) {
+    if (signal.aborted) throw signal.reason;
+    if (clock.now() - lastRunnerCheck >= RUNNER_CHECK_MS) {
+      lastRunnerCheck = clock.now();
+      const state = await store.runnerState();
+      if (state.runnerAttempt !== null && state.runnerAttempt > o.attempt) throw new StageSupersededError(stage.id, o.attempt, state.runnerAttempt);
+      paused = state.jobStatus === 'paused';
+    }
+    await receiveCompletions();
+    await expireOverdue();
+    if (!paused) await fill();
+    heartbeat();
+    if (source.exhausted && window.empty) break;
+    if (window.inFlightCount === 0) {
+      // Nothing to wait on in SQS: sleep until the next retry is due or new stream parts may have arrived.
+      const until = Math.min(window.nextRetryAt() ?? Infinity, clock.now() + IDLE_WAIT_MS);
+      await clock.sleep(Math.max(10, until - clock.now()), signal);
+    }
+  }
+  const final = await store.counts();
+  Object.assign(counts, final);
+  heartbeat(true);
+  return final;
+}

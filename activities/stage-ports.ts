@@ -1,0 +1,145 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { DeleteMessageBatchCommand, ReceiveMessageCommand, SendMessageCommand, type Message } from '@aws-sdk/client-sqs';
+import type { Pool } from 'pg';
+import type { AwsClients } from '../common/aws';
+import type { Logger } from '../common/logger';
+import { CompletionMessage, parseBody, type DeadLetter, type TaskMessage } from '../common/messages';
+import { isAbortError, isQueueGone } from '../common/sqs/errors';
+import { ensureCompletionQueue, ensureFleetQueues } from '../common/sqs/queues';
+import { withTransaction } from '../store/db';
+import { stageRunnerState } from '../store/stage-runs';
+import { applyResults, lockJobWindow, markQueued, openParts, setStageWaiting, stageCounts, windowState } from '../store/task-runs';
+import type { Clock, CompletionReceiver, ReceivedResult, StageStore, TaskSender } from './stage-loop';
+import { packMessages, sendBodies, type MessageHeader } from './task-sender';
+
+/** The stage loop's I/O on the real services: Postgres for its state, SQS for its messages. */
+
+/** The wall clock, with abortable sleeps. */
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  sleep: (ms, signal) => sleep(ms, undefined, { signal }).catch(() => undefined),
+};
+
+/** A stage run's state in Postgres (task_runs, stage_runs), the window lock included. */
+export function postgresStageStore(db: Pool, jobId: string, stageId: string): StageStore {
+  let waitingRecorded = 0;
+  return {
+    openParts: () => openParts(db, jobId, stageId),
+    counts: () => stageCounts(db, jobId, stageId),
+    runnerState: () => stageRunnerState(db, jobId, stageId),
+    applyResults: (successes, failures) => applyResults(db, jobId, stageId, successes, failures),
+    reserve: (choose) =>
+      withTransaction(db, async (tx) => {
+        await lockJobWindow(tx, jobId);
+        const { parts, waiting } = choose(await windowState(tx, jobId, stageId));
+        if (waiting !== waitingRecorded) {
+          await setStageWaiting(tx, jobId, stageId, waiting);
+          waitingRecorded = waiting;
+        }
+        await markQueued(tx, jobId, stageId, parts);
+        return parts;
+      }),
+  };
+}
+
+/**
+ * The queues of a stage run, re-created whenever SQS says one is missing (a restarted or wiped
+ * server): a missing queue is repaired, never taken for a cancel.
+ */
+export class StageQueues {
+  private constructor(
+    private readonly deps: { aws: AwsClients; queuePrefix: string; log: Logger; jobId: string; stageId: string; fleet: string },
+    public completionQueueUrl: string,
+    public inputQueueUrl: string,
+    public dlqUrl: string,
+  ) {}
+
+  /** Ensures the completion queue (the fleet's queues are known from planning). */
+  static async open(deps: StageQueues['deps'], fleetQueues: { inputQueueUrl: string; dlqUrl: string }): Promise<StageQueues> {
+    const completionQueueUrl = await ensureCompletionQueue(deps.aws.sqs, deps.queuePrefix, deps.jobId, deps.stageId);
+    return new StageQueues(deps, completionQueueUrl, fleetQueues.inputQueueUrl, fleetQueues.dlqUrl);
+  }
+
+  async repair(err: unknown): Promise<void> {
+    const { aws, queuePrefix, log, jobId, stageId, fleet } = this.deps;
+    log.warn({ err: (err as Error).message }, 'an SQS queue of this stage is missing; re-creating it');
+    this.completionQueueUrl = await ensureCompletionQueue(aws.sqs, queuePrefix, jobId, stageId);
+    const f = await ensureFleetQueues(aws.sqs, queuePrefix, fleet);
+    this.inputQueueUrl = f.inputQueueUrl;
+    this.dlqUrl = f.dlqUrl;
+  }
+
+  /** Runs `call`; when its queue is missing, repairs the queues and runs it once more. */
+  async repairing<T>(call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (err) {
+      if (!isQueueGone(err)) throw err;
+      await this.repair(err);
+      return call();
+    }
+  }
+}
+
+/** Sends parts packed several to a task message, to the fleet's input queue. */
+export function sqsTaskSender(o: { aws: AwsClients; queues: StageQueues; header: Omit<MessageHeader, 'completionQueueUrl'>; partsPerMessage: number; clock: Clock; signal: AbortSignal }): TaskSender {
+  return {
+    async send(parts) {
+      const { bodies, tooLarge } = packMessages({ ...o.header, completionQueueUrl: o.queues.completionQueueUrl } as TaskMessage, parts, o.partsPerMessage, o.clock.now());
+      await o.queues.repairing(() => sendBodies(o.aws.sqs, o.queues.inputQueueUrl, bodies, o.signal));
+      return tooLarge;
+    },
+  };
+}
+
+/** How long a received completion stays invisible: a resumed attempt gets back what a dead one held after this, in seconds. */
+const COMPLETION_VISIBILITY_SECONDS = 10;
+/** How long past its wait time a receive may take before it is abandoned, in ms. */
+const RECEIVE_MARGIN_MS = 5000;
+
+/**
+ * Receives a stage run's completion messages. Messages that are malformed or belong to another
+ * stage run are dead-lettered with their reason; the rest are deleted by `settle()`.
+ */
+export function sqsCompletionReceiver(o: { aws: AwsClients; queues: StageQueues; jobId: string; stageId: string; log: Logger; signal: AbortSignal }): CompletionReceiver {
+  const { sqs } = o.aws;
+  const deleteAll = async (queueUrl: string, messages: Message[]) => {
+    const batches: Message[][] = [];
+    for (let i = 0; i < messages.length; i += 10) batches.push(messages.slice(i, i + 10));
+    await Promise.all(batches.map((batch) => sqs.send(new DeleteMessageBatchCommand({ QueueUrl: queueUrl, Entries: batch.map((m, j) => ({ Id: String(j), ReceiptHandle: m.ReceiptHandle! })) }))));
+  };
+  const deadLetter = async (m: Message, reason: string) => {
+    o.log.warn({ reason }, 'invalid completion message dead-lettered');
+    const letter: DeadLetter = { reason, body: m.Body ?? '', queueUrl: o.queues.completionQueueUrl, workerId: 'orchestrator', at: Date.now() };
+    await o.queues.repairing(() => sqs.send(new SendMessageCommand({ QueueUrl: o.queues.dlqUrl, MessageBody: JSON.stringify(letter) })));
+  };
+  return {
+    async receive(waitSeconds, lanes) {
+      const queueUrl = o.queues.completionQueueUrl;
+      // A receive that never answers (a server restarted or a queue deleted under it) is abandoned after its wait plus a margin.
+      const abortSignal = AbortSignal.any([o.signal, AbortSignal.timeout(waitSeconds * 1000 + RECEIVE_MARGIN_MS)]);
+      const receive = () =>
+        sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: waitSeconds, VisibilityTimeout: COMPLETION_VISIBILITY_SECONDS }), { abortSignal });
+      let messages: Message[];
+      try {
+        messages = (await Promise.all(Array.from({ length: lanes }, receive))).flatMap((b) => b.Messages ?? []);
+      } catch (err) {
+        if (o.signal.aborted) throw err;
+        if (isAbortError(err)) return { results: [], settle: async () => undefined };
+        if (!isQueueGone(err)) throw err;
+        await o.queues.repair(err);
+        return { results: [], settle: async () => undefined };
+      }
+      const results: ReceivedResult[] = [];
+      for (const m of messages) {
+        const parsed = parseBody(CompletionMessage, m.Body);
+        if (!parsed.ok || parsed.value.jobId !== o.jobId || parsed.value.stageId !== o.stageId) {
+          await deadLetter(m, parsed.ok ? `completion for ${parsed.value.jobId}/${parsed.value.stageId} arrived on the queue of ${o.jobId}/${o.stageId}` : parsed.reason);
+          continue;
+        }
+        for (const result of parsed.value.results) results.push({ result, workerId: parsed.value.workerId });
+      }
+      return { results, settle: () => deleteAll(queueUrl, messages) };
+    },
+  };
+}

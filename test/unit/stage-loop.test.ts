@@ -1,0 +1,271 @@
+import type { PartResult, PartTask } from '../../common/messages';
+import type { PartSource, NewPart } from '../../activities/part-source';
+import { runStageLoop, StageSupersededError, type Clock, type CompletionReceiver, type ReceivedResult, type StageStore, type TaskSender } from '../../activities/stage-loop';
+import type { StageDef } from '../../pipeline/types';
+import type { FailureDecision, OpenPart, QueuedPart, StageCounts, Transition } from '../../store/task-runs';
+
+/**
+ * The stage loop's decisions, driven with fakes: an in-memory store that behaves like task_runs
+ * (first success wins, a failure only for the outstanding attempt), a fleet that answers sent
+ * parts as a test tells it, and a clock that moves only when the loop sleeps or a test says so.
+ */
+
+const stage = (over: Partial<StageDef> = {}): StageDef =>
+  ({ id: 's', task: 't', params: {}, needs: [], chain: 'barrier', gather: false, timeoutMs: 1000, retry: { attempts: 3, backoffMs: 100, maxBackoffMs: 1000 }, tolerate: { failedParts: 0 }, ...over }) as unknown as StageDef;
+
+class FakeClock implements Clock {
+  t = 1_000_000;
+  now = () => this.t;
+  async sleep(ms: number) {
+    this.t += ms;
+  }
+}
+
+interface Row { part: number; attempt: number; status: 'queued' | 'retry_wait' | 'succeeded' | 'failed'; deadlineAt?: number; retryAt?: number }
+
+class FakeStore implements StageStore {
+  rows = new Map<number, Row>();
+  /** Parts of the job in flight in other stages (the shared window). */
+  othersInFlight = 0;
+  othersWaiting = 0;
+  jobStatus = 'running';
+  runnerAttempt: number | null = 1;
+  waiting: number[] = [];
+
+  async openParts(): Promise<OpenPart[]> {
+    return [...this.rows.values()].filter((r) => r.status === 'queued' || r.status === 'retry_wait').map((r) => ({ part: r.part, attempt: r.attempt, status: r.status as 'queued', inputs: [], deadlineAt: r.deadlineAt, retryAt: r.retryAt }));
+  }
+  async counts(): Promise<StageCounts> {
+    const rows = [...this.rows.values()];
+    const n = (s: Row['status']) => rows.filter((r) => r.status === s).length;
+    return { total: rows.length, queued: n('queued'), retryWait: n('retry_wait'), succeeded: n('succeeded'), failed: n('failed'), retried: rows.filter((r) => r.attempt > 1).length, maxPart: Math.max(-1, ...rows.map((r) => r.part)) };
+  }
+  async runnerState() {
+    return { jobStatus: this.jobStatus, runnerAttempt: this.runnerAttempt };
+  }
+  async reserve(choose: (w: { inFlight: number; othersWaiting: number }) => { parts: QueuedPart[]; waiting: number }) {
+    const inFlight = this.othersInFlight + [...this.rows.values()].filter((r) => r.status === 'queued').length;
+    const { parts, waiting } = choose({ inFlight, othersWaiting: this.othersWaiting });
+    this.waiting.push(waiting);
+    for (const p of parts) {
+      const row = this.rows.get(p.part);
+      if (row && (row.status === 'succeeded' || row.status === 'failed')) continue;
+      this.rows.set(p.part, { part: p.part, attempt: p.attempt, status: 'queued', deadlineAt: p.deadlineAt });
+    }
+    return parts;
+  }
+  async applyResults(successes: ReceivedResult[], failures: FailureDecision[]): Promise<Transition[]> {
+    const out: Transition[] = [];
+    for (const s of successes) {
+      const row = this.rows.get(s.result.part);
+      if (!row || (row.status !== 'queued' && row.status !== 'retry_wait')) continue;
+      Object.assign(row, { status: 'succeeded', attempt: s.result.attempt });
+      out.push({ part: row.part, attempt: row.attempt, status: 'succeeded' });
+    }
+    for (const f of failures) {
+      const row = this.rows.get(f.result.part);
+      if (!row || row.status !== 'queued' || row.attempt !== f.result.attempt) continue;
+      Object.assign(row, { status: f.retryAt === undefined ? 'failed' : 'retry_wait', retryAt: f.retryAt });
+      out.push({ part: row.part, attempt: row.attempt, status: row.status });
+    }
+    return out;
+  }
+}
+
+/** The fleet: records every part sent, and answers each per `answer` (undefined: the message is lost). */
+class FakeFleet implements TaskSender, CompletionReceiver {
+  sent: { part: number; attempt: number }[] = [];
+  private pending: ReceivedResult[] = [];
+  constructor(private readonly clock: FakeClock, private readonly answer: (p: PartTask, nth: number) => 'ok' | 'fail' | 'permanent' | 'lost' = () => 'ok', private readonly tooLarge = new Set<number>()) {}
+  async send(parts: PartTask[]) {
+    const big = parts.filter((p) => this.tooLarge.has(p.part)).map((p) => ({ part: p.part, attempt: p.attempt, bytes: 300_000 }));
+    for (const p of parts.filter((x) => !this.tooLarge.has(x.part))) {
+      this.sent.push({ part: p.part, attempt: p.attempt });
+      const nth = this.sent.filter((s) => s.part === p.part).length;
+      const a = this.answer(p, nth);
+      if (a === 'lost') continue;
+      const t = this.clock.now();
+      const result: PartResult = {
+        part: p.part, attempt: p.attempt, status: a === 'ok' ? 'succeeded' : 'failed', outputs: [],
+        error: a === 'ok' ? undefined : { type: 'Boom', message: 'boom', retryable: a === 'fail' },
+        sentAt: t, receivedAt: t, startedAt: t, finishedAt: t, bytesIn: 0, bytesOut: 0,
+      };
+      this.pending.push({ result, workerId: 'w1' });
+    }
+    return big;
+  }
+  /** A long poll: with nothing to receive it waits `waitSeconds` on the clock. */
+  async receive(waitSeconds: number) {
+    const results = this.pending.splice(0);
+    if (results.length === 0) this.clock.t += waitSeconds * 1000;
+    return { results, settle: async () => undefined };
+  }
+}
+
+class ListSource implements PartSource {
+  private next = 0;
+  private taken = 0;
+  constructor(private readonly total: number, start = 0) {
+    this.next = start;
+    this.taken = start;
+  }
+  get exhausted() { return this.next >= this.total; }
+  get produced() { return this.taken; }
+  get buffered() { return this.total - this.next; }
+  async fill() {}
+  take(n: number): NewPart[] {
+    const out: NewPart[] = [];
+    while (out.length < n && this.next < this.total) out.push({ part: this.next++, inputs: [] });
+    this.taken += out.length;
+    return out;
+  }
+}
+
+const quiet = { info() {}, warn() {}, error() {} };
+
+function run(o: { store?: FakeStore; fleet: FakeFleet; clock: FakeClock; parts: number; concurrency?: number; attempt?: number; stage?: StageDef; signal?: AbortSignal; onTurn?: () => void; overdueSlackMs?: number }) {
+  const store = o.store ?? new FakeStore();
+  const heartbeats: unknown[] = [];
+  const result = runStageLoop({
+    jobId: 'j', stage: o.stage ?? stage(), attempt: o.attempt ?? 1, concurrency: o.concurrency ?? 4, overdueSlackMs: o.overdueSlackMs ?? 500,
+    outputPrefix: (p) => `out/${p}/`, store, receiver: { receive: async (w: number) => (o.onTurn?.(), o.fleet.receive(w)) } as CompletionReceiver, sender: o.fleet,
+    openSource: async (c) => new ListSource(o.parts, c.total), clock: o.clock, signal: o.signal ?? new AbortController().signal,
+    heartbeat: (p) => heartbeats.push(p), log: quiet,
+  });
+  return { store, result, heartbeats };
+}
+
+describe('the stage loop', () => {
+  test('window fill: never more than `concurrency` parts in flight, every part sent once and counted once', async () => {
+    const clock = new FakeClock();
+    let maxInFlight = 0;
+    const store = new FakeStore();
+    const fleet = new FakeFleet(clock);
+    const { result } = run({ store, fleet, clock, parts: 10, concurrency: 3, onTurn: () => (maxInFlight = Math.max(maxInFlight, [...store.rows.values()].filter((r) => r.status === 'queued').length)) });
+    const counts = await result;
+    expect(counts).toMatchObject({ total: 10, succeeded: 10, failed: 0, retried: 0 });
+    expect(maxInFlight).toBe(3);
+    expect(fleet.sent.map((s) => s.part)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  });
+
+  test('fair share: while another stage of the job waits, this one takes no more than its share of the window', async () => {
+    const clock = new FakeClock();
+    const store = new FakeStore();
+    store.othersInFlight = 2;
+    store.othersWaiting = 1;
+    const fleet = new FakeFleet(clock, () => 'lost');
+    const ac = new AbortController();
+    const { result } = run({ store, fleet, clock, parts: 50, concurrency: 10, signal: ac.signal, onTurn: () => fleet.sent.length > 0 && ac.abort(new Error('enough')) });
+    await expect(result).rejects.toThrow('enough');
+    // Two stages share a window of 10: this one gets 5, though 8 slots are free.
+    expect(fleet.sent).toHaveLength(5);
+    // And it records how many parts it has ready but no slot for.
+    expect(store.waiting[0]).toBe(45);
+  });
+
+  test('retry with backoff: a retryable failure is sent again as the next attempt only once its backoff has passed', async () => {
+    const clock = new FakeClock();
+    const times: { part: number; attempt: number; at: number }[] = [];
+    const fleet = new FakeFleet(clock, (p, nth) => {
+      times.push({ part: p.part, attempt: p.attempt, at: clock.now() });
+      return p.part === 1 && nth <= 2 ? 'fail' : 'ok';
+    });
+    const counts = await run({ fleet, clock, parts: 3 }).result;
+    expect(counts).toMatchObject({ total: 3, succeeded: 3, failed: 0, retried: 1 });
+    const tries = times.filter((t) => t.part === 1);
+    expect(tries.map((t) => t.attempt)).toEqual([1, 2, 3]);
+    // Backoff 100 ms, then 200 ms (exponential), measured on the loop's clock.
+    expect(tries[1].at - tries[0].at).toBeGreaterThanOrEqual(100);
+    expect(tries[2].at - tries[1].at).toBeGreaterThanOrEqual(200);
+  });
+
+  test('a permanent failure is not retried, and past the attempts a part fails finally', async () => {
+    const clock = new FakeClock();
+    const fleet = new FakeFleet(clock, (p) => (p.part === 0 ? 'permanent' : p.part === 1 ? 'fail' : 'ok'));
+    const counts = await run({ fleet, clock, parts: 3 }).result;
+    expect(counts).toMatchObject({ total: 3, succeeded: 1, failed: 2 });
+    expect(fleet.sent.filter((s) => s.part === 0)).toHaveLength(1);
+    expect(fleet.sent.filter((s) => s.part === 1).map((s) => s.attempt)).toEqual([1, 2, 3]);
+  });
+
+  test('overdue: a part whose completion never comes is failed as timed out after timeout + slack, then retried', async () => {
+    const clock = new FakeClock();
+    const fleet = new FakeFleet(clock, (p, nth) => (p.part === 0 && nth === 1 ? 'lost' : 'ok'));
+    const store = new FakeStore();
+    const sentAt: number[] = [];
+    const origSend = fleet.send.bind(fleet);
+    fleet.send = async (parts) => (parts.forEach(() => sentAt.push(clock.now())), origSend(parts));
+    const counts = await run({ store, fleet, clock, parts: 2, overdueSlackMs: 500 }).result;
+    expect(counts).toMatchObject({ total: 2, succeeded: 2, retried: 1 });
+    const part0 = fleet.sent.map((s, i) => ({ ...s, at: sentAt[i] })).filter((s) => s.part === 0);
+    expect(part0.map((s) => s.attempt)).toEqual([1, 2]);
+    // Resent no earlier than timeout (1000) + slack (500) + backoff (100) after the first send.
+    expect(part0[1].at - part0[0].at).toBeGreaterThanOrEqual(1600);
+  });
+
+  test('pause: nothing is sent while the job is paused; resume sends the rest', async () => {
+    const clock = new FakeClock();
+    const store = new FakeStore();
+    store.jobStatus = 'paused';
+    const fleet = new FakeFleet(clock);
+    let turns = 0;
+    let sentWhilePaused = -1;
+    const { result } = run({
+      store, fleet, clock, parts: 6, concurrency: 2,
+      onTurn: () => {
+        turns += 1;
+        clock.t += 300; // the loop reads the job's status once a second of its clock
+        if (turns === 10) {
+          sentWhilePaused = fleet.sent.length;
+          store.jobStatus = 'running';
+        }
+      },
+    });
+    const counts = await result;
+    expect(sentWhilePaused).toBe(0);
+    expect(counts).toMatchObject({ total: 6, succeeded: 6 });
+    expect(fleet.sent).toHaveLength(6);
+  });
+
+  test('cancel: an aborted signal stops the loop at once with its reason, and nothing more is sent', async () => {
+    const clock = new FakeClock();
+    const fleet = new FakeFleet(clock, () => 'lost');
+    const ac = new AbortController();
+    const { result } = run({ fleet, clock, parts: 100, concurrency: 4, signal: ac.signal, onTurn: () => ac.abort(new Error('cancelled by the job')) });
+    await expect(result).rejects.toThrow('cancelled by the job');
+    expect(fleet.sent).toHaveLength(4);
+  });
+
+  test('a newer attempt owning the stage supersedes this one: it stops without sending more', async () => {
+    const clock = new FakeClock();
+    const store = new FakeStore();
+    const fleet = new FakeFleet(clock, () => 'lost');
+    const { result } = run({ store, fleet, clock, parts: 100, concurrency: 4, onTurn: () => ((store.runnerAttempt = 2), (clock.t += 1000)) });
+    await expect(result).rejects.toBeInstanceOf(StageSupersededError);
+    expect(fleet.sent).toHaveLength(4);
+  });
+
+  test('resume after a crash with parts recorded as queued but never sent: they are sent again under the same attempt, counted once', async () => {
+    const clock = new FakeClock();
+    const store = new FakeStore();
+    // The dead attempt 1 recorded parts 0–3 queued (attempt 1) and 4 succeeded, then died before sending 0–3.
+    for (const part of [0, 1, 2, 3]) store.rows.set(part, { part, attempt: 1, status: 'queued', deadlineAt: clock.now() + 60_000 });
+    store.rows.set(4, { part: 4, attempt: 1, status: 'succeeded' });
+    store.runnerAttempt = 2;
+    const fleet = new FakeFleet(clock);
+    const counts = await run({ store, fleet, clock, parts: 8, attempt: 2 }).result;
+    expect(counts).toMatchObject({ total: 8, succeeded: 8, failed: 0, retried: 0 });
+    expect(fleet.sent.slice(0, 4)).toEqual([0, 1, 2, 3].map((part) => ({ part, attempt: 1 })));
+    // The cursor resumed after the recorded parts: 5, 6, 7 are new, 4 is never sent again.
+    expect(fleet.sent.slice(4).map((s) => s.part)).toEqual([5, 6, 7]);
+  });
+
+  test('a part too large for any task message fails at once, not retried, naming the sizes', async () => {
+    const clock = new FakeClock();
+    const store = new FakeStore();
+    const fleet = new FakeFleet(clock, () => 'ok', new Set([1]));
+    const counts = await run({ store, fleet, clock, parts: 3, stage: stage({ params: { p: 'x' } }) }).result;
+    expect(counts).toMatchObject({ total: 3, succeeded: 2, failed: 1, retried: 0 });
+    expect(store.rows.get(1)).toMatchObject({ status: 'failed', attempt: 1 });
+  });
+});
