@@ -5,7 +5,7 @@ import { DevStackError } from './errors';
 import { logFileOf, type Layout } from './layout';
 import { aptInstall, canAptInstall, capture, runLogged, which } from './run-command';
 import type { ManagedService, StackContext } from './services';
-import { GO_MIN_MINOR, VERSITYGW_GO_PACKAGE } from './versions';
+import { GO_MIN_MINOR, VERSITYGW_GO_PACKAGE, VERSITYGW_GO_TOOLCHAIN } from './versions';
 import { httpAnswers } from './wait';
 
 const binaryOf = (layout: Layout) => path.join(layout.goBin, 'versitygw');
@@ -18,7 +18,27 @@ export function goMinor(version: string): number | undefined {
   return m ? Number(m[1]) : undefined;
 }
 
-/** A Go that can build versitygw: the one on PATH, or Debian's golang-go installed with apt-get. */
+const goArch = (): string => ({ x64: 'amd64', arm64: 'arm64', ia32: '386' } as Record<string, string>)[process.arch] ?? process.arch;
+
+/**
+ * A newer Go toolchain, fetched by an older `go` as the module golang.org/toolchain (what
+ * GOTOOLCHAIN=auto does from Go 1.21 on): Debian 12's golang-go is 1.19. Module zips carry no
+ * file modes, so the binaries are made executable here.
+ */
+export async function bootstrapGo(go: string, logFile: string): Promise<string> {
+  const module = `golang.org/toolchain@v0.0.1-go${VERSITYGW_GO_TOOLCHAIN}.linux-${goArch()}`;
+  await runLogged(go, ['version'], { logFile });
+  const out = await capture(go, ['mod', 'download', '-json', module], { ...process.env, GOFLAGS: '-modcacherw', GO111MODULE: 'on' });
+  const dir = (JSON.parse(out) as { Dir?: string }).Dir;
+  if (!dir) throw new DevStackError('s3', `go mod download ${module} gave no folder`, `Install Go 1.${GO_MIN_MINOR}+ and retry.`, logFile);
+  for (const sub of ['bin', path.join('pkg', 'tool', `linux_${goArch()}`)]) {
+    const folder = path.join(dir, sub);
+    for (const file of fs.existsSync(folder) ? fs.readdirSync(folder) : []) fs.chmodSync(path.join(folder, file), 0o755);
+  }
+  return path.join(dir, 'bin', 'go');
+}
+
+/** A Go that can build versitygw: the one on PATH (or Debian's golang-go installed with apt-get), or a newer toolchain it fetches. */
 async function ensureGo(logFile: string, ctx: StackContext): Promise<string> {
   let go = which('go');
   if (!go) {
@@ -30,7 +50,8 @@ async function ensureGo(logFile: string, ctx: StackContext): Promise<string> {
   const version = await capture(go, ['env', 'GOVERSION']);
   const minor = goMinor(version);
   if (minor !== undefined && minor < GO_MIN_MINOR) {
-    throw new DevStackError('s3', `${go} is ${version.trim()}, too old to fetch the toolchain versitygw needs`, `Install Go 1.${GO_MIN_MINOR}+ and retry, or use BATCHGRID_S3_BACKEND=moto.`, logFile);
+    ctx.progress(`${version.trim()} cannot build versitygw; fetching Go ${VERSITYGW_GO_TOOLCHAIN} through the module proxy`);
+    return bootstrapGo(go, logFile);
   }
   return go;
 }
