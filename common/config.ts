@@ -28,7 +28,7 @@ const schema = z.object({
   /** Task queue of the orchestrator worker (workflows and activities). */
   BATCHGRID_TASK_QUEUE: z.string().default('batchgrid'),
   AWS_REGION: z.string().default('us-east-1'),
-  /** Endpoint for every AWS service; empty means real AWS. Default: the local moto server. */
+  /** Endpoint for every AWS service; empty means real AWS. Default: the local servers (S3 below, SQS below, moto for Auto Scaling). */
   AWS_ENDPOINT_URL: url.optional(),
   AWS_ENDPOINT_URL_SQS: url.optional(),
   AWS_ENDPOINT_URL_S3: url.optional(),
@@ -37,8 +37,12 @@ const schema = z.object({
   BATCHGRID_MOTO_PORT: port.default(5000),
   /** Port of the local ElasticMQ server (SQS). Default: 9324. */
   BATCHGRID_ELASTICMQ_PORT: port.default(9324),
-  /** Which local server answers SQS: `elasticmq` (fast) or `moto`. Default: elasticmq. */
+  /** Which local server answers SQS: `elasticmq` (fast, keeps its queues on disk) or `moto` (in memory). Default: elasticmq. */
   BATCHGRID_SQS_BACKEND: z.enum(['elasticmq', 'moto']).default('elasticmq'),
+  /** Port of the local S3 server (versitygw, objects on disk under BATCHGRID_HOME). Default: 9000. */
+  BATCHGRID_S3_PORT: port.default(9000),
+  /** Which local server answers S3: `versitygw` (keeps objects on disk) or `moto` (in memory). Default: versitygw. */
+  BATCHGRID_S3_BACKEND: z.enum(['versitygw', 'moto']).default('versitygw'),
   /** Bucket for job inputs, manifests, interim and final results. */
   BATCHGRID_BUCKET: z.string().min(3).default('batchgrid'),
   /** Prefix for every queue batchgrid creates, so several installations can share an account. */
@@ -76,9 +80,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const real = env.BATCHGRID_REAL_AWS === '1';
   const moto = `http://127.0.0.1:${c.BATCHGRID_MOTO_PORT}`;
   const localSqs = c.BATCHGRID_SQS_BACKEND === 'elasticmq' ? `http://127.0.0.1:${c.BATCHGRID_ELASTICMQ_PORT}` : moto;
+  const localS3 = c.BATCHGRID_S3_BACKEND === 'versitygw' ? `http://127.0.0.1:${c.BATCHGRID_S3_PORT}` : moto;
   const base = c.AWS_ENDPOINT_URL ?? (real ? undefined : moto);
   const endpoints = {
-    s3: c.AWS_ENDPOINT_URL_S3 ?? base,
+    s3: c.AWS_ENDPOINT_URL_S3 ?? (c.AWS_ENDPOINT_URL ?? (real ? undefined : localS3)),
     sqs: c.AWS_ENDPOINT_URL_SQS ?? (c.AWS_ENDPOINT_URL ?? (real ? undefined : localSqs)),
     autoScaling: c.AWS_ENDPOINT_URL_AUTO_SCALING ?? base,
   };

@@ -23,7 +23,7 @@ export async function ensureBucket(cfg: Config): Promise<ServiceReport> {
     await clients.s3.send(new CreateBucketCommand({ Bucket: cfg.BATCHGRID_BUCKET, CreateBucketConfiguration: location }));
     return { ...base, state: 'created', note: `on ${endpoint}` };
   } catch (err) {
-    throw new DevStackError('bucket', `cannot create s3://${cfg.BATCHGRID_BUCKET} on ${endpoint}: ${(err as Error).message}`, 'Check that the S3 endpoint (moto) is up: `batchgrid dev status`.', undefined, { cause: err });
+    throw new DevStackError('bucket', `cannot create s3://${cfg.BATCHGRID_BUCKET} on ${endpoint}: ${(err as Error).message}`, 'Check that the S3 endpoint is up: `batchgrid dev status`.', undefined, { cause: err });
   } finally {
     destroyAwsClients(clients);
   }

@@ -26,10 +26,16 @@ const POM = `<project>
 `;
 
 // node-address is what queue URLs carry; 127.0.0.1, not localhost, so clients never try ::1 where nothing listens.
-const serverConf = (port: number) => `include classpath("application.conf")
+// messages-storage keeps every queue (with its attributes) and every message (with its next
+// delivery time, so an in-flight one reappears when its visibility timeout ends) in an H2 file
+// database, restored at start. It supersedes queues-storage (ElasticMQ uses one or the other),
+// so that stays off. The H2 driver comes with elasticmq-persistence-sql, a dependency of the server.
+const serverConf = (port: number, dbFile: string) => `include classpath("application.conf")
 node-address { protocol = http, host = "127.0.0.1", port = ${port}, context-path = "" }
 rest-sqs { enabled = true, bind-port = ${port}, bind-hostname = "127.0.0.1", sqs-limits = strict }
 rest-stats { enabled = false }
+queues-storage { enabled = false }
+messages-storage { enabled = true, uri = ${JSON.stringify(`jdbc:h2:${dbFile}`)} }
 `;
 
 /** Fetches ElasticMQ's jars with Maven into `$BATCHGRID_HOME/elasticmq/lib`; installs Maven (and a JRE) with apt-get if missing. */
@@ -64,7 +70,7 @@ export async function sqsAnswers(endpoint: string, region: string): Promise<bool
   }
 }
 
-/** ElasticMQ: an in-memory SQS, much faster than moto's, for the queues of jobs and the fleet. */
+/** ElasticMQ: an SQS much faster than moto's, for the queues of jobs and the fleet; keeps queues and messages on disk. */
 export function elasticmqService(cfg: Config): ManagedService {
   const port = cfg.BATCHGRID_ELASTICMQ_PORT;
   const endpoint = `http://127.0.0.1:${port}`;
@@ -72,7 +78,7 @@ export function elasticmqService(cfg: Config): ManagedService {
     name: 'elasticmq',
     port,
     endpoint,
-    note: 'SQS',
+    note: 'SQS (on disk)',
     processMarker: 'org.elasticmq.server.Main',
     startTimeoutMs: 60_000,
     hint: 'Free the port, or choose another with BATCHGRID_ELASTICMQ_PORT (or use --sqs moto).',
@@ -80,7 +86,7 @@ export function elasticmqService(cfg: Config): ManagedService {
     async command(ctx) {
       const dir = ctx.layout.elasticmq;
       const conf = path.join(dir, 'elasticmq.conf');
-      fs.writeFileSync(conf, serverConf(port));
+      fs.writeFileSync(conf, serverConf(port, ctx.layout.elasticmqDb));
       return {
         file: which('java') ?? 'java',
         args: ['-Xmx512m', `-Dconfig.file=${conf}`, '-cp', path.join(dir, 'lib', '*'), 'org.elasticmq.server.Main'],

@@ -10,6 +10,11 @@ export interface Layout {
   goBin: string;
   temporalDb: string;
   elasticmq: string;
+  /** ElasticMQ's H2 database (queues and messages), so they survive a restart. */
+  elasticmqDb: string;
+  /** The local S3 server's objects (one folder per bucket) and its metadata sidecar. */
+  s3Data: string;
+  s3Meta: string;
   logs: string;
   run: string;
 }
@@ -22,6 +27,9 @@ export function layoutOf(home: string): Layout {
     goBin: path.join(root, 'go', 'bin'),
     temporalDb: path.join(root, 'temporal', 'temporal.db'),
     elasticmq: path.join(root, 'elasticmq'),
+    elasticmqDb: path.join(root, 'elasticmq', 'data', 'elasticmq'),
+    s3Data: path.join(root, 's3', 'buckets'),
+    s3Meta: path.join(root, 's3', 'meta'),
     logs: path.join(root, 'logs'),
     run: path.join(root, 'run'),
   };
@@ -29,7 +37,7 @@ export function layoutOf(home: string): Layout {
 
 /** Creates the folders the stack writes to. */
 export function prepareLayout(layout: Layout): void {
-  for (const dir of [layout.logs, layout.run, path.dirname(layout.temporalDb), layout.elasticmq]) {
+  for (const dir of [layout.logs, layout.run, path.dirname(layout.temporalDb), layout.elasticmq, path.dirname(layout.elasticmqDb), layout.s3Data, layout.s3Meta]) {
     fs.mkdirSync(dir, { recursive: true });
   }
 }

@@ -4,7 +4,7 @@ import { pipInstall, venvBin } from './venv';
 import { MOTO_REQUIREMENT } from './versions';
 import { httpAnswers } from './wait';
 
-/** The moto server: S3, SQS and Auto Scaling over the AWS wire protocol, in memory. */
+/** The moto server: Auto Scaling (and S3 or SQS when chosen as their backend) over the AWS wire protocol, in memory. */
 export function motoService(cfg: Config): ManagedService {
   const port = cfg.BATCHGRID_MOTO_PORT;
   const endpoint = `http://127.0.0.1:${port}`;
@@ -12,7 +12,7 @@ export function motoService(cfg: Config): ManagedService {
     name: 'moto',
     port,
     endpoint,
-    note: 'S3, SQS, Auto Scaling',
+    note: 'Auto Scaling; S3, SQS in memory',
     processMarker: 'moto_server',
     startTimeoutMs: 60_000,
     hint: 'Free the port, or choose another with BATCHGRID_MOTO_PORT.',

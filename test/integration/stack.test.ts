@@ -8,7 +8,7 @@ import { config } from '../../common/config';
 import type { FixtureActivities } from '../fixtures/workflows';
 import { awsClients, createTestQueue, ensureTestStack, uniqueName, waitFor, withTimeout } from '../support/stack';
 
-/** The local stack really answers: Temporal (with a worker), SQS on moto and on ElasticMQ, S3, Postgres. */
+/** The local stack really answers: Temporal (with a worker), SQS on moto and on ElasticMQ, S3 (versitygw), Postgres. Restarts are test/chaos/stack-persistence.test.ts. */
 describe('local stack', () => {
   beforeAll(async () => {
     await ensureTestStack();

@@ -1,15 +1,15 @@
-import { Command, Option } from 'commander';
+import { Argument, Command, Option } from 'commander';
 import { config } from '../../../common/config';
-import { ensureStack, formatTable, stackStatus, stopStack, SqsBackend } from '../../devstack';
+import { DEV_SERVICES, DevServiceName, ensureStack, formatTable, restartDevService, stackStatus, stopStack, SqsBackend } from '../../devstack';
 import { seconds } from '../../devstack/wait';
 
 const progress = (line: string) => process.stderr.write(`… ${line}\n`);
 
-/** `batchgrid dev up|down|status`: the local stack for development, tests and the demo. */
+/** `batchgrid dev up|down|status|restart`: the local stack for development, tests and the demo. */
 export function register(program: Command): void {
   const dev = program
     .command('dev')
-    .description('Run the local stack on 127.0.0.1: Temporal dev server, moto (S3, SQS, Auto Scaling), ElasticMQ (SQS), Postgres');
+    .description('Run the local stack on 127.0.0.1: Temporal dev server, ElasticMQ (SQS), versitygw (S3), moto (Auto Scaling), Postgres; data kept across restarts');
 
   dev
     .command('up')
@@ -39,5 +39,13 @@ export function register(program: Command): void {
     .action(async (opts: { json?: boolean }) => {
       const services = await stackStatus();
       process.stdout.write(opts.json ? `${JSON.stringify({ services }, null, 2)}\n` : `${formatTable(services)}\n`);
+    });
+
+  dev
+    .command('restart')
+    .description('Stop one service of the local stack and start it again, keeping its data')
+    .addArgument(new Argument('<service>', 'which service').choices([...DEV_SERVICES]))
+    .action(async (service: DevServiceName) => {
+      process.stdout.write(`${formatTable([await restartDevService(service, { progress })])}\n`);
     });
 }
