@@ -4,7 +4,7 @@
 # To run `exec` stages with other programs (ffmpeg, gdal, python3), build FROM this image and
 # apt-get install them (as root, then back to USER node).
 
-FROM node:20-slim AS build
+FROM node:24-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci
@@ -14,7 +14,7 @@ RUN npm run build \
  && node dist/manager/cli/main.js orchestrator --write-bundle dist/workflow-bundle.js \
  && rm -rf dist/test
 
-FROM node:20-slim
+FROM node:24-slim
 # tini as PID 1: forwards SIGTERM (fleet workers drain on it) and reaps the orphans of `exec`
 # commands. ca-certificates: TLS to AWS, RDS and Temporal Cloud.
 RUN apt-get update \
@@ -24,7 +24,9 @@ ENV NODE_ENV=production \
     BATCHGRID_HOME=/tmp/batchgrid
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev && npm cache clean --force
+# --omit=optional: the image's own Node runs everything, so the Node.js binary that package.json
+# brings for development (node-linux-*) stays out.
+RUN npm ci --omit=dev --omit=optional && npm cache clean --force
 COPY --from=build /app/dist ./dist
 # The migrations are read from <package root>/store/migrations (tsc does not copy .sql files).
 COPY store/migrations ./store/migrations

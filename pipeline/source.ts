@@ -104,9 +104,10 @@ function parseJson(text: string): ParsedSource {
   try {
     return { value: JSON.parse(text) as unknown, problems: [], lineOf };
   } catch (err) {
-    // Drop V8's quote of the whole text: the line says where.
-    const message = (err instanceof Error ? err.message : String(err)).replace(/, ".*" is not valid JSON$/s, '');
-    const line = jsonErrorLine(text, message) ?? (doc.errors[0] ? lineAt(lineCounter, doc.errors[0].pos[0]) : undefined);
+    // Drop V8's quote of the whole text and, from Node 22 on, its `(line 4 column 3)`: the line says where.
+    const raw = (err instanceof Error ? err.message : String(err)).replace(/, ".*" is not valid JSON$/s, '');
+    const line = jsonErrorLine(text, raw) ?? (doc.errors[0] ? lineAt(lineCounter, doc.errors[0].pos[0]) : undefined);
+    const message = raw.replace(/ \(line \d+ column \d+\)$/, '');
     return { value: undefined, problems: [{ path: [], message: `JSON syntax error: ${message}`, line }], lineOf };
   }
 }

@@ -3,8 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export LOG_LEVEL="${LOG_LEVEL:-warn}"
-export AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED="${AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED:-true}"
-if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then npm ci; fi
+source scripts/install.sh
 npm run build >/dev/null
 node dist/manager/cli/main.js dev up >/dev/null
 node dist/scripts/bench/bench.js "$@"

@@ -6,12 +6,7 @@
 # Temporal UI link. Extra arguments go to the driver: npm run demo -- --rows 1000000 --workers 4
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# The AWS SDK's notice that it will need Node 22 from 2027 would interrupt the demo's output.
-export AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED="${AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED:-true}"
-
-if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  npm ci
-fi
+source scripts/install.sh
 npm run build
 node dist/manager/cli/main.js dev up
 node dist/manager/cli/main.js db migrate

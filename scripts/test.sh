@@ -4,14 +4,10 @@
 # arguments go to jest, and then only jest runs: npm test -- test/unit
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# Quiet tests: services log warnings and errors only; the AWS SDK's notice that its 2027 releases
-# need Node 22 would otherwise print in every process.
+# Quiet tests: services log warnings and errors only.
 export LOG_LEVEL="${LOG_LEVEL:-warn}"
-export AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED="${AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED:-true}"
 
-if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  npm ci
-fi
+source scripts/install.sh
 npm run lint
 npm run build
 node dist/manager/cli/main.js dev up

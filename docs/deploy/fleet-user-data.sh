@@ -1,6 +1,6 @@
 #!/bin/bash
 # User data of the fleet's EC2 launch template (Amazon Linux 2023, x86_64 or arm64): installs
-# Node.js 20 and batchgrid, then runs one fleet worker as a systemd service. See docs/aws.md.
+# Node.js 24 and batchgrid, then runs one fleet worker as a systemd service. See docs/aws.md.
 # The instance profile needs docs/deploy/iam-fleet-worker.json, and IMDSv2 must be reachable
 # (launch template: HttpTokens=required, HttpPutResponseHopLimit=1 is enough here).
 set -euo pipefail
@@ -17,7 +17,7 @@ CONCURRENCY=4                                                # parts at once on 
 GRACE_MS=120000                                              # drain time on scale-in (< the hook's heartbeat timeout)
 # ----------------------------------------------------------------------------------------------
 
-dnf install -y nodejs20 tar gzip
+dnf install -y nodejs24 tar gzip
 useradd --system --create-home --home-dir /var/lib/batchgrid --shell /sbin/nologin batchgrid || true
 install -d -o batchgrid -g batchgrid -m 0700 /var/lib/batchgrid/tmp
 install -d -m 0755 /opt/batchgrid /etc/batchgrid
@@ -55,7 +55,7 @@ User=batchgrid
 Group=batchgrid
 EnvironmentFile=/etc/batchgrid/fleet-worker.env
 WorkingDirectory=/var/lib/batchgrid
-ExecStart=/usr/bin/node-20 /opt/batchgrid/dist/manager/cli/main.js fleet-worker --fleet $FLEET --concurrency $CONCURRENCY --grace-ms $GRACE_MS
+ExecStart=/usr/bin/node-24 /opt/batchgrid/dist/manager/cli/main.js fleet-worker --fleet $FLEET --concurrency $CONCURRENCY --grace-ms $GRACE_MS
 Restart=on-failure
 RestartSec=5
 # SIGTERM goes to the worker alone: it drains (finishes or hands back its parts) and stops the
