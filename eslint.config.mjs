@@ -1,5 +1,6 @@
-// ESLint 9 flat config: recommended TypeScript rules everywhere, and determinism rules for
-// workflow code, which Temporal replays and which must not reach Node, the network or the clock's randomness.
+// ESLint 9 flat config: recommended TypeScript rules everywhere, layering rules (who may import whom),
+// and determinism rules for workflow code, which Temporal replays and which must not reach Node, the
+// network or the clock's randomness.
 import js from '@eslint/js';
 import { builtinModules } from 'node:module';
 import tseslint from 'typescript-eslint';
@@ -8,6 +9,44 @@ import tseslint from 'typescript-eslint';
 const workflowFiles = ['workflows/**/*.ts', 'test/fixtures/workflows*.ts'];
 
 const nodeBuiltins = builtinModules.filter((m) => !m.startsWith('_'));
+
+// Layering: which part of the code base may import which. Patterns are gitignore-style and match
+// relative imports at any depth ('**/store' matches '../../store/db'). ESLint keeps one set of options
+// per rule and file, so each layer's `files` must not overlap another's (nor the workflow block).
+// test/unit/lint-layering.test.ts checks every rule on a forbidden import.
+const layers = [
+  {
+    // The fleet runtime runs on hosts that reach only S3 and SQS (design principle 4).
+    files: ['worker/**/*.ts'],
+    patterns: [
+      { group: ['pg', 'pg/*', '@temporalio/*'], message: 'The fleet runtime needs no Postgres and no Temporal: it talks to the engine only through SQS and S3.' },
+      {
+        group: ['**/store', '**/activities', '**/orchestrator', '**/workflows', '**/manager', '**/grid', '!@temporalio/*'],
+        message: 'The fleet runtime imports only common/, pipeline/ and its own modules: it runs where neither Postgres nor Temporal is reachable.',
+      },
+    ],
+  },
+  {
+    // Type imports stay allowed: `JobSummary` is the batchJob workflow's result, which the client reads.
+    files: ['manager/client/**/*.ts'],
+    patterns: [
+      {
+        group: ['**/activities', '**/orchestrator'],
+        message: 'The client does not run engine code: activities run only in the orchestrator. Shared helpers live in common/ (e.g. common/layout); types may be imported with `import type`.',
+        allowTypeImports: true,
+      },
+    ],
+  },
+  {
+    files: ['activities/**/*.ts'],
+    patterns: [
+      {
+        group: ['**/worker', '**/orchestrator', '**/manager', '!@temporalio/*'],
+        message: 'Activities do not reach into the fleet runtime, the orchestrator or the manager: the wire contracts they share with the fleet live in common/ (messages, sqs, layout).',
+      },
+    ],
+  },
+];
 
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', '.batchgrid/**', 'coverage/**'] },
@@ -24,6 +63,7 @@ export default tseslint.config(
     languageOptions: { globals: { console: 'readonly', process: 'readonly', require: 'readonly', module: 'writable', __dirname: 'readonly' } },
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
+  ...layers.map(({ files, patterns }) => ({ files, rules: { '@typescript-eslint/no-restricted-imports': ['error', { patterns }] } })),
   {
     files: workflowFiles,
     rules: {
@@ -39,6 +79,11 @@ export default tseslint.config(
             {
               group: ['**/common/aws', '**/common/config', '**/common/logger', '**/common/paths', '**/common/ids', '**/common/s3-io'],
               message: 'This module uses Node or the network; workflows may import only pure modules (pipeline/, common/messages, common/search-attributes…).',
+              allowTypeImports: true,
+            },
+            {
+              group: ['**/store', '**/activities', '**/worker', '**/orchestrator', '**/manager', '**/grid/providers', '**/grid/service', '!@temporalio/*'],
+              message: 'Workflows import only pure modules (pipeline/, grid/policy, common/messages…) and types: call an activity for the rest.',
               allowTypeImports: true,
             },
           ],

@@ -2,7 +2,7 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { gatherInputsKeyOf, manifestKeyOf } from '../common/layout';
 import { MissingObjectError, writeJsonLines } from '../common/s3-io';
-import type { PipelineDef, StageDef } from '../pipeline/types';
+import type { SplitSpec, StageDef } from '../pipeline/types';
 import { setStageRunStatus, upsertStageRun, type StageMode } from '../store/stage-runs';
 import { failedPartsWithInputs, joinedSucceeded, outputsToInputs, succeededParts } from '../store/task-runs';
 import { ensureFleetQueues } from '../common/sqs/queues';
@@ -12,10 +12,17 @@ import type { ManifestLine } from './part-source';
 import type { StageSource } from './run-stage';
 import { InputError, splitInput } from './split-input';
 
+/**
+ * What planning one stage needs, and no more: each stage's input is written to the workflow's
+ * history, so it carries the stage's definition, not the whole pipeline once per stage.
+ */
 export interface PlanStageInput {
   jobId: string;
-  pipeline: PipelineDef;
-  stageId: string;
+  stage: StageDef;
+  /** The pipeline's fleet, whose queues the stage's parts go to. */
+  fleet: string;
+  /** The pipeline's `input.split`: how a root stage with no `split` of its own splits the job input. */
+  inputSplit: SplitSpec;
   bucket: string;
   /** S3 key prefix of the job input, e.g. `jobs/<id>/input/`. */
   inputPrefix: string;
@@ -49,14 +56,13 @@ export function createPlanStage(deps: ActivityDeps) {
   const { db, aws, queuePrefix } = deps;
 
   return async function planStage(input: PlanStageInput): Promise<StagePlan> {
-    const { jobId, pipeline, stageId, bucket } = input;
-    const stage = pipeline.stages.find((s) => s.id === stageId);
-    if (!stage) throw ApplicationFailure.nonRetryable(`stage ${stageId} is not in pipeline ${pipeline.name}`, 'UnknownStage');
+    const { jobId, stage, bucket } = input;
+    const stageId = stage.id;
     // A retry job's upstream parts all exist before its stages start: nothing to stream.
     const mode = input.retryOf && stageMode(stage) === 'stream' ? 'barrier' : stageMode(stage);
     await upsertStageRun(db, { jobId, stageId, status: 'planning', task: stage.task, mode });
 
-    const fleet = await ensureFleetQueues(aws.sqs, queuePrefix, pipeline.fleet);
+    const fleet = await ensureFleetQueues(aws.sqs, queuePrefix, input.fleet);
     const common = { inputQueueUrl: fleet.inputQueueUrl, dlqUrl: fleet.dlqUrl };
 
     if (mode === 'stream') {
@@ -104,7 +110,7 @@ export function createPlanStage(deps: ActivityDeps) {
     const { jobId, bucket } = input;
     if (mode === 'input') {
       let part = 0;
-      for await (const inputs of splitInput(aws.s3, bucket, input.inputPrefix, stage.split ?? input.pipeline.input.split)) {
+      for await (const inputs of splitInput(aws.s3, bucket, input.inputPrefix, stage.split ?? input.inputSplit)) {
         yield { part, inputs };
         part += 1;
         if (part % 1000 === 0) ctx.heartbeat({ parts: part });

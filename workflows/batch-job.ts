@@ -153,7 +153,7 @@ export async function batchJob(input: BatchJobInput): Promise<JobSummary> {
       describe();
       const plan: StagePlan = await acts.planStage.executeWithOptions(
         { ...short, summary: `plan stage ${stage.id} (${stage.task})` },
-        [{ jobId, pipeline, stageId: stage.id, bucket, inputPrefix: input.inputPrefix, retryOf }],
+        [{ jobId, stage, fleet: pipeline.fleet, inputSplit: pipeline.input.split, bucket, inputPrefix: input.inputPrefix, retryOf }],
       );
       entry.status = 'running';
       if (plan.source.kind === 'manifest') entry.partsTotal = plan.source.partsTotal;

@@ -1,6 +1,7 @@
 import { ApplicationFailure, Client, Connection, WorkflowFailedError, WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
 import type { Pool } from 'pg';
-import { resultsKeyOf, type JobSummary } from '../../activities/job-state';
+import type { JobSummary } from '../../activities/job-state';
+import { resultsKeyOf } from '../../common/layout';
 import { createAwsClients, destroyAwsClients, type AwsClients } from '../../common/aws';
 import { config } from '../../common/config';
 import { JobNotFoundError, ServiceUnavailableError } from '../../common/errors';

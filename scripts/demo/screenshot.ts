@@ -6,7 +6,7 @@ import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { config } from '../../common/config';
 import { packageRoot } from '../../common/paths';
-import { workflowsPath } from '../../worker/orchestrator';
+import { workflowsPath } from '../../orchestrator';
 
 /**
  * Screenshots of a batchgrid job in the Temporal UI, for docs/ui.md:

@@ -9,7 +9,7 @@ import { launchJob, type LaunchRequest } from '../../manager/launch';
 import { compilePipelineObject } from '../../pipeline';
 import type { PipelineDef } from '../../pipeline/types';
 import { createFleetWorker, type FleetWorkerOptions } from '../../worker/fleet';
-import { createOrchestrator } from '../../worker/orchestrator';
+import { createOrchestrator } from '../../orchestrator';
 import { testPool, type TestDb } from './db';
 
 /**

@@ -2,7 +2,7 @@ import { bundleWorkflowCode, DefaultLogger, Runtime } from '@temporalio/worker';
 import type { Command } from 'commander';
 import fs from 'node:fs';
 import { config } from '../../../common/config';
-import { createOrchestrator, workflowsPath } from '../../../worker/orchestrator';
+import { createOrchestrator, workflowsPath } from '../../../orchestrator';
 
 /** `batchgrid orchestrator`: runs the Temporal worker for job workflows and their activities. */
 export function register(program: Command): void {

@@ -1,3 +1,7 @@
+/**
+ * The orchestrator has a folder of its own because it is not part of the fleet runtime: it needs
+ * Postgres and Temporal's worker, and the fleet (`worker/`) must need neither. Lint keeps it so.
+ */
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import type { Pool } from 'pg';
 import { createAwsClients, destroyAwsClients, type AwsClients } from '../common/aws';
