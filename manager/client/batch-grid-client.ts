@@ -1,10 +1,11 @@
 import { ApplicationFailure, Client, Connection, WorkflowFailedError, WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
 import type { Pool } from 'pg';
-import { resultsKeyOf, type JobSummary } from '../../activities/job-state';
+import type { JobSummary } from '../../activities/job-state';
 import { createAwsClients, destroyAwsClients, type AwsClients } from '../../common/aws';
 import { config } from '../../common/config';
 import { JobNotFoundError, ServiceUnavailableError } from '../../common/errors';
 import { JOB_ID_PATTERN, newJobId, workflowIdOf } from '../../common/ids';
+import { inputPrefixOf, resultsKeyOf } from '../../common/layout';
 import { JOB_CLAIM_TTL_MS } from '../../pipeline/limits';
 import type { PipelineDef } from '../../pipeline/types';
 import { createPool } from '../../store/db';
@@ -453,7 +454,7 @@ export class BatchGridClient {
   /** Uploads local files under the job's prefix (cleared first of what a submit that did not finish left there); returns the prefix the engine reads. */
   private async placeInput(jobId: string, input: SubmissionInput, options: SubmitOptions): Promise<string> {
     if ('s3Prefix' in input) return input.s3Prefix;
-    const inputPrefix = `jobs/${jobId}/input/`;
+    const inputPrefix = inputPrefixOf(jobId);
     await reaching('S3', this.s3Endpoint, async () => {
       await deletePrefix(this.aws.s3, this.bucket, inputPrefix);
       await uploadFiles(this.aws.s3, this.bucket, inputPrefix, [...input.files], { onProgress: options.onProgress });

@@ -4,6 +4,7 @@ import { pipeline } from 'node:stream/promises';
 import { config } from '../../common/config';
 import { ServiceUnavailableError } from '../../common/errors';
 import { JOB_ID_PATTERN } from '../../common/ids';
+import { inputPrefixOf } from '../../common/layout';
 import { getJob } from '../../store/jobs';
 import type { BatchGridClient } from './batch-grid-client';
 import { InvalidArgumentError, JobInputError, JobStateError } from './errors';
@@ -64,7 +65,7 @@ export async function uploadJobInput(client: BatchGridClient, jobId: string, pat
     throw new JobStateError(jobId, existing.status, `job ${jobId} already exists (${existing.status}): its input cannot change; upload under a new job id`);
   }
 
-  const prefix = `jobs/${jobId}/input/`;
+  const prefix = inputPrefixOf(jobId);
   const key = `${prefix}${path}`;
   let bytes = 0;
   const counter = new Transform({

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import type { JobSummary } from '../../activities/job-state';
 import { config } from '../../common/config';
+import { stagesPrefix } from '../../common/layout';
 import { distPath, packageRoot } from '../../common/paths';
 import { formatCents } from '../../examples/claims/claims';
 import type { ClaimsSummary, ValidateResult } from '../../examples/claims/tasks';
@@ -78,7 +79,7 @@ async function run(): Promise<void> {
     heading('results');
     say(`  results:       s3://${client.bucket}/${results.resultsKey}`);
     for (const o of entry?.outputs ?? []) say(`  summary:       s3://${client.bucket}/${o.key} (${formatBytes(o.bytes)})`);
-    say(`  part outputs:  s3://${client.bucket}/jobs/${job.jobId}/stages/{validate,price}/parts/<n>/{valid,rejected,priced}.csv`);
+    say(`  part outputs:  s3://${client.bucket}/${stagesPrefix(job.jobId)}{validate,price}/parts/<n>/{valid,rejected,priced}.csv`);
     say(`  download them: batchgrid results ${job.jobId} --download ./claims-results`);
 
     heading('performance');
