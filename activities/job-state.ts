@@ -34,8 +34,6 @@ export interface FinishJobInput {
   error?: string;
 }
 
-export { resultsKeyOf };
-
 export interface CloseStageInput {
   jobId: string;
   stage: StageDef;

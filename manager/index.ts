@@ -6,7 +6,6 @@ export * from './client';
 export { JobNotFoundError, PipelineValidationError, ServiceUnavailableError } from '../common/errors';
 export type { JobSummary } from '../activities/job-state';
 export type { StageResult } from '../activities/run-stage';
-export type { Job, JobStatus } from '../store/jobs';
 export type { StageRun, StageRunStatus, StageMode } from '../store/stage-runs';
 export type { PipelineDef, StageDef, Problem } from '../pipeline/types';
 

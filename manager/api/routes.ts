@@ -1,14 +1,11 @@
 import type { FastifyRequest } from 'fastify';
 import type { z } from 'zod';
-import { config } from '../../common/config';
-import { PipelineValidationError, ServiceUnavailableError } from '../../common/errors';
+import { PipelineValidationError } from '../../common/errors';
 import { compilePipeline, compilePipelineObject } from '../../pipeline';
 import type { PipelineDef } from '../../pipeline/types';
-import type { JobStatus } from '../../store/jobs';
-import type { BatchGridClient } from '../client';
+import type { BatchGridClient, JobStatus } from '../client';
 import { JobIdTakenError } from '../client/errors';
-import { uploadJobInput, type InputUploadOptions } from '../client/upload';
-import { jobReport } from '../reports';
+import type { InputUploadOptions } from '../client/upload';
 import * as s from './schemas';
 
 /** What handlers use: the client, upload tuning, and the OpenAPI document (made from this table). */
@@ -115,10 +112,7 @@ export const apiRoutes: ApiRoute[] = [
     public: true,
     responses: { 200: { description: 'Both answer.', schema: s.HealthBody } },
     async handle(_req, { client }) {
-      await client.db.query('SELECT 1');
-      await client.temporal.connection.withDeadline(Date.now() + 3000, () => client.temporal.workflowService.getSystemInfo({})).catch((err: unknown) => {
-        throw new ServiceUnavailableError('Temporal', config().TEMPORAL_ADDRESS, { cause: err });
-      });
+      await client.ping();
       return { status: 200, body: { status: 'ok' } };
     },
   }),
@@ -145,7 +139,7 @@ export const apiRoutes: ApiRoute[] = [
     responses: { 201: { description: 'Stored.', schema: s.UploadedBody } },
     errors: [409],
     async handle({ params, raw }, { client, upload }) {
-      const uploaded = await uploadJobInput(client, params.id, params['*'], raw.raw, { ...upload, contentType: storedContentType(raw.headers['content-type']) });
+      const uploaded = await client.uploadInput(params.id, params['*'], raw.raw, { ...upload, contentType: storedContentType(raw.headers['content-type']) });
       return { status: 201, body: uploaded };
     },
   }),
@@ -232,7 +226,7 @@ export const apiRoutes: ApiRoute[] = [
     responses: { 200: { description: 'The report (durations in ms).', schema: s.ReportBody } },
     errors: [404],
     async handle({ params, query }, { client }) {
-      return { status: 200, body: await jobReport(client.db, params.id, { slowest: query.slowest }) };
+      return { status: 200, body: await client.report(params.id, { slowest: query.slowest }) };
     },
   }),
   action('cancel', 'Cancel a job: no new part is sent, parts in flight are abandoned'),

@@ -1,11 +1,14 @@
 import { ApplicationFailure, Client, Connection, WorkflowFailedError, WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
+import type { Readable } from 'node:stream';
 import type { Pool } from 'pg';
 import type { JobSummary } from '../../activities/job-state';
-import { resultsKeyOf } from '../../common/layout';
 import { createAwsClients, destroyAwsClients, type AwsClients } from '../../common/aws';
 import { config } from '../../common/config';
 import { JobNotFoundError, ServiceUnavailableError } from '../../common/errors';
 import { JOB_ID_PATTERN, newJobId, workflowIdOf } from '../../common/ids';
+import { inputPrefixOf, resultsKeyOf } from '../../common/layout';
+import { gridStatus, scaleFleet, startAutoscaler, stopAutoscaler, type FleetStatus, type GridDeps, type ScaleResult } from '../../grid/service';
+import type { FleetDef } from '../../grid/types';
 import { JOB_CLAIM_TTL_MS } from '../../pipeline/limits';
 import type { PipelineDef } from '../../pipeline/types';
 import { createPool } from '../../store/db';
@@ -23,6 +26,7 @@ import {
 } from '../../store/jobs';
 import { jobProgress } from '../../store/progress';
 import { closeOpenStageRuns, getStageRuns, type StageRun } from '../../store/stage-runs';
+import { succeededParts } from '../../store/task-runs';
 import type { BatchJobOptions, batchJob } from '../../workflows/batch-job';
 import { pauseSignal, resumeSignal } from '../../workflows/batch-job';
 import { launchJob, type LaunchRequest } from '../launch';
@@ -35,6 +39,7 @@ import { stageView, type JobProgressView } from './progress';
 import { downloadOutputs, presignOutputs, readResults, type ResultEntry } from './results';
 import * as schedules from './schedules';
 import { deletePrefix, startSurelyFailed, submissionFingerprint, takeClaim, type SubmissionInput } from './submission';
+import { uploadJobInput, type InputUploadOptions, type UploadedInput } from './upload';
 import { isUnreachable, reaching } from './services';
 
 /** How `BatchGridClient.connect` reaches the services; anything not given comes from the configuration (environment). */
@@ -138,7 +143,21 @@ export interface CreateScheduleOptions {
   input: string;
 }
 
+/** What `connect` hands the constructor: the services, and how to release what it opened. */
+interface ConnectedServices {
+  db: Pool;
+  temporal: Client;
+  aws: AwsClients;
+  taskQueue: string;
+  bucket: string;
+  temporalAddress: string;
+  s3Endpoint: string;
+  owned: (() => Promise<void> | void)[];
+}
+
 const DEFAULT_CONNECT_TIMEOUT_MS = 5000;
+/** How long `ping` waits for Temporal, in ms. */
+const PING_DEADLINE_MS = 3000;
 const isTerminal = (status: JobStatus) => TERMINAL_JOB_STATUSES.includes(status);
 
 /**
@@ -146,19 +165,27 @@ const isTerminal = (status: JobStatus) => TERMINAL_JOB_STATUSES.includes(status)
  * manages schedules. The CLI and the HTTP API are thin layers over it.
  */
 export class BatchGridClient {
-  private closed = false;
+  // Private at run time too: callers go through the methods, never around them to the pools.
+  readonly #db: Pool;
+  readonly #temporal: Client;
+  readonly #aws: AwsClients;
+  readonly #taskQueue: string;
+  readonly #bucket: string;
+  readonly #temporalAddress: string;
+  readonly #s3Endpoint: string;
+  readonly #owned: (() => Promise<void> | void)[];
+  #closed = false;
 
-  private constructor(
-    readonly db: Pool,
-    readonly temporal: Client,
-    readonly aws: AwsClients,
-    readonly taskQueue: string,
-    readonly bucket: string,
-    readonly queuePrefix: string,
-    private readonly temporalAddress: string,
-    private readonly s3Endpoint: string,
-    private readonly owned: (() => Promise<void> | void)[],
-  ) {}
+  private constructor(services: ConnectedServices) {
+    this.#db = services.db;
+    this.#temporal = services.temporal;
+    this.#aws = services.aws;
+    this.#taskQueue = services.taskQueue;
+    this.#bucket = services.bucket;
+    this.#temporalAddress = services.temporalAddress;
+    this.#s3Endpoint = services.s3Endpoint;
+    this.#owned = services.owned;
+  }
 
   /** Connects to Postgres and Temporal (checking both answer) and prepares AWS clients; a service that does not answer is a ServiceUnavailableError. */
   static async connect(options: BatchGridClientOptions = {}): Promise<BatchGridClient> {
@@ -181,17 +208,16 @@ export class BatchGridClient {
 
       const aws = options.aws ?? createAwsClients(cfg);
       if (!options.aws) owned.push(() => destroyAwsClients(aws));
-      return new BatchGridClient(
+      return new BatchGridClient({
         db,
         temporal,
         aws,
-        options.taskQueue ?? cfg.BATCHGRID_TASK_QUEUE,
-        options.bucket ?? cfg.BATCHGRID_BUCKET,
-        options.queuePrefix ?? cfg.BATCHGRID_QUEUE_PREFIX,
+        taskQueue: options.taskQueue ?? cfg.BATCHGRID_TASK_QUEUE,
+        bucket: options.bucket ?? cfg.BATCHGRID_BUCKET,
         temporalAddress,
-        cfg.endpoints.s3 ?? 'the default AWS S3 endpoint',
+        s3Endpoint: cfg.endpoints.s3 ?? 'the default AWS S3 endpoint',
         owned,
-      );
+      });
     } catch (err) {
       await closeAll(owned);
       throw err;
@@ -200,9 +226,9 @@ export class BatchGridClient {
 
   /** Releases what `connect` opened (injected clients are left alone). Safe to call twice. */
   async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    await closeAll(this.owned);
+    if (this.#closed) return;
+    this.#closed = true;
+    await closeAll(this.#owned);
   }
 
   /**
@@ -219,15 +245,15 @@ export class BatchGridClient {
     }
     if (options.startAt !== undefined && Number.isNaN(options.startAt.getTime())) throw new InvalidArgumentError('startAt is not a valid date');
     if (options.jobId !== undefined) {
-      const existing = await getJob(this.db, options.jobId);
+      const existing = await getJob(this.#db, options.jobId);
       if (existing) return this.resubmitted(existing, def, options.input);
     }
     const jobId = options.jobId ?? newJobId();
     const input = await this.resolveInput(options.input);
-    const claim = await takeClaim(this.db, jobId, submissionFingerprint(def, this.bucket, input));
+    const claim = await takeClaim(this.#db, jobId, submissionFingerprint(def, this.#bucket, input));
     if (!claim) {
       // Lost to another submit: an idempotent resubmit if that one has finished, else refused.
-      const existing = await getJob(this.db, jobId);
+      const existing = await getJob(this.#db, jobId);
       if (existing) return this.resubmitted(existing, def, options.input);
       throw new JobIdTakenError(jobId, 'another submit holds it and is uploading its input');
     }
@@ -242,7 +268,7 @@ export class BatchGridClient {
     const req: LaunchRequest = { jobId, pipeline: def, inputPrefix, startAt: options.startAt, options: options.jobOptions };
     try {
       const result = await this.launch(req);
-      await completeJobClaim(this.db, jobId, claim.token);
+      await completeJobClaim(this.#db, jobId, claim.token);
       return result;
     } catch (err) {
       if (await this.rolledBack(jobId, err, 'files' in input ? inputPrefix : undefined)) throw new JobStartError(jobId, { cause: err });
@@ -253,7 +279,7 @@ export class BatchGridClient {
   /** The job and its stage runs; JobNotFoundError when unknown. */
   async get(jobId: string): Promise<JobDetails> {
     const job = await this.mustGet(jobId);
-    return { ...job, stages: await getStageRuns(this.db, jobId) };
+    return { ...job, stages: await getStageRuns(this.#db, jobId) };
   }
 
   /**
@@ -276,9 +302,9 @@ export class BatchGridClient {
     if (state.status === 'RUNNING') return job;
     const status: JobStatus = state.status === 'CANCELLED' ? 'cancelled' : 'failed';
     const error = `the job's workflow ${job.workflowId} ended outside batchgrid (Temporal status ${state.status}) before the job recorded its end`;
-    await setJobStatus(this.db, job.jobId, status, { error, finishedAt: state.closedAt ?? new Date() });
-    await closeOpenStageRuns(this.db, job.jobId, status === 'cancelled' ? 'cancelled' : 'failed', error);
-    return (await getJob(this.db, job.jobId)) ?? job;
+    await setJobStatus(this.#db, job.jobId, status, { error, finishedAt: state.closedAt ?? new Date() });
+    await closeOpenStageRuns(this.#db, job.jobId, status === 'cancelled' ? 'cancelled' : 'failed', error);
+    return (await getJob(this.#db, job.jobId)) ?? job;
   }
 
   /** Jobs newest first, filtered, one page at a time. */
@@ -286,7 +312,7 @@ export class BatchGridClient {
     const limit = options.limit ?? 50;
     if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new InvalidArgumentError(`limit must be a whole number between 1 and 1000 (got ${limit})`);
     const before = options.cursor !== undefined ? decodeCursor(options.cursor) : undefined;
-    const rows = await listJobs(this.db, { pipeline: options.pipeline, status: options.status, limit: limit + 1, before });
+    const rows = await listJobs(this.#db, { pipeline: options.pipeline, status: options.status, limit: limit + 1, before });
     const jobs = await Promise.all(rows.slice(0, limit).map((j) => this.reconcile(j)));
     const last = jobs[jobs.length - 1];
     return rows.length > limit && last ? { jobs, nextCursor: encodeCursor(last) } : { jobs };
@@ -295,7 +321,7 @@ export class BatchGridClient {
   /** Per-stage counts, throughput and ETA from Postgres, with the job's status; every stage of the pipeline is listed. */
   async progress(jobId: string): Promise<JobProgressView> {
     const job = await this.mustGet(jobId);
-    const [counts, runs] = await Promise.all([jobProgress(this.db, jobId), getStageRuns(this.db, jobId)]);
+    const [counts, runs] = await Promise.all([jobProgress(this.#db, jobId), getStageRuns(this.#db, jobId)]);
     const now = Date.now();
     return {
       jobId,
@@ -345,15 +371,21 @@ export class BatchGridClient {
       throw new JobStateError(jobId, job.status, `job ${jobId} ${job.status}: it wrote no results${job.error ? ` (${job.error})` : ''}`);
     }
     const resultsKey = (job.summary as JobSummary | null)?.resultsKey ?? resultsKeyOf(jobId);
-    return reaching('S3', this.s3Endpoint, async () => {
-      const entries = await readResults(this.aws.s3, job.bucket, resultsKey);
+    return reaching('S3', this.#s3Endpoint, async () => {
+      const entries = await readResults(this.#aws.s3, job.bucket, resultsKey);
       if (options.download !== undefined) {
-        const files = await downloadOutputs(this.aws.s3, job.bucket, jobId, entries, options.download);
+        const files = await downloadOutputs(this.#aws.s3, job.bucket, jobId, entries, options.download);
         return { jobId, resultsKey, entries, download: { dir: options.download, files } };
       }
-      await presignOutputs(this.aws.s3, job.bucket, entries, options.expiresInSeconds ?? 3600);
+      await presignOutputs(this.#aws.s3, job.bucket, entries, options.expiresInSeconds ?? 3600);
       return { jobId, resultsKey, entries };
     });
+  }
+
+  /** The handler results of a stage's succeeded parts, in part order, streamed from Postgres (any stage, not only the final ones); JobNotFoundError when the job is unknown. */
+  async *partResults(jobId: string, stageId: string): AsyncGenerator<{ part: number; result: unknown }> {
+    await this.mustGet(jobId);
+    for await (const { part, result } of succeededParts(this.#db, jobId, stageId)) yield { part, result };
   }
 
   /** Cancels a job: parts in flight are abandoned, no new part is sent, the job ends `cancelled`. */
@@ -362,7 +394,7 @@ export class BatchGridClient {
     if (notStartedYet(job)) {
       // A delayed workflow has not run yet: nothing in it could record the cancellation, so end it here.
       await this.temporalCall(() => this.handleOf(job).terminate('cancelled before it started'));
-      await setJobStatus(this.db, jobId, 'cancelled', { error: 'cancelled before it started' });
+      await setJobStatus(this.#db, jobId, 'cancelled', { error: 'cancelled before it started' });
       return;
     }
     await this.signalling(job, async (h) => void (await h.cancel()));
@@ -398,13 +430,13 @@ export class BatchGridClient {
     }
     if (options.jobId !== undefined) {
       if (!JOB_ID_PATTERN.test(options.jobId)) throw new InvalidArgumentError(`job id ${JSON.stringify(options.jobId)} must be 1–48 lowercase letters, digits or dashes`);
-      const existing = await getJob(this.db, options.jobId);
+      const existing = await getJob(this.#db, options.jobId);
       if (existing) {
         if (existing.parentJobId !== jobId) throw new InvalidArgumentError(`job id ${options.jobId} is already taken by another job`);
         return this.ensureStarted(existing);
       }
     }
-    const failed = (await jobProgress(this.db, jobId)).reduce((n, s) => n + s.failed, 0);
+    const failed = (await jobProgress(this.#db, jobId)).reduce((n, s) => n + s.failed, 0);
     if (failed === 0) throw new JobStateError(jobId, parent.status, `job ${jobId} has no failed parts: nothing to retry`);
     return this.launch({ jobId: options.jobId ?? newJobId(), pipeline: parent.definition, inputPrefix: parent.inputPrefix, retryOf: jobId }, parent.bucket);
   }
@@ -413,9 +445,9 @@ export class BatchGridClient {
   async createSchedule(options: CreateScheduleOptions): Promise<void> {
     const pipeline = await resolvePipeline(options.pipeline);
     if (!options.input.startsWith('s3://')) {
-      throw new JobInputError(options.input, `a schedule reads its input from S3 at every run: give s3://${this.bucket}/<prefix> (upload the data there first), not ${options.input}`);
+      throw new JobInputError(options.input, `a schedule reads its input from S3 at every run: give s3://${this.#bucket}/<prefix> (upload the data there first), not ${options.input}`);
     }
-    const inputPrefix = await reaching('S3', this.s3Endpoint, () => resolveS3Input(this.aws.s3, this.bucket, options.input, { requireObjects: false }));
+    const inputPrefix = await reaching('S3', this.#s3Endpoint, () => resolveS3Input(this.#aws.s3, this.#bucket, options.input, { requireObjects: false }));
     await this.temporalCall(() =>
       schedules.createSchedule(this.scheduleDeps(), { scheduleId: options.scheduleId, cron: options.cron, timezone: options.timezone, pipeline, inputPrefix }),
     );
@@ -438,26 +470,67 @@ export class BatchGridClient {
 
   /** The job's performance report (parts, retries, makespan, throughput, wait/run percentiles, slowest parts, workers); JobNotFoundError when unknown. */
   async report(jobId: string, options: JobReportOptions = {}): Promise<JobReport> {
-    return jobReport(this.db, jobId, options);
+    return jobReport(this.#db, jobId, options);
+  }
+
+  /** Checks that Postgres and Temporal answer now (Temporal within 3 s); the first that does not is a ServiceUnavailableError naming it. */
+  async ping(): Promise<void> {
+    await this.#db.query('SELECT 1');
+    await this.#temporal.connection.withDeadline(Date.now() + PING_DEADLINE_MS, () => this.#temporal.workflowService.getSystemInfo({})).catch((err: unknown) => {
+      throw new ServiceUnavailableError('Temporal', this.#temporalAddress, { cause: err });
+    });
+  }
+
+  /**
+   * Streams one file of a new job's input to `jobs/<jobId>/input/<path>` (multipart, bounded memory);
+   * submit the job afterwards with the returned `input` and the same id. Refused (JobStateError) once
+   * the job exists: a job's input never changes.
+   */
+  async uploadInput(jobId: string, path: string, body: Readable, options: InputUploadOptions = {}): Promise<UploadedInput> {
+    return uploadJobInput({ db: this.#db, s3: this.#aws.s3, bucket: this.#bucket, s3Endpoint: this.#s3Endpoint }, jobId, path, body, options);
+  }
+
+  /** Every fleet the store knows (or only `options.fleet`): provider, desired/actual workers, bounds, backlog, autoscaler, latest decisions. */
+  async gridStatus(options: { fleet?: string; decisions?: number } = {}): Promise<FleetStatus[]> {
+    return gridStatus(this.gridDeps(), options);
+  }
+
+  /** Sets a fleet's desired workers by hand (clamped to its bounds, recorded as a manual decision); its autoscaler carries on from there. */
+  async scaleFleet(fleet: string, desired: number): Promise<ScaleResult> {
+    return scaleFleet(this.gridDeps(), fleet, desired);
+  }
+
+  /** Starts the autoscaler of a fleet, or hands the running one this definition. */
+  async startAutoscaler(fleet: FleetDef): Promise<{ workflowId: string; started: boolean }> {
+    return startAutoscaler(this.gridDeps(), fleet);
+  }
+
+  /** Stops a fleet's autoscaler (`scaleToZero`: an ASG fleet goes to its minimum too; `wait: false`: return once asked). */
+  async stopAutoscaler(fleet: string, options: { scaleToZero?: boolean; wait?: boolean } = {}): Promise<{ stopped: boolean }> {
+    return stopAutoscaler(this.gridDeps(), fleet, options);
   }
 
   private scheduleDeps(): schedules.ScheduleDeps {
-    return { temporal: this.temporal, taskQueue: this.taskQueue, bucket: this.bucket };
+    return { temporal: this.#temporal, taskQueue: this.#taskQueue, bucket: this.#bucket };
+  }
+
+  private gridDeps(): GridDeps {
+    return { db: this.#db, temporal: this.#temporal, taskQueue: this.#taskQueue, autoScaling: this.#aws.autoScaling };
   }
 
   /** A local input as its files, or an S3 one as the prefix the engine reads (checked to hold objects). */
   private async resolveInput(input: string): Promise<SubmissionInput> {
-    if (input.startsWith('s3://')) return { s3Prefix: await reaching('S3', this.s3Endpoint, () => resolveS3Input(this.aws.s3, this.bucket, input, { requireObjects: true })) };
+    if (input.startsWith('s3://')) return { s3Prefix: await reaching('S3', this.#s3Endpoint, () => resolveS3Input(this.#aws.s3, this.#bucket, input, { requireObjects: true })) };
     return { files: await listLocalInput(input) };
   }
 
   /** Uploads local files under the job's prefix (cleared first of what a submit that did not finish left there); returns the prefix the engine reads. */
   private async placeInput(jobId: string, input: SubmissionInput, options: SubmitOptions): Promise<string> {
     if ('s3Prefix' in input) return input.s3Prefix;
-    const inputPrefix = `jobs/${jobId}/input/`;
-    await reaching('S3', this.s3Endpoint, async () => {
-      await deletePrefix(this.aws.s3, this.bucket, inputPrefix);
-      await uploadFiles(this.aws.s3, this.bucket, inputPrefix, [...input.files], { onProgress: options.onProgress });
+    const inputPrefix = inputPrefixOf(jobId);
+    await reaching('S3', this.#s3Endpoint, async () => {
+      await deletePrefix(this.#aws.s3, this.#bucket, inputPrefix);
+      await uploadFiles(this.#aws.s3, this.#bucket, inputPrefix, [...input.files], { onProgress: options.onProgress });
     });
     return inputPrefix;
   }
@@ -470,8 +543,8 @@ export class BatchGridClient {
     if (existing.pipelineName !== def.name) {
       throw new InvalidArgumentError(`job id ${existing.jobId} is already taken by a job of pipeline ${existing.pipelineName}`);
     }
-    const claim = await getJobClaim(this.db, existing.jobId);
-    if (claim && claim.fingerprint !== submissionFingerprint(def, this.bucket, await this.resolveInput(input))) {
+    const claim = await getJobClaim(this.#db, existing.jobId);
+    if (claim && claim.fingerprint !== submissionFingerprint(def, this.#bucket, await this.resolveInput(input))) {
       throw new JobIdTakenError(existing.jobId, `job ${existing.jobId} exists with a different definition or input`);
     }
     return this.ensureStarted(existing);
@@ -485,20 +558,20 @@ export class BatchGridClient {
    */
   private async rolledBack(jobId: string, err: unknown, uploadedPrefix?: string): Promise<boolean> {
     const sure = startSurelyFailed(err) || (await this.workflowMissing(workflowIdOf(jobId)));
-    const claim = await getJobClaim(this.db, jobId);
+    const claim = await getJobClaim(this.#db, jobId);
     if (!sure) {
-      if (claim && (await getJob(this.db, jobId))) await completeJobClaim(this.db, jobId, claim.token);
+      if (claim && (await getJob(this.#db, jobId))) await completeJobClaim(this.#db, jobId, claim.token);
       return false;
     }
-    await deleteUnstartedJob(this.db, jobId);
-    if (uploadedPrefix !== undefined) await deletePrefix(this.aws.s3, this.bucket, uploadedPrefix).catch(() => 0);
-    if (claim) await releaseJobClaim(this.db, jobId, claim.token);
+    await deleteUnstartedJob(this.#db, jobId);
+    if (uploadedPrefix !== undefined) await deletePrefix(this.#aws.s3, this.#bucket, uploadedPrefix).catch(() => 0);
+    if (claim) await releaseJobClaim(this.#db, jobId, claim.token);
     return true;
   }
 
   /** True when Temporal answers that the workflow does not exist; false when it exists or Temporal does not answer. */
   private async workflowMissing(workflowId: string): Promise<boolean> {
-    return this.temporal.workflow
+    return this.#temporal.workflow
       .getHandle(workflowId)
       .describe()
       .then(
@@ -507,8 +580,8 @@ export class BatchGridClient {
       );
   }
 
-  private async launch(req: LaunchRequest, bucket = this.bucket): Promise<SubmitResult> {
-    const { created } = await this.temporalCall(() => launchJob({ db: this.db, temporal: this.temporal, taskQueue: this.taskQueue, bucket }, req));
+  private async launch(req: LaunchRequest, bucket = this.#bucket): Promise<SubmitResult> {
+    const { created } = await this.temporalCall(() => launchJob({ db: this.#db, temporal: this.#temporal, taskQueue: this.#taskQueue, bucket }, req));
     const job = await this.mustGet(req.jobId);
     return { jobId: job.jobId, workflowId: job.workflowId, status: job.status, created };
   }
@@ -536,11 +609,11 @@ export class BatchGridClient {
   }
 
   private handleOf(job: Job): WorkflowHandle<typeof batchJob> {
-    return this.temporal.workflow.getHandle<typeof batchJob>(job.workflowId);
+    return this.#temporal.workflow.getHandle<typeof batchJob>(job.workflowId);
   }
 
   private async mustGet(jobId: string): Promise<Job> {
-    const job = await getJob(this.db, jobId);
+    const job = await getJob(this.#db, jobId);
     if (!job) throw new JobNotFoundError(jobId);
     return this.reconcile(job);
   }
@@ -569,7 +642,7 @@ export class BatchGridClient {
     try {
       return await fn();
     } catch (err) {
-      if (isGrpcUnavailable(err)) throw new ServiceUnavailableError('Temporal', this.temporalAddress, { cause: err });
+      if (isGrpcUnavailable(err)) throw new ServiceUnavailableError('Temporal', this.#temporalAddress, { cause: err });
       throw err;
     }
   }

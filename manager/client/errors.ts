@@ -36,10 +36,11 @@ export class PipelineSourceError extends Error {
   }
 }
 
-/** Thrown when a schedule id is not known to Temporal, or when creating one whose id is taken. */
+/** Thrown when a schedule id is not known to Temporal (`reason` 'not-found'), or when creating one whose id is taken ('exists'). */
 export class ScheduleError extends Error {
   constructor(
     readonly scheduleId: string,
+    readonly reason: 'not-found' | 'exists',
     message: string,
     options?: { cause?: unknown },
   ) {

@@ -12,9 +12,15 @@ export type {
   SubmitOptions,
   SubmitResult,
 } from './batch-grid-client';
+export { databaseStatus, listFleetWorkers, migrateDatabase, type DatabaseOptions } from './database';
 export { InvalidArgumentError, JobIdTakenError, JobInputError, JobStartError, JobStateError, PipelineSourceError, ScheduleError } from './errors';
 export type { UploadProgress } from './input';
 export type { PipelineInput } from './pipeline-source';
 export type { JobProgressView, StageProgressView } from './progress';
 export type { ResultEntry, ResultOutput } from './results';
 export { SCHEDULE_ID_PATTERN, type ScheduleInfo } from './schedules';
+export type { InputUploadOptions, UploadedInput } from './upload';
+// The vocabulary the client speaks, so its callers need not reach into the store or the grid.
+export { TERMINAL_JOB_STATUSES, type Job, type JobStatus } from '../../store/jobs';
+export type { FleetStatus, ScaleResult, WorkerStats } from '../../grid/service';
+export type { FleetDef } from '../../grid/types';

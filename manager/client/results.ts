@@ -5,6 +5,7 @@ import { mkdir } from 'node:fs/promises';
 import { dirname, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { jobPrefix, stagesPrefix } from '../../common/layout';
 import type { OutputRef } from '../../common/messages';
 import { readJsonLines } from '../../common/s3-io';
 
@@ -54,8 +55,8 @@ export async function presignOutputs(s3: S3Client, bucket: string, entries: Resu
  * (`<stage>/parts/<part>/<name>`), else below the job's prefix, else the whole key. Never outside `dir`.
  */
 export function localPathOf(dir: string, jobId: string, key: string): string {
-  const stages = `jobs/${jobId}/stages/`;
-  const job = `jobs/${jobId}/`;
+  const stages = stagesPrefix(jobId);
+  const job = jobPrefix(jobId);
   const rel = key.startsWith(stages) ? key.slice(stages.length) : key.startsWith(job) ? key.slice(job.length) : key;
   const root = resolve(dir);
   const path = resolve(root, ...rel.split('/').filter((s) => s !== '' && s !== '.'));

@@ -71,7 +71,7 @@ export async function createSchedule(
       memo: memo as unknown as Record<string, unknown>,
     });
   } catch (err) {
-    if (err instanceof ScheduleAlreadyRunning) throw new ScheduleError(req.scheduleId, `schedule ${req.scheduleId} already exists: delete it first to replace it`, { cause: err });
+    if (err instanceof ScheduleAlreadyRunning) throw new ScheduleError(req.scheduleId, 'exists', `schedule ${req.scheduleId} already exists: delete it first to replace it`, { cause: err });
     const message = (err as Error).message ?? '';
     if (/invalid|cron|parse/i.test(message)) throw new InvalidArgumentError(`schedule ${req.scheduleId}: ${message}`);
     throw err;
@@ -115,7 +115,7 @@ async function withSchedule<T>(scheduleId: string, fn: () => Promise<T>): Promis
   try {
     return await fn();
   } catch (err) {
-    if (err instanceof ScheduleNotFoundError) throw new ScheduleError(scheduleId, `schedule ${scheduleId} not found`, { cause: err });
+    if (err instanceof ScheduleNotFoundError) throw new ScheduleError(scheduleId, 'not-found', `schedule ${scheduleId} not found`, { cause: err });
     throw err;
   }
 }

@@ -1,19 +1,30 @@
+import type { S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { config } from '../../common/config';
+import type { Pool } from 'pg';
 import { ServiceUnavailableError } from '../../common/errors';
 import { JOB_ID_PATTERN } from '../../common/ids';
+import { inputPrefixOf } from '../../common/layout';
 import { getJob } from '../../store/jobs';
-import type { BatchGridClient } from './batch-grid-client';
 import { InvalidArgumentError, JobInputError, JobStateError } from './errors';
 import { isUnreachable } from './services';
 
 /**
  * Streaming upload of a job's input, for callers that hold a stream rather than local files (the
- * HTTP API): the body goes to `jobs/<jobId>/input/<path>` in parts, never held whole in memory;
- * the job is then submitted with `input: s3://<bucket>/jobs/<jobId>/input/` and the same job id.
+ * HTTP API, through `BatchGridClient.uploadInput`): the body goes to `jobs/<jobId>/input/<path>` in
+ * parts, never held whole in memory; the job is then submitted with
+ * `input: s3://<bucket>/jobs/<jobId>/input/` and the same job id.
  */
+
+/** What an upload needs of the client's services. */
+export interface UploadDeps {
+  db: Pool;
+  s3: S3Client;
+  bucket: string;
+  /** Named in the ServiceUnavailableError when S3 does not answer. */
+  s3Endpoint: string;
+}
 
 export interface InputUploadOptions {
   /** Multipart part size in bytes: memory held is about (queueSize + 1) × this. Default: 8 MiB; S3's minimum is 5 MiB. */
@@ -52,19 +63,19 @@ export function inputPathProblem(path: string): string | undefined {
  * yet: a job's input never changes once it is submitted (JobStateError). A body that ends early is a
  * JobInputError; S3 not answering is a ServiceUnavailableError.
  */
-export async function uploadJobInput(client: BatchGridClient, jobId: string, path: string, body: Readable, options: InputUploadOptions = {}): Promise<UploadedInput> {
+export async function uploadJobInput(deps: UploadDeps, jobId: string, path: string, body: Readable, options: InputUploadOptions = {}): Promise<UploadedInput> {
   const { partSizeBytes = 8 * 2 ** 20, queueSize = 2, contentType } = options;
   if (!Number.isInteger(partSizeBytes) || partSizeBytes < MIN_PART_BYTES) throw new InvalidArgumentError(`partSizeBytes must be a whole number ≥ ${MIN_PART_BYTES} (5 MiB, S3's minimum part size).`);
   if (!Number.isInteger(queueSize) || queueSize < 1) throw new InvalidArgumentError('queueSize must be a whole number ≥ 1.');
   if (!JOB_ID_PATTERN.test(jobId)) throw new InvalidArgumentError(`job id ${JSON.stringify(jobId)} must be 1–48 lowercase letters, digits or dashes, starting with a letter or digit`);
   const problem = inputPathProblem(path);
   if (problem) throw new InvalidArgumentError(`input path ${JSON.stringify(path)} ${problem}`);
-  const existing = await getJob(client.db, jobId);
+  const existing = await getJob(deps.db, jobId);
   if (existing) {
     throw new JobStateError(jobId, existing.status, `job ${jobId} already exists (${existing.status}): its input cannot change; upload under a new job id`);
   }
 
-  const prefix = `jobs/${jobId}/input/`;
+  const prefix = inputPrefixOf(jobId);
   const key = `${prefix}${path}`;
   let bytes = 0;
   const counter = new Transform({
@@ -79,8 +90,8 @@ export async function uploadJobInput(client: BatchGridClient, jobId: string, pat
     bodyError = err;
   });
   const upload = new Upload({
-    client: client.aws.s3,
-    params: { Bucket: client.bucket, Key: key, Body: counter, ContentType: contentType },
+    client: deps.s3,
+    params: { Bucket: deps.bucket, Key: key, Body: counter, ContentType: contentType },
     partSize: partSizeBytes,
     queueSize,
     leavePartsOnError: false,
@@ -91,9 +102,9 @@ export async function uploadJobInput(client: BatchGridClient, jobId: string, pat
     counter.destroy();
     await piping;
     if (bodyError !== undefined) throw new JobInputError(path, `the upload of ${path} stopped before its end: ${(bodyError as Error).message ?? bodyError}`, { cause: bodyError });
-    if (isUnreachable(err)) throw new ServiceUnavailableError('S3', config().endpoints.s3 ?? 'the default AWS S3 endpoint', { cause: err });
+    if (isUnreachable(err)) throw new ServiceUnavailableError('S3', deps.s3Endpoint, { cause: err });
     throw err;
   }
   await piping;
-  return { jobId, key, bytes, input: `s3://${client.bucket}/${prefix}` };
+  return { jobId, key, bytes, input: `s3://${deps.bucket}/${prefix}` };
 }

@@ -6,9 +6,10 @@ import { randomBytes } from 'node:crypto';
 import { Command } from 'commander';
 import { createAwsClients, destroyAwsClients, fleetQueueName, type AwsClients } from '../../common/aws';
 import { config } from '../../common/config';
+import { inputPrefixOf } from '../../common/layout';
 import { distPath } from '../../common/paths';
 import { launchJob } from '../../manager/launch';
-import { compilePipelineObject } from '../../pipeline';
+import { compilePipelineObject, DEFAULT_MANIFEST_KEY } from '../../pipeline';
 import { sendBodies } from '../../activities/task-sender';
 import { createPool } from '../../store/db';
 import { migrate } from '../../store/migrate';
@@ -95,9 +96,9 @@ async function engineRun(aws: AwsClients, n: number, o: Options, partsPerMessage
     });
     await waitUntil('the fleet queue', async () => Boolean((await aws.sqs.send(new GetQueueUrlCommand({ QueueName: fleetQueueName(prefix, 'bench') }))).QueueUrl));
     const jobId = `bench-${prefix}-${n}`;
-    const inputPrefix = `jobs/${jobId}/input/`;
+    const inputPrefix = inputPrefixOf(jobId);
     const manifest = Array.from({ length: n }, (_, i) => JSON.stringify({ key: `item-${i}` })).join('\n');
-    await aws.s3.send(new PutObjectCommand({ Bucket: cfg.BATCHGRID_BUCKET, Key: `${inputPrefix}manifest.jsonl`, Body: manifest }));
+    await aws.s3.send(new PutObjectCommand({ Bucket: cfg.BATCHGRID_BUCKET, Key: `${inputPrefix}${DEFAULT_MANIFEST_KEY}`, Body: manifest }));
     const compiled = compilePipelineObject({
       apiVersion: 'batchgrid/v1',
       kind: 'Pipeline',

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import type { JobSummary } from '../../activities/job-state';
 import { config } from '../../common/config';
+import { stagesPrefix } from '../../common/layout';
 import { distPath, packageRoot } from '../../common/paths';
 import { formatCents } from '../../examples/claims/claims';
 import type { ClaimsSummary, ValidateResult } from '../../examples/claims/tasks';
@@ -10,7 +11,6 @@ import { BatchGridClient } from '../../manager/client';
 import { watchJob } from '../../manager/cli/commands/watch';
 import { formatBytes, formatElapsed, formatTable } from '../../manager/cli/render/format';
 import { processIo } from '../../manager/cli/render/io';
-import { succeededParts } from '../../store/task-runs';
 import { generateClaims } from './generate-claims';
 import { startLocalEngine } from './local-engine';
 
@@ -76,9 +76,10 @@ async function run(): Promise<void> {
     if (claims) printClaimsSummary(await validationTotals(client, job.jobId), claims);
 
     heading('results');
-    say(`  results:       s3://${client.bucket}/${results.resultsKey}`);
-    for (const o of entry?.outputs ?? []) say(`  summary:       s3://${client.bucket}/${o.key} (${formatBytes(o.bytes)})`);
-    say(`  part outputs:  s3://${client.bucket}/jobs/${job.jobId}/stages/{validate,price}/parts/<n>/{valid,rejected,priced}.csv`);
+    const { bucket } = await client.get(job.jobId);
+    say(`  results:       s3://${bucket}/${results.resultsKey}`);
+    for (const o of entry?.outputs ?? []) say(`  summary:       s3://${bucket}/${o.key} (${formatBytes(o.bytes)})`);
+    say(`  part outputs:  s3://${bucket}/${stagesPrefix(job.jobId)}{validate,price}/parts/<n>/{valid,rejected,priced}.csv`);
     say(`  download them: batchgrid results ${job.jobId} --download ./claims-results`);
 
     heading('performance');
@@ -103,7 +104,7 @@ async function run(): Promise<void> {
 /** The validate parts' results added up: each part returned its counts, kept in Postgres. */
 async function validationTotals(client: BatchGridClient, jobId: string): Promise<ValidateResult> {
   const total: ValidateResult = { accepted: 0, rejected: 0, byReason: {} };
-  for await (const { result } of succeededParts(client.db, jobId, 'validate')) {
+  for await (const { result } of client.partResults(jobId, 'validate')) {
     const r = result as ValidateResult;
     total.accepted += r.accepted;
     total.rejected += r.rejected;

@@ -11,7 +11,6 @@ import { config } from '../../common/config';
 import { distPath } from '../../common/paths';
 import { BatchGridClient } from '../../manager';
 import { apiRoutes, buildApp, openApiPath } from '../../manager/api';
-import { uploadJobInput } from '../../manager/client/upload';
 import * as s from '../../manager/api/schemas';
 import { createPool } from '../../store/db';
 import { randomId, startEngine, type TestEngine } from '../support/engine';
@@ -136,7 +135,7 @@ describe('HTTP API against the real stack', () => {
     const path = await app.inject({ method: 'PUT', url: '/v1/jobs/some-job/input/a//b.txt', headers: auth, payload: 'x' });
     expect([path.statusCode, path.json()]).toEqual([400, { error: 'input path "a//b.txt" must be a relative path of names separated by single slashes, without . or .. segments' }]);
     // URLs normalise `..` away before the server sees them; a caller of the client gets the same check.
-    await expect(uploadJobInput(client, 'some-job', 'a/../../b.txt', Readable.from([]))).rejects.toThrow(/must be a relative path/);
+    await expect(client.uploadInput('some-job', 'a/../../b.txt', Readable.from([]))).rejects.toThrow(/must be a relative path/);
   });
 
   test('an invalid pipeline is a 400 with every problem of the pipeline, its path and YAML line', async () => {

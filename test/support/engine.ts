@@ -4,6 +4,7 @@ import { DefaultLogger, Runtime, type Worker } from '@temporalio/worker';
 import { randomBytes } from 'node:crypto';
 import { createAwsClients, destroyAwsClients, type AwsClients } from '../../common/aws';
 import { config } from '../../common/config';
+import { inputPrefixOf } from '../../common/layout';
 import { readJsonLines } from '../../common/s3-io';
 import { launchJob, type LaunchRequest } from '../../manager/launch';
 import { compilePipelineObject } from '../../pipeline';
@@ -91,7 +92,7 @@ export async function startEngine(options: { orchestrator?: boolean } = {}): Pro
     async submit(p, files, extra = {}) {
       const def = 'stages' in p && Array.isArray(p.stages) && typeof (p.stages[0] as { timeoutMs?: number })?.timeoutMs === 'number' ? (p as PipelineDef) : pipeline(p as Record<string, unknown>);
       const jobId = extra.jobId ?? randomId('j');
-      const inputPrefix = `jobs/${jobId}/input/`;
+      const inputPrefix = inputPrefixOf(jobId);
       for (const [name, body] of Object.entries(files)) {
         await aws.s3.send(new PutObjectCommand({ Bucket: bucket, Key: `${inputPrefix}${name}`, Body: body }));
       }

@@ -1,37 +1,20 @@
 import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
-import { Client, Connection } from '@temporalio/client';
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
-import { createAwsClients, destroyAwsClients } from '../../../common/aws';
-import { config } from '../../../common/config';
-import { ServiceUnavailableError } from '../../../common/errors';
 import { FleetValidationError } from '../../../grid/errors';
 import { compileFleet } from '../../../grid/fleet-def';
-import { gridStatus, scaleFleet, startAutoscaler, stopAutoscaler, type FleetStatus, type GridDeps } from '../../../grid/service';
+import type { FleetStatus } from '../../../grid/service';
 import { formatProblem } from '../../../pipeline/problems';
-import { createPool } from '../../../store/db';
+import type { BatchGridClient } from '../../client';
 import { formatElapsed, formatTable } from '../render/format';
+import { processIo, runWithClient } from '../render/io';
 
 const out = (text: string) => void process.stdout.write(text);
 
-/** Runs `fn` with a pool, a Temporal client and an Auto Scaling client, closing them after. */
-export async function withGrid<T>(fn: (deps: GridDeps) => Promise<T>): Promise<T> {
-  const cfg = config();
-  const db = createPool(cfg.DATABASE_URL, { max: 4 });
-  const aws = createAwsClients(cfg);
-  let connection: Connection | undefined;
-  try {
-    connection = await Connection.connect({ address: cfg.TEMPORAL_ADDRESS, connectTimeout: 5000 }).catch((err: unknown) => {
-      throw new ServiceUnavailableError('Temporal', cfg.TEMPORAL_ADDRESS, { cause: err });
-    });
-    const temporal = new Client({ connection, namespace: cfg.TEMPORAL_NAMESPACE });
-    return await fn({ db, temporal, taskQueue: cfg.BATCHGRID_TASK_QUEUE, autoScaling: aws.autoScaling });
-  } finally {
-    await connection?.close();
-    await db.end();
-    destroyAwsClients(aws);
-  }
+/** Runs `fn` with a client, closed after; an error is printed as every client command prints it, and sets the exit code. */
+async function withGrid(fn: (client: BatchGridClient) => Promise<void>): Promise<void> {
+  process.exitCode = await runWithClient(processIo, fn);
 }
 
 const count = (value: string): number => {
@@ -74,8 +57,8 @@ export function register(program: Command): void {
     .option('--decisions <n>', 'latest decisions to show per fleet (default: 5)', count)
     .option('--json', 'print as JSON')
     .action((o: { fleet?: string; decisions?: number; json?: boolean }) =>
-      withGrid(async (deps) => {
-        const fleets = await gridStatus(deps, { fleet: o.fleet, decisions: o.decisions });
+      withGrid(async (client) => {
+        const fleets = await client.gridStatus({ fleet: o.fleet, decisions: o.decisions });
         out(o.json ? `${JSON.stringify(fleets, null, 2)}\n` : renderStatus(fleets));
       }),
     );
@@ -87,8 +70,8 @@ export function register(program: Command): void {
     .argument('<n>', 'desired workers', count)
     .option('--json', 'print the decision as JSON')
     .action((fleet: string, n: number, o: { json?: boolean }) =>
-      withGrid(async (deps) => {
-        const r = await scaleFleet(deps, fleet, n);
+      withGrid(async (client) => {
+        const r = await client.scaleFleet(fleet, n);
         out(o.json ? `${JSON.stringify(r, null, 2)}\n` : `${fleet}: ${r.previous} -> ${r.desired} (${r.reason}; via ${r.via})\n`);
       }),
     );
@@ -109,8 +92,8 @@ export function register(program: Command): void {
         throw error;
       }
       const fleet = result.fleet;
-      await withGrid(async (deps) => {
-        const r = await startAutoscaler(deps, fleet);
+      await withGrid(async (client) => {
+        const r = await client.startAutoscaler(fleet);
         out(`${fleet.name}: ${r.started ? 'autoscaler started' : 'autoscaler running; definition updated'} (workflow ${r.workflowId}, ${fleet.provider.type}, ${fleet.min}..${fleet.max} workers)\n`);
       });
     });
@@ -122,8 +105,8 @@ export function register(program: Command): void {
     .option('--scale-to-zero', 'also bring an ASG fleet to its minimum size')
     .option('--no-wait', 'return once asked, without waiting for the autoscaler to end')
     .action((fleet: string, o: { scaleToZero?: boolean; wait: boolean }) =>
-      withGrid(async (deps) => {
-        const r = await stopAutoscaler(deps, fleet, { scaleToZero: o.scaleToZero, wait: o.wait });
+      withGrid(async (client) => {
+        const r = await client.stopAutoscaler(fleet, { scaleToZero: o.scaleToZero, wait: o.wait });
         out(r.stopped ? `${fleet}: autoscaler stopped\n` : `${fleet}: no autoscaler running\n`);
       }),
     );

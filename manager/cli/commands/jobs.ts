@@ -1,5 +1,5 @@
 import { InvalidArgumentError, type Command } from 'commander';
-import type { Job, JobStatus } from '../../../store/jobs';
+import type { Job, JobStatus } from '../../client';
 import { formatElapsed, formatTable, formatTimestamp } from '../render/format';
 import { processIo, printJson, runWithClient, type CliIo } from '../render/io';
 

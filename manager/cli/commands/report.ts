@@ -1,5 +1,5 @@
 import { InvalidArgumentError, type Command } from 'commander';
-import { DEFAULT_SLOWEST, jobReport, renderReport } from '../../reports';
+import { DEFAULT_SLOWEST, renderReport } from '../../reports';
 import { processIo, printJson, runWithClient, type CliIo } from '../render/io';
 
 export interface ReportCommandOptions {
@@ -10,7 +10,7 @@ export interface ReportCommandOptions {
 /** `batchgrid report JOB`. */
 export async function reportCommand(jobId: string, opts: ReportCommandOptions, io: CliIo = processIo): Promise<number> {
   return runWithClient(io, async (client) => {
-    const report = await jobReport(client.db, jobId, { slowest: opts.slowest });
+    const report = await client.report(jobId, { slowest: opts.slowest });
     if (opts.json) return void printJson(io, report);
     io.out(`${renderReport(report)}\n`);
   });

@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
-import type { BatchGridClient } from '../../client';
+import { TERMINAL_JOB_STATUSES, type BatchGridClient } from '../../client';
 import type { JobProgressView } from '../../client/progress';
-import { TERMINAL_JOB_STATUSES } from '../../../store/jobs';
 import { jobLine, progressLine, renderProgress } from '../render/progress';
 import { processIo, runWithClient, type CliIo } from '../render/io';
 

@@ -1,8 +1,7 @@
 import type { Command } from 'commander';
-import { listWorkerStats, type WorkerStats } from '../../../grid/service';
+import type { WorkerStats } from '../../../grid/service';
+import { listFleetWorkers } from '../../client/database';
 import { formatElapsed, formatTable } from '../render/format';
-import { config } from '../../../common/config';
-import { createPool } from '../../../store/db';
 
 /** The `batchgrid workers` table. */
 export function renderWorkers(workers: WorkerStats[], now = Date.now()): string {
@@ -32,12 +31,7 @@ export function register(program: Command): void {
     .option('--all', 'include stopped and lost workers')
     .option('--json', 'print as JSON')
     .action(async (o: { fleet?: string; all?: boolean; json?: boolean }) => {
-      const db = createPool(config().DATABASE_URL, { max: 1 });
-      try {
-        const workers = await listWorkerStats(db, { fleet: o.fleet, all: o.all });
-        process.stdout.write(o.json ? `${JSON.stringify(workers, null, 2)}\n` : renderWorkers(workers));
-      } finally {
-        await db.end();
-      }
+      const workers = await listFleetWorkers({ fleet: o.fleet, all: o.all });
+      process.stdout.write(o.json ? `${JSON.stringify(workers, null, 2)}\n` : renderWorkers(workers));
     });
 }

@@ -9,6 +9,7 @@
  * upper part's output, with the right line count, and every output must hold exactly what the
  * input implies.
  */
+import { resultsKeyOf } from '../../../common/layout';
 import type { TestEngine } from '../../support/engine';
 
 export const PARTS = 30;
@@ -128,7 +129,7 @@ export async function auditJob(engine: TestEngine, jobId: string): Promise<Audit
   let finals: { part: number; result: ResultLine['result']; outputs: OutputRef[] }[] = count.filter((r) => r.status === 'succeeded').map((r) => ({ part: r.part, result: r.result, outputs: r.outputs ?? [] }));
   if (status === 'succeeded') {
     try {
-      const lines = await engine.readJsonLines<ResultLine>(summary?.resultsKey ?? `jobs/${jobId}/results.jsonl`);
+      const lines = await engine.readJsonLines<ResultLine>(summary?.resultsKey ?? resultsKeyOf(jobId));
       finals = lines.filter((l) => l.stage === COUNT).map((l) => ({ part: l.part, result: l.result, outputs: l.outputs }));
       const others = lines.filter((l) => l.stage !== COUNT).length;
       if (others > 0) wrong.push(`results.jsonl has ${others} lines of stages other than ${COUNT}`);
