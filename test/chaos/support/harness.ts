@@ -15,6 +15,9 @@ import { config } from '../../../common/config';
 import { distPath } from '../../../common/paths';
 import { startEngine, type TestEngine } from '../../support/engine';
 import { exited, spawnBatchgrid } from '../../support/processes';
+
+/** The exec templates the suite's fleet runs (see exec-policy.yaml). */
+const EXEC_POLICY = path.join(__dirname, 'exec-policy.yaml');
 import { waitForValue } from '../../support/stack';
 import { auditJob, FINAL_STATUSES, FLEET, INPUT, PARTS, PIPELINE, succeededParts, total, UPPER, type Audit, type JobStatus } from './job';
 import type { FaultRow } from './report';
@@ -110,7 +113,7 @@ export async function runFault(spec: FaultSpec, bundle: string): Promise<{ row: 
       return child;
     },
     startFleetWorker() {
-      const child = spawnBatchgrid(engine, ['fleet-worker', '--fleet', FLEET, '--concurrency', '2', '--visibility-timeout', String(VISIBILITY_TIMEOUT_S), '--grace-ms', '10000']);
+      const child = spawnBatchgrid(engine, ['fleet-worker', '--fleet', FLEET, '--concurrency', '2', '--visibility-timeout', String(VISIBILITY_TIMEOUT_S), '--grace-ms', '10000'], { BATCHGRID_EXEC_POLICY: EXEC_POLICY });
       fleet.push(child);
       return child;
     },

@@ -2,7 +2,7 @@
  * The job every fault row runs, and the audit that says exactly what it produced.
  *
  * 300 distinct lines in 30 parts of 10 lines, through two stages:
- *   upper  `exec` of `sh -c 'sleep 0.5; exec tr a-z A-Z'` on each part (well over half a second a part,
+ *   upper  `exec` of the template `slow-upper` (support/exec-policy.yaml: `sh -c 'sleep 0.5; exec tr a-z A-Z'`) on each part (well over half a second a part,
  *          so a fault lands mid-stage), its output `out.txt` the part upper-cased;
  *   count  `lines.count`, `chain: stream`: one part per upper part, in the order they succeeded.
  * Every source part must reach results.jsonl exactly once, through one count part that read the
@@ -35,7 +35,7 @@ export const PIPELINE = {
     {
       id: UPPER,
       task: 'exec',
-      params: { command: ['sh', '-c', 'sleep 0.5; exec tr a-z A-Z'], stdin: 'input', stdoutFile: 'out.txt' },
+      params: { command: 'slow-upper', stdoutFile: 'out.txt' },
       timeout: '1m',
     },
     { id: COUNT, task: 'lines.count', needs: [UPPER], chain: 'stream', timeout: '1m' },
