@@ -33,7 +33,7 @@ import {
 } from '../../store';
 import { randomSchema, testPool, type TestDb } from '../support/db';
 
-const TABLES = ['fleets', 'jobs', 'scaling_decisions', 'schema_migrations', 'stage_runs', 'task_runs', 'workers'];
+const TABLES = ['fleets', 'job_claims', 'jobs', 'scaling_decisions', 'schema_migrations', 'stage_runs', 'task_runs', 'workers'];
 
 const definition: PipelineDef = {
   apiVersion: 'batchgrid/v1',
