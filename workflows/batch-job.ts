@@ -17,6 +17,7 @@ import {
 } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType, type RetryPolicy } from '@temporalio/common';
 import type { Activities, JobSummary, StagePlan, StageResult } from '../activities';
+import type { JobStatus, StageStatus } from '../common/status';
 import { readyStages } from '../pipeline/dag';
 import type { PipelineDef, StageDef } from '../pipeline/types';
 
@@ -44,12 +45,13 @@ export interface BatchJobOptions {
   overdueSlackMs?: number;
 }
 
-export type StageStatus = 'waiting' | 'planning' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+export type { StageStatus } from '../common/status';
 
 export interface JobProgress {
   jobId: string;
   pipeline: string;
-  status: 'running' | 'paused' | 'succeeded' | 'failed' | 'cancelled';
+  /** A running workflow's job has started: never `scheduled`. */
+  status: Exclude<JobStatus, 'scheduled'>;
   stages: { id: string; task: string; status: StageStatus; partsTotal?: number; result?: StageResult }[];
 }
 
@@ -97,7 +99,7 @@ export async function batchJob(input: BatchJobInput): Promise<JobSummary> {
   const { runStage } = proxyActivities<Activities>(stageOptions);
   const startedAt = Date.now();
 
-  const stages = new Map<string, JobProgress['stages'][number]>(pipeline.stages.map((s) => [s.id, { id: s.id, task: s.task, status: 'waiting' }]));
+  const stages = new Map<string, JobProgress['stages'][number]>(pipeline.stages.map((s) => [s.id, { id: s.id, task: s.task, status: 'pending' }]));
   let status: JobProgress['status'] = 'running';
   let wantPaused = false;
   let paused = false;

@@ -5,6 +5,7 @@ import { createAwsClients, destroyAwsClients, type AwsClients } from '../../comm
 import { config } from '../../common/config';
 import { JobNotFoundError, ServiceUnavailableError } from '../../common/errors';
 import { JOB_ID_PATTERN, newJobId, workflowIdOf } from '../../common/ids';
+import { isTerminal, type JobStatus } from '../../common/status';
 import { JOB_CLAIM_TTL_MS } from '../../pipeline/limits';
 import type { PipelineDef } from '../../pipeline/types';
 import { createPool } from '../../store/db';
@@ -16,9 +17,7 @@ import {
   listJobs,
   releaseJobClaim,
   setJobStatus,
-  TERMINAL_JOB_STATUSES,
   type Job,
-  type JobStatus,
 } from '../../store/jobs';
 import { jobProgress } from '../../store/progress';
 import { closeOpenStageRuns, getStageRuns, type StageRun } from '../../store/stage-runs';
@@ -138,7 +137,6 @@ export interface CreateScheduleOptions {
 }
 
 const DEFAULT_CONNECT_TIMEOUT_MS = 5000;
-const isTerminal = (status: JobStatus) => TERMINAL_JOB_STATUSES.includes(status);
 
 /**
  * The batchgrid client library: submits pipelines, follows and controls jobs, fetches results,

@@ -9,6 +9,7 @@
  * upper part's output, with the right line count, and every output must hold exactly what the
  * input implies.
  */
+import type { JobStatus } from '../../../common/status';
 import type { TestEngine } from '../../support/engine';
 
 export const PARTS = 30;
@@ -41,8 +42,6 @@ export const PIPELINE = {
   ],
 };
 
-export type JobStatus = 'scheduled' | 'running' | 'paused' | 'succeeded' | 'failed' | 'cancelled';
-export const FINAL_STATUSES: readonly JobStatus[] = ['succeeded', 'failed', 'cancelled'];
 
 interface OutputRef {
   key: string;
