@@ -15,8 +15,9 @@ import {
   workflowInfo,
   type ActivityOptions,
 } from '@temporalio/workflow';
-import { defineSearchAttributeKey, SearchAttributeType, type RetryPolicy } from '@temporalio/common';
+import type { RetryPolicy } from '@temporalio/common';
 import type { Activities, JobSummary, StagePlan, StageResult } from '../activities';
+import { SEARCH_ATTRIBUTE_KEYS as SA } from '../common/search-attributes';
 import type { JobStatus, StageStatus } from '../common/status';
 import { readyStages } from '../pipeline/dag';
 import type { PipelineDef, StageDef } from '../pipeline/types';
@@ -58,13 +59,6 @@ export interface JobProgress {
 export const progressQuery = defineQuery<JobProgress>('progress');
 export const pauseSignal = defineSignal('pause');
 export const resumeSignal = defineSignal('resume');
-
-const SA = {
-  pipeline: defineSearchAttributeKey('BatchgridPipeline', SearchAttributeType.KEYWORD),
-  status: defineSearchAttributeKey('BatchgridStatus', SearchAttributeType.KEYWORD),
-  stages: defineSearchAttributeKey('BatchgridStages', SearchAttributeType.KEYWORD_LIST),
-  fleet: defineSearchAttributeKey('BatchgridFleet', SearchAttributeType.KEYWORD),
-};
 
 /** `job-nightly-2026-11-29T03:00:00Z` → `nightly-2026-11-29t03-00-00z`: a schedule's run id as a job id. */
 export function jobIdFromWorkflowId(workflowId: string): string {

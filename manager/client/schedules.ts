@@ -1,4 +1,5 @@
 import { ScheduleAlreadyRunning, ScheduleNotFoundError, type Client, type ScheduleSummary } from '@temporalio/client';
+import { startSearchAttributes } from '../../common/search-attributes';
 import type { PipelineDef } from '../../pipeline/types';
 import type { BatchJobInput } from '../../workflows/batch-job';
 import { jobIdFromWorkflowId } from '../../workflows/batch-job';
@@ -65,7 +66,7 @@ export async function createSchedule(
         workflowId: scheduleWorkflowId(req.scheduleId),
         taskQueue: deps.taskQueue,
         args,
-        searchAttributes: { BatchgridPipeline: [req.pipeline.name], BatchgridStatus: ['running'], BatchgridFleet: [req.pipeline.fleet] },
+        typedSearchAttributes: startSearchAttributes({ pipeline: req.pipeline.name, fleet: req.pipeline.fleet, status: 'running' }),
         memo: { pipeline: req.pipeline.name, input: memo.input, schedule: req.scheduleId },
       },
       memo: memo as unknown as Record<string, unknown>,
