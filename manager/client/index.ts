@@ -12,7 +12,7 @@ export type {
   SubmitOptions,
   SubmitResult,
 } from './batch-grid-client';
-export { InvalidArgumentError, JobIdTakenError, JobInputError, JobStartError, JobStateError, PipelineSourceError, ScheduleError } from './errors';
+export { InvalidOptionError, JobIdTakenError, JobInputError, JobStartError, JobStateError, PipelineSourceError, ScheduleError } from './errors';
 export type { UploadProgress } from './input';
 export type { PipelineInput } from './pipeline-source';
 export type { JobProgressView, StageProgressView } from './progress';
