@@ -1,10 +1,11 @@
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { resultsKeyOf, stageClosedKeyOf } from '../common/layout';
 import { writeJsonLines } from '../common/s3-io';
+import type { JobStatus, TerminalStatus } from '../common/status';
 import { deleteCompletionQueue } from '../common/sqs/queues';
 import { finalStages } from '../pipeline/dag';
 import type { PipelineDef, StageDef } from '../pipeline/types';
-import { insertJob, setJobStatus, type JobStatus } from '../store/jobs';
+import { insertJob, setJobStatus } from '../store/jobs';
 import { closeStageRun } from '../store/stage-runs';
 import { succeededParts } from '../store/task-runs';
 import type { ActivityDeps } from './deps';
@@ -14,7 +15,7 @@ import type { StageResult } from './run-stage';
 export interface JobSummary {
   jobId: string;
   pipeline: string;
-  status: 'succeeded' | 'failed' | 'cancelled';
+  status: TerminalStatus;
   stages: StageResult[];
   /** S3 key of the job's results: one JSON line per part of each final stage. */
   resultsKey?: string;
@@ -39,7 +40,7 @@ export interface CloseStageInput {
   stage: StageDef;
   bucket: string;
   /** How the workflow saw the stage end; a stage run that already ended keeps its own outcome. */
-  status: 'succeeded' | 'failed' | 'cancelled';
+  status: TerminalStatus;
   error?: string;
 }
 

@@ -6,7 +6,8 @@ export * from './client';
 export { JobNotFoundError, PipelineValidationError, ServiceUnavailableError } from '../common/errors';
 export type { JobSummary } from '../activities/job-state';
 export type { StageResult } from '../activities/run-stage';
-export type { StageRun, StageRunStatus, StageMode } from '../store/stage-runs';
+export type { StageRun } from '../store/stage-runs';
+export type { JobStatus, StageStatus, StageMode } from '../common/status';
 export type { PipelineDef, StageDef, Problem } from '../pipeline/types';
 
 /** The handler API, for task modules run by `batchgrid fleet-worker --tasks`. */

@@ -1,6 +1,7 @@
 import { WorkflowExecutionAlreadyStartedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import type { Pool } from 'pg';
 import { workflowIdOf } from '../common/ids';
+import { startSearchAttributes } from '../common/search-attributes';
 import type { PipelineDef } from '../pipeline/types';
 import { insertJob } from '../store/jobs';
 import type { BatchJobOptions, batchJob } from '../workflows';
@@ -51,11 +52,7 @@ export async function launchJob(deps: LaunchDeps, req: LaunchRequest): Promise<{
       taskQueue: deps.taskQueue,
       args: [{ jobId: req.jobId, pipeline: req.pipeline, bucket: deps.bucket, inputPrefix: req.inputPrefix, options: req.options, retryOf: req.retryOf }],
       startDelay: delayMs > 0 ? delayMs : undefined,
-      searchAttributes: {
-        BatchgridPipeline: [req.pipeline.name],
-        BatchgridStatus: [delayMs > 0 ? 'scheduled' : 'running'],
-        BatchgridFleet: [req.pipeline.fleet],
-      },
+      typedSearchAttributes: startSearchAttributes({ pipeline: req.pipeline.name, fleet: req.pipeline.fleet, status: delayMs > 0 ? 'scheduled' : 'running' }),
       memo: { pipeline: req.pipeline.name, input: `s3://${deps.bucket}/${req.inputPrefix}` },
       staticSummary: `batchgrid job ${req.jobId}: pipeline ${req.pipeline.name} (${req.pipeline.stages.length} stages)`,
     });

@@ -1,11 +1,9 @@
 import type { PipelineDef } from '../pipeline/types';
 import type { QueryResultRow } from 'pg';
+import { TERMINAL_JOB_STATUSES, type JobStatus } from '../common/status';
 import { json, type Queryable } from './db';
 
-export type JobStatus = 'scheduled' | 'running' | 'paused' | 'succeeded' | 'failed' | 'cancelled';
-
-/** Statuses a job never leaves. */
-export const TERMINAL_JOB_STATUSES: readonly JobStatus[] = ['succeeded', 'failed', 'cancelled'];
+export type { JobStatus } from '../common/status';
 
 export interface Job {
   jobId: string;

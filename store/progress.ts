@@ -1,19 +1,15 @@
 import type { Queryable } from './db';
-import type { StageMode, StageRunStatus } from './stage-runs';
+import type { PartCountName, StageMode, StageStatus } from '../common/status';
+import { partCountColumns } from './task-runs';
 
-/** Part counts of one stage run, derived from task_runs (never from increments). */
-export interface StageProgress {
+/** Part counts of one stage run, derived from task_runs (never from increments), named as PART_COUNTS says. */
+export interface StageProgress extends Record<PartCountName, number> {
   stageId: string;
-  status: StageRunStatus;
+  status: StageStatus;
   task: string;
   mode: StageMode;
   /** Known once the stage is planned (stream stages: when upstream is done). */
   partsTotal: number | null;
-  /** Sent and not yet completed: in flight. */
-  queued: number;
-  retryWait: number;
-  succeeded: number;
-  failed: number;
   /** Parts that needed more than one attempt, whatever their status. */
   retried: number;
   bytesIn: number;
@@ -26,10 +22,7 @@ export interface StageProgress {
 export async function jobProgress(db: Queryable, jobId: string): Promise<StageProgress[]> {
   const r = await db.query(
     `SELECT s.stage_id, s.status, s.task, s.mode, s.parts_total,
-            count(t.part) FILTER (WHERE t.status = 'queued')::int AS queued,
-            count(t.part) FILTER (WHERE t.status = 'retry_wait')::int AS retry_wait,
-            count(t.part) FILTER (WHERE t.status = 'succeeded')::int AS succeeded,
-            count(t.part) FILTER (WHERE t.status = 'failed')::int AS failed,
+            ${partCountColumns('t.')},
             count(t.part) FILTER (WHERE t.attempt > 1)::int AS retried,
             coalesce(sum(t.bytes_in), 0)::float8 AS bytes_in,
             coalesce(sum(t.bytes_out), 0)::float8 AS bytes_out,
@@ -47,8 +40,8 @@ export async function jobProgress(db: Queryable, jobId: string): Promise<StagePr
     task: x.task,
     mode: x.mode,
     partsTotal: x.parts_total,
-    queued: x.queued,
-    retryWait: x.retry_wait,
+    inFlight: x.inFlight,
+    retryWaiting: x.retryWaiting,
     succeeded: x.succeeded,
     failed: x.failed,
     retried: x.retried,

@@ -1,4 +1,5 @@
 import type { QueryResultRow } from 'pg';
+import type { FinalPartStatus } from '../common/status';
 import type { Queryable } from './db';
 
 /**
@@ -40,7 +41,7 @@ export interface SlowPartRow {
   stageId: string;
   part: number;
   attempt: number;
-  status: 'succeeded' | 'failed';
+  status: FinalPartStatus;
   workerId: string | null;
   runTimeMs: number;
 }

@@ -1,17 +1,13 @@
 import type { QueryResultRow } from 'pg';
+import { TERMINAL_STAGE_STATUSES, type StageMode, type StageStatus, type TerminalStatus } from '../common/status';
 import { json, type Queryable } from './db';
 
-export type StageRunStatus = 'pending' | 'planning' | 'running' | 'succeeded' | 'failed' | 'cancelled';
-/** How a stage gets its parts: from the job input, or chained from upstream (barrier, stream, gather). */
-export type StageMode = 'barrier' | 'stream' | 'gather' | 'input';
-
-/** Statuses a stage run never leaves. */
-export const TERMINAL_STAGE_STATUSES: readonly StageRunStatus[] = ['succeeded', 'failed', 'cancelled'];
+export { TERMINAL_STAGE_STATUSES, type StageMode, type StageStatus } from '../common/status';
 
 export interface StageRun {
   jobId: string;
   stageId: string;
-  status: StageRunStatus;
+  status: StageStatus;
   task: string;
   mode: StageMode;
   partsTotal: number | null;
@@ -28,7 +24,7 @@ export interface StageRunInput {
   jobId: string;
   stageId: string;
   /** Default: `pending`. */
-  status?: StageRunStatus;
+  status?: StageStatus;
   task: string;
   mode: StageMode;
   partsTotal?: number | null;
@@ -111,7 +107,7 @@ export async function setStageRunStatus(
   db: Queryable,
   jobId: string,
   stageId: string,
-  status: StageRunStatus,
+  status: StageStatus,
   update: StageRunStatusUpdate = {},
 ): Promise<boolean> {
   const r = await db.query(
@@ -151,7 +147,7 @@ export async function getStageRuns(db: Queryable, jobId: string): Promise<StageR
 export interface StageClaim {
   /** False when a newer attempt already owns the stage: this one is stale and must not write. */
   claimed: boolean;
-  status: StageRunStatus | undefined;
+  status: StageStatus | undefined;
   /** The stored outcome of a stage that already finished (succeeded or failed). */
   summary: unknown;
 }
@@ -186,7 +182,7 @@ export async function stageRunnerState(db: Queryable, jobId: string, stageId: st
 }
 
 /** The status of one stage run, if it exists. */
-export async function stageRunStatus(db: Queryable, jobId: string, stageId: string): Promise<StageRunStatus | undefined> {
+export async function stageRunStatus(db: Queryable, jobId: string, stageId: string): Promise<StageStatus | undefined> {
   const r = await db.query('SELECT status FROM stage_runs WHERE job_id = $1 AND stage_id = $2', [jobId, stageId]);
   return r.rows[0]?.status;
 }
@@ -196,7 +192,7 @@ export async function stageRunStatus(db: Queryable, jobId: string, stageId: stri
  * whose activity failed), creating the row if planning never recorded it. A finished run keeps
  * its outcome. Safe to replay.
  */
-export async function closeStageRun(db: Queryable, run: { jobId: string; stageId: string; task: string; mode: StageMode; status: 'succeeded' | 'failed' | 'cancelled'; error?: string }): Promise<void> {
+export async function closeStageRun(db: Queryable, run: { jobId: string; stageId: string; task: string; mode: StageMode; status: TerminalStatus; error?: string }): Promise<void> {
   await db.query(
     `INSERT INTO stage_runs AS s (job_id, stage_id, status, task, mode, finished_at, error)
      VALUES ($1, $2, $3, $4, $5, now(), $6)

@@ -1,5 +1,6 @@
 import type { Queryable } from './db';
 import type { InputRef, OutputRef, PartResult, TaskErrorInfo } from '../common/messages';
+import { PART_COUNTS, PART_STATUSES, type OpenPartStatus, type PartCountName, type PartStatus } from '../common/status';
 
 type Db = Queryable;
 
@@ -10,7 +11,15 @@ type Db = Queryable;
  * from these rows, never from increments.
  */
 
-export type PartStatus = 'queued' | 'retry_wait' | 'succeeded' | 'failed';
+export type { PartStatus } from '../common/status';
+
+/**
+ * The select-list counting parts per status, one int column per PART_COUNTS name (`"inFlight"` for
+ * `queued`…). `prefix` qualifies the columns, e.g. `t.` in a join.
+ */
+export function partCountColumns(prefix = ''): string {
+  return PART_STATUSES.map((s) => `count(${prefix}part) FILTER (WHERE ${prefix}status = '${s}')::int AS "${PART_COUNTS[s]}"`).join(',\n            ');
+}
 
 export interface QueuedPart {
   part: number;
@@ -124,7 +133,7 @@ export interface OpenPart {
   attempt: number;
   inputs: InputRef[];
   inputsKey?: string;
-  status: 'queued' | 'retry_wait';
+  status: OpenPartStatus;
   deadlineAt?: number;
   retryAt?: number;
 }
@@ -147,12 +156,9 @@ export async function openParts(db: Db, jobId: string, stageId: string): Promise
   }));
 }
 
-export interface StageCounts {
+/** A stage run's parts: per status (named as PART_COUNTS says), in all, and retried. */
+export interface StageCounts extends Record<PartCountName, number> {
   total: number;
-  queued: number;
-  retryWait: number;
-  succeeded: number;
-  failed: number;
   retried: number;
   /** Highest part number seen, or -1: parts are dispatched in manifest order, so this is the resume cursor. */
   maxPart: number;
@@ -162,17 +168,14 @@ export interface StageCounts {
 export async function stageCounts(db: Db, jobId: string, stageId: string): Promise<StageCounts> {
   const r = await db.query(
     `SELECT count(*)::int AS total,
-            count(*) FILTER (WHERE status = 'queued')::int AS queued,
-            count(*) FILTER (WHERE status = 'retry_wait')::int AS retry_wait,
-            count(*) FILTER (WHERE status = 'succeeded')::int AS succeeded,
-            count(*) FILTER (WHERE status = 'failed')::int AS failed,
+            ${partCountColumns()},
             count(*) FILTER (WHERE attempt > 1)::int AS retried,
             coalesce(max(part), -1)::int AS max_part
        FROM task_runs WHERE job_id = $1 AND stage_id = $2`,
     [jobId, stageId],
   );
   const x = r.rows[0];
-  return { total: x.total, queued: x.queued, retryWait: x.retry_wait, succeeded: x.succeeded, failed: x.failed, retried: x.retried, maxPart: x.max_part };
+  return { total: x.total, inFlight: x.inFlight, retryWaiting: x.retryWaiting, succeeded: x.succeeded, failed: x.failed, retried: x.retried, maxPart: x.max_part };
 }
 
 /** The job's window as one stage sees it: parts in flight across the job, and other running stages waiting for slots. */

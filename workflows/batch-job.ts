@@ -15,8 +15,10 @@ import {
   workflowInfo,
   type ActivityOptions,
 } from '@temporalio/workflow';
-import { defineSearchAttributeKey, SearchAttributeType, type RetryPolicy } from '@temporalio/common';
+import type { RetryPolicy } from '@temporalio/common';
 import type { Activities, JobSummary, StagePlan, StageResult } from '../activities';
+import { SEARCH_ATTRIBUTE_KEYS as SA } from '../common/search-attributes';
+import type { JobStatus, StageStatus } from '../common/status';
 import { readyStages } from '../pipeline/dag';
 import type { PipelineDef, StageDef } from '../pipeline/types';
 
@@ -44,25 +46,19 @@ export interface BatchJobOptions {
   overdueSlackMs?: number;
 }
 
-export type StageStatus = 'waiting' | 'planning' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+export type { StageStatus } from '../common/status';
 
 export interface JobProgress {
   jobId: string;
   pipeline: string;
-  status: 'running' | 'paused' | 'succeeded' | 'failed' | 'cancelled';
+  /** A running workflow's job has started: never `scheduled`. */
+  status: Exclude<JobStatus, 'scheduled'>;
   stages: { id: string; task: string; status: StageStatus; partsTotal?: number; result?: StageResult }[];
 }
 
 export const progressQuery = defineQuery<JobProgress>('progress');
 export const pauseSignal = defineSignal('pause');
 export const resumeSignal = defineSignal('resume');
-
-const SA = {
-  pipeline: defineSearchAttributeKey('BatchgridPipeline', SearchAttributeType.KEYWORD),
-  status: defineSearchAttributeKey('BatchgridStatus', SearchAttributeType.KEYWORD),
-  stages: defineSearchAttributeKey('BatchgridStages', SearchAttributeType.KEYWORD_LIST),
-  fleet: defineSearchAttributeKey('BatchgridFleet', SearchAttributeType.KEYWORD),
-};
 
 /** `job-nightly-2026-11-29T03:00:00Z` → `nightly-2026-11-29t03-00-00z`: a schedule's run id as a job id. */
 export function jobIdFromWorkflowId(workflowId: string): string {
@@ -97,7 +93,7 @@ export async function batchJob(input: BatchJobInput): Promise<JobSummary> {
   const { runStage } = proxyActivities<Activities>(stageOptions);
   const startedAt = Date.now();
 
-  const stages = new Map<string, JobProgress['stages'][number]>(pipeline.stages.map((s) => [s.id, { id: s.id, task: s.task, status: 'waiting' }]));
+  const stages = new Map<string, JobProgress['stages'][number]>(pipeline.stages.map((s) => [s.id, { id: s.id, task: s.task, status: 'pending' }]));
   let status: JobProgress['status'] = 'running';
   let wantPaused = false;
   let paused = false;

@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import { JobNotFoundError, PipelineValidationError, ServiceUnavailableError } from '../../common/errors';
 import { formatPath } from '../../pipeline/problems';
-import { InvalidArgumentError, JobInputError, JobStateError, PipelineSourceError, ScheduleError } from '../client/errors';
+import { InvalidOptionError, JobInputError, JobStateError, PipelineSourceError, ScheduleError } from '../client/errors';
 
 /** One problem of a request: where (`body.input`, `query.limit`, `params.id`) and what. */
 export interface RequestProblem {
@@ -41,7 +41,7 @@ export function toHttpError(err: unknown): HttpError {
   if (err instanceof JobNotFoundError) return { statusCode: 404, body: { error: `job ${err.jobId} not found` } };
   if (err instanceof ScheduleError) return { statusCode: err.reason === 'not-found' ? 404 : 409, body: { error: err.message } };
   if (err instanceof JobStateError) return { statusCode: 409, body: { error: err.message, status: err.status } };
-  if (err instanceof InvalidArgumentError || err instanceof JobInputError || err instanceof PipelineSourceError) return { statusCode: 400, body: { error: err.message } };
+  if (err instanceof InvalidOptionError || err instanceof JobInputError || err instanceof PipelineSourceError) return { statusCode: 400, body: { error: err.message } };
   if (err instanceof ServiceUnavailableError) {
     // The service's name only: its address is the operator's business, not the caller's.
     return { statusCode: 503, body: { error: `service unavailable: ${err.service}`, service: err.service }, headers: { 'retry-after': '5' } };

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { JOB_ID_PATTERN } from '../../common/ids';
+import { FINAL_PART_STATUSES, isJobStatus, JOB_STATUSES, STAGE_MODES, STAGE_STATUSES } from '../../common/status';
 import { SCHEDULE_ID_PATTERN } from '../client/schedules';
 
 /**
@@ -7,9 +8,9 @@ import { SCHEDULE_ID_PATTERN } from '../client/schedules';
  * OpenAPI document (GET /v1/openapi.json) is generated from them. Times travel as ISO 8601 strings.
  */
 
-const JOB_STATUSES = ['scheduled', 'running', 'paused', 'succeeded', 'failed', 'cancelled'] as const;
-const STAGE_STATUSES = ['pending', 'planning', 'running', 'succeeded', 'failed', 'cancelled'] as const;
-const STAGE_MODES = ['barrier', 'stream', 'gather', 'input'] as const;
+const JobStatus = z.enum(JOB_STATUSES);
+const StageStatus = z.enum(STAGE_STATUSES);
+const StageMode = z.enum(STAGE_MODES);
 
 // ─── requests ──────────────────────────────────────────────────────────────────────────────────
 
@@ -46,7 +47,7 @@ export const ListQuery = z.strictObject({
   status: z
     .string()
     .optional()
-    .refine((s) => s === undefined || s.split(',').every((x) => (JOB_STATUSES as readonly string[]).includes(x)), `must be one or more of ${JOB_STATUSES.join(', ')}, separated by commas`)
+    .refine((s) => s === undefined || s.split(',').every(isJobStatus), `must be one or more of ${JOB_STATUSES.join(', ')}, separated by commas`)
     .meta({ description: `Only jobs in these statuses, comma-separated (${JOB_STATUSES.join(', ')}).` }),
   limit: z.coerce.number().int().min(1).max(1000).optional().meta({ description: 'Page size, 1–1000. Default: 50.' }),
   cursor: z.string().min(1).optional().meta({ description: '`nextCursor` of the previous page.' }),
@@ -85,15 +86,15 @@ export const ProblemsBody = z
   })
   .meta({ description: 'Every problem of the request (paths like `body.input`, `query.limit`) or of the pipeline (paths inside it, with YAML lines).' });
 export const UnavailableBody = z.object({ error: z.string(), service: z.string() });
-export const JobStateBody = z.object({ error: z.string(), status: z.enum(JOB_STATUSES) });
+export const JobStateBody = z.object({ error: z.string(), status: JobStatus });
 
-export const SubmitResultBody = z.object({ jobId: z.string(), workflowId: z.string(), status: z.enum(JOB_STATUSES), created: z.boolean() });
+export const SubmitResultBody = z.object({ jobId: z.string(), workflowId: z.string(), status: JobStatus, created: z.boolean() });
 
 export const JobBody = z.object({
   jobId: z.string(),
   pipelineName: z.string(),
   definition: z.record(z.string(), z.unknown()),
-  status: z.enum(JOB_STATUSES),
+  status: JobStatus,
   bucket: z.string(),
   inputPrefix: z.string(),
   workflowId: z.string(),
@@ -110,9 +111,9 @@ export const JobBody = z.object({
 export const StageRunBody = z.object({
   jobId: z.string(),
   stageId: z.string(),
-  status: z.enum(STAGE_STATUSES),
+  status: StageStatus,
   task: z.string(),
-  mode: z.enum(STAGE_MODES),
+  mode: StageMode,
   partsTotal: z.number().int().nullable(),
   manifestKey: z.string().nullable(),
   completionQueueUrl: z.string().nullable(),
@@ -128,7 +129,7 @@ export const JobPageBody = z.object({ jobs: z.array(JobBody), nextCursor: z.stri
 export const ProgressBody = z.object({
   jobId: z.string(),
   pipeline: z.string(),
-  status: z.enum(JOB_STATUSES),
+  status: JobStatus,
   createdAt: Time,
   startAt: MaybeTime,
   startedAt: MaybeTime,
@@ -138,8 +139,8 @@ export const ProgressBody = z.object({
     z.object({
       stageId: z.string(),
       task: z.string(),
-      mode: z.enum(STAGE_MODES).optional(),
-      status: z.enum(STAGE_STATUSES),
+      mode: StageMode.optional(),
+      status: StageStatus,
       partsTotal: z.number().int().nullable(),
       inFlight: z.number().int(),
       retryWaiting: z.number().int(),
@@ -189,13 +190,13 @@ const SlowPart = z.object({
   workerId: z.string().nullable(),
   runTimeMs: z.number(),
   attempt: z.number().int(),
-  status: z.enum(['succeeded', 'failed']),
+  status: z.enum(FINAL_PART_STATUSES),
 });
 
 export const ReportBody = z.object({
   jobId: z.string(),
   pipeline: z.string(),
-  status: z.enum(JOB_STATUSES),
+  status: JobStatus,
   startedAt: MaybeTime,
   finishedAt: MaybeTime,
   makespanMs: z.number().nullable(),
@@ -205,7 +206,7 @@ export const ReportBody = z.object({
     z.object({
       stageId: z.string(),
       task: z.string(),
-      status: z.enum(STAGE_STATUSES),
+      status: StageStatus,
       partsTotal: z.number().int().nullable(),
       startedAt: MaybeTime,
       finishedAt: MaybeTime,

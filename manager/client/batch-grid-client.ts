@@ -9,6 +9,7 @@ import { JOB_ID_PATTERN, newJobId, workflowIdOf } from '../../common/ids';
 import { inputPrefixOf, resultsKeyOf } from '../../common/layout';
 import { gridStatus, scaleFleet, startAutoscaler, stopAutoscaler, type FleetStatus, type GridDeps, type ScaleResult } from '../../grid/service';
 import type { FleetDef } from '../../grid/types';
+import { isTerminal, type JobStatus } from '../../common/status';
 import { JOB_CLAIM_TTL_MS } from '../../pipeline/limits';
 import type { PipelineDef } from '../../pipeline/types';
 import { createPool } from '../../store/db';
@@ -20,9 +21,7 @@ import {
   listJobs,
   releaseJobClaim,
   setJobStatus,
-  TERMINAL_JOB_STATUSES,
   type Job,
-  type JobStatus,
 } from '../../store/jobs';
 import { jobProgress } from '../../store/progress';
 import { closeOpenStageRuns, getStageRuns, type StageRun } from '../../store/stage-runs';
@@ -32,7 +31,7 @@ import { pauseSignal, resumeSignal } from '../../workflows/batch-job';
 import { launchJob, type LaunchRequest } from '../launch';
 import { jobReport, type JobReport, type JobReportOptions } from '../reports';
 import { decodeCursor, encodeCursor } from './cursor';
-import { InvalidArgumentError, JobIdTakenError, JobInputError, JobStartError, JobStateError } from './errors';
+import { InvalidOptionError, JobIdTakenError, JobInputError, JobStartError, JobStateError } from './errors';
 import { listLocalInput, resolveS3Input, uploadFiles, type UploadProgress } from './input';
 import { resolvePipeline, type PipelineInput } from './pipeline-source';
 import { stageView, type JobProgressView } from './progress';
@@ -158,7 +157,6 @@ interface ConnectedServices {
 const DEFAULT_CONNECT_TIMEOUT_MS = 5000;
 /** How long `ping` waits for Temporal, in ms. */
 const PING_DEADLINE_MS = 3000;
-const isTerminal = (status: JobStatus) => TERMINAL_JOB_STATUSES.includes(status);
 
 /**
  * The batchgrid client library: submits pipelines, follows and controls jobs, fetches results,
@@ -241,9 +239,9 @@ export class BatchGridClient {
   async submit(pipeline: PipelineInput, options: SubmitOptions): Promise<SubmitResult> {
     const def = await resolvePipeline(pipeline);
     if (options.jobId !== undefined && !JOB_ID_PATTERN.test(options.jobId)) {
-      throw new InvalidArgumentError(`job id ${JSON.stringify(options.jobId)} must be 1–48 lowercase letters, digits or dashes, starting with a letter or digit`);
+      throw new InvalidOptionError(`job id ${JSON.stringify(options.jobId)} must be 1–48 lowercase letters, digits or dashes, starting with a letter or digit`);
     }
-    if (options.startAt !== undefined && Number.isNaN(options.startAt.getTime())) throw new InvalidArgumentError('startAt is not a valid date');
+    if (options.startAt !== undefined && Number.isNaN(options.startAt.getTime())) throw new InvalidOptionError('startAt is not a valid date');
     if (options.jobId !== undefined) {
       const existing = await getJob(this.#db, options.jobId);
       if (existing) return this.resubmitted(existing, def, options.input);
@@ -310,7 +308,7 @@ export class BatchGridClient {
   /** Jobs newest first, filtered, one page at a time. */
   async list(options: ListOptions = {}): Promise<JobPage> {
     const limit = options.limit ?? 50;
-    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new InvalidArgumentError(`limit must be a whole number between 1 and 1000 (got ${limit})`);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new InvalidOptionError(`limit must be a whole number between 1 and 1000 (got ${limit})`);
     const before = options.cursor !== undefined ? decodeCursor(options.cursor) : undefined;
     const rows = await listJobs(this.#db, { pipeline: options.pipeline, status: options.status, limit: limit + 1, before });
     const jobs = await Promise.all(rows.slice(0, limit).map((j) => this.reconcile(j)));
@@ -429,10 +427,10 @@ export class BatchGridClient {
       throw new JobStateError(jobId, parent.status, `job ${jobId} was cancelled: parts it never sent would not run in a retry; submit it again instead`);
     }
     if (options.jobId !== undefined) {
-      if (!JOB_ID_PATTERN.test(options.jobId)) throw new InvalidArgumentError(`job id ${JSON.stringify(options.jobId)} must be 1–48 lowercase letters, digits or dashes`);
+      if (!JOB_ID_PATTERN.test(options.jobId)) throw new InvalidOptionError(`job id ${JSON.stringify(options.jobId)} must be 1–48 lowercase letters, digits or dashes`);
       const existing = await getJob(this.#db, options.jobId);
       if (existing) {
-        if (existing.parentJobId !== jobId) throw new InvalidArgumentError(`job id ${options.jobId} is already taken by another job`);
+        if (existing.parentJobId !== jobId) throw new InvalidOptionError(`job id ${options.jobId} is already taken by another job`);
         return this.ensureStarted(existing);
       }
     }
@@ -541,7 +539,7 @@ export class BatchGridClient {
    */
   private async resubmitted(existing: Job, def: PipelineDef, input: string): Promise<SubmitResult> {
     if (existing.pipelineName !== def.name) {
-      throw new InvalidArgumentError(`job id ${existing.jobId} is already taken by a job of pipeline ${existing.pipelineName}`);
+      throw new InvalidOptionError(`job id ${existing.jobId} is already taken by a job of pipeline ${existing.pipelineName}`);
     }
     const claim = await getJobClaim(this.#db, existing.jobId);
     if (claim && claim.fingerprint !== submissionFingerprint(def, this.#bucket, await this.resolveInput(input))) {

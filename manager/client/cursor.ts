@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from './errors';
+import { InvalidOptionError } from './errors';
 
 /** Where a page of jobs ends: the last job's creation time and id (jobs are listed newest first). */
 export interface JobCursor {
@@ -11,7 +11,7 @@ export function encodeCursor(c: JobCursor): string {
   return Buffer.from(JSON.stringify([c.createdAt.getTime(), c.jobId])).toString('base64url');
 }
 
-/** Reads a cursor made by `encodeCursor`; anything else is an InvalidArgumentError. */
+/** Reads a cursor made by `encodeCursor`; anything else is an InvalidOptionError. */
 export function decodeCursor(text: string): JobCursor {
   try {
     const value: unknown = JSON.parse(Buffer.from(text, 'base64url').toString('utf8'));
@@ -21,5 +21,5 @@ export function decodeCursor(text: string): JobCursor {
   } catch {
     // fall through
   }
-  throw new InvalidArgumentError(`cursor ${JSON.stringify(text)} is not one returned by list(): pass nextCursor as it came`);
+  throw new InvalidOptionError(`cursor ${JSON.stringify(text)} is not one returned by list(): pass nextCursor as it came`);
 }

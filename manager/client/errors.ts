@@ -50,15 +50,15 @@ export class ScheduleError extends Error {
 }
 
 /** Thrown for an argument the client refuses before doing anything (bad job id, limit, cursor, date). */
-export class InvalidArgumentError extends Error {
+export class InvalidOptionError extends Error {
   constructor(message: string) {
     super(message);
-    this.name = 'InvalidArgumentError';
+    this.name = 'InvalidOptionError';
   }
 }
 
 /** Thrown when a submit's job id is held by another submit in progress, or names a job with a different definition or input; nothing was uploaded. */
-export class JobIdTakenError extends InvalidArgumentError {
+export class JobIdTakenError extends InvalidOptionError {
   constructor(
     readonly jobId: string,
     reason: string,

@@ -13,7 +13,7 @@ export type {
   SubmitResult,
 } from './batch-grid-client';
 export { databaseStatus, listFleetWorkers, migrateDatabase, type DatabaseOptions } from './database';
-export { InvalidArgumentError, JobIdTakenError, JobInputError, JobStartError, JobStateError, PipelineSourceError, ScheduleError } from './errors';
+export { InvalidOptionError, JobIdTakenError, JobInputError, JobStartError, JobStateError, PipelineSourceError, ScheduleError } from './errors';
 export type { UploadProgress } from './input';
 export type { PipelineInput } from './pipeline-source';
 export type { JobProgressView, StageProgressView } from './progress';
@@ -21,6 +21,7 @@ export type { ResultEntry, ResultOutput } from './results';
 export { SCHEDULE_ID_PATTERN, type ScheduleInfo } from './schedules';
 export type { InputUploadOptions, UploadedInput } from './upload';
 // The vocabulary the client speaks, so its callers need not reach into the store or the grid.
-export { TERMINAL_JOB_STATUSES, type Job, type JobStatus } from '../../store/jobs';
+export { TERMINAL_JOB_STATUSES, type JobStatus } from '../../common/status';
+export type { Job } from '../../store/jobs';
 export type { FleetStatus, ScaleResult, WorkerStats } from '../../grid/service';
 export type { FleetDef } from '../../grid/types';

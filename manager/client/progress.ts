@@ -1,6 +1,6 @@
-import type { JobStatus } from '../../store/jobs';
+import { isTerminal, type JobStatus, type StageMode, type StageStatus } from '../../common/status';
 import type { StageProgress } from '../../store/progress';
-import type { StageMode, StageRun, StageRunStatus } from '../../store/stage-runs';
+import type { StageRun } from '../../store/stage-runs';
 
 /** One stage's progress as `progress()` reports it: counts from Postgres, rates derived from them. */
 export interface StageProgressView {
@@ -9,10 +9,10 @@ export interface StageProgressView {
   /** How the stage gets its parts; undefined until it is planned. */
   mode?: StageMode;
   /** `pending` until the stage starts planning. */
-  status: StageRunStatus;
+  status: StageStatus;
   /** Known once planned (a stream stage: once its upstream is done); null before. */
   partsTotal: number | null;
-  /** Sent and not completed yet. */
+  /** Sent and not completed yet: task_runs status `queued`, counted as in flight (PART_COUNTS in common/status.ts). */
   inFlight: number;
   /** Failed attempts waiting for their retry. */
   retryWaiting: number;
@@ -47,8 +47,6 @@ export interface JobProgressView {
   stages: StageProgressView[];
 }
 
-const TERMINAL: readonly StageRunStatus[] = ['succeeded', 'failed', 'cancelled'];
-
 /** Builds one stage's view from its counts and run (either may be missing before the stage starts) at time `now` (epoch ms). */
 export function stageView(stage: { id: string; task: string }, counts: StageProgress | undefined, run: StageRun | undefined, now: number): StageProgressView {
   const startedAt = run?.startedAt ?? null;
@@ -61,7 +59,7 @@ export function stageView(stage: { id: string; task: string }, counts: StageProg
   const elapsedMs = startedAt ? Math.max(0, (finishedAt?.getTime() ?? now) - startedAt.getTime()) : 0;
   const throughput = done > 0 && elapsedMs > 0 ? done / (elapsedMs / 1000) : null;
   let etaMs: number | null = null;
-  if (TERMINAL.includes(status)) etaMs = 0;
+  if (isTerminal(status)) etaMs = 0;
   else if (partsTotal !== null && throughput !== null) etaMs = Math.round((Math.max(0, partsTotal - done) / throughput) * 1000);
   return {
     stageId: stage.id,
@@ -69,8 +67,8 @@ export function stageView(stage: { id: string; task: string }, counts: StageProg
     mode: run?.mode ?? counts?.mode,
     status,
     partsTotal,
-    inFlight: counts?.queued ?? 0,
-    retryWaiting: counts?.retryWait ?? 0,
+    inFlight: counts?.inFlight ?? 0,
+    retryWaiting: counts?.retryWaiting ?? 0,
     succeeded,
     failed,
     retried: counts?.retried ?? 0,

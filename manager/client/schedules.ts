@@ -1,8 +1,9 @@
 import { ScheduleAlreadyRunning, ScheduleNotFoundError, type Client, type ScheduleSummary } from '@temporalio/client';
+import { startSearchAttributes } from '../../common/search-attributes';
 import type { PipelineDef } from '../../pipeline/types';
 import type { BatchJobInput } from '../../workflows/batch-job';
 import { jobIdFromWorkflowId } from '../../workflows/batch-job';
-import { InvalidArgumentError, ScheduleError } from './errors';
+import { InvalidOptionError, ScheduleError } from './errors';
 
 /**
  * Schedule ids: the jobs a schedule starts are named `sched-<id>-<time of the run>` (at most 48
@@ -50,9 +51,9 @@ export async function createSchedule(
   req: { scheduleId: string; cron: string; timezone?: string; pipeline: PipelineDef; inputPrefix: string },
 ): Promise<void> {
   if (!SCHEDULE_ID_PATTERN.test(req.scheduleId)) {
-    throw new InvalidArgumentError(`schedule id ${JSON.stringify(req.scheduleId)} must be 1–20 lowercase letters, digits or dashes, starting with a letter`);
+    throw new InvalidOptionError(`schedule id ${JSON.stringify(req.scheduleId)} must be 1–20 lowercase letters, digits or dashes, starting with a letter`);
   }
-  if (req.cron.trim() === '') throw new InvalidArgumentError('cron expression is empty');
+  if (req.cron.trim() === '') throw new InvalidOptionError('cron expression is empty');
   const args: [BatchJobInput] = [{ pipeline: req.pipeline, bucket: deps.bucket, inputPrefix: req.inputPrefix }];
   const memo: ScheduleMemo = { batchgrid: 1, taskQueue: deps.taskQueue, cron: req.cron, pipeline: req.pipeline.name, input: `s3://${deps.bucket}/${req.inputPrefix}` };
   try {
@@ -65,7 +66,7 @@ export async function createSchedule(
         workflowId: scheduleWorkflowId(req.scheduleId),
         taskQueue: deps.taskQueue,
         args,
-        searchAttributes: { BatchgridPipeline: [req.pipeline.name], BatchgridStatus: ['running'], BatchgridFleet: [req.pipeline.fleet] },
+        typedSearchAttributes: startSearchAttributes({ pipeline: req.pipeline.name, fleet: req.pipeline.fleet, status: 'running' }),
         memo: { pipeline: req.pipeline.name, input: memo.input, schedule: req.scheduleId },
       },
       memo: memo as unknown as Record<string, unknown>,
@@ -73,7 +74,7 @@ export async function createSchedule(
   } catch (err) {
     if (err instanceof ScheduleAlreadyRunning) throw new ScheduleError(req.scheduleId, 'exists', `schedule ${req.scheduleId} already exists: delete it first to replace it`, { cause: err });
     const message = (err as Error).message ?? '';
-    if (/invalid|cron|parse/i.test(message)) throw new InvalidArgumentError(`schedule ${req.scheduleId}: ${message}`);
+    if (/invalid|cron|parse/i.test(message)) throw new InvalidOptionError(`schedule ${req.scheduleId}: ${message}`);
     throw err;
   }
 }

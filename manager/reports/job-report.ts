@@ -1,8 +1,9 @@
 import { JobNotFoundError } from '../../common/errors';
-import { getJob, type Job, type JobStatus } from '../../store/jobs';
+import type { FinalPartStatus, JobStatus, StageStatus } from '../../common/status';
+import { getJob, type Job } from '../../store/jobs';
 import type { Queryable } from '../../store/db';
 import { partStats, slowestParts, workerStats, type PartStatsRow, type SlowPartRow, type WorkerStatsRow } from '../../store/reports';
-import { getStageRuns, type StageRun, type StageRunStatus } from '../../store/stage-runs';
+import { getStageRuns, type StageRun } from '../../store/stage-runs';
 
 export type { Percentiles } from '../../store/reports';
 
@@ -16,7 +17,7 @@ export interface SlowPart {
   workerId: string | null;
   runTimeMs: number;
   attempt: number;
-  status: 'succeeded' | 'failed';
+  status: FinalPartStatus;
 }
 
 /** One stage of the report, in pipeline order. */
@@ -24,7 +25,7 @@ export interface StageReport extends PartStats {
   stageId: string;
   task: string;
   /** `pending` until the stage starts planning. */
-  status: StageRunStatus;
+  status: StageStatus;
   /** Known once planned; null before. */
   partsTotal: number | null;
   startedAt: Date | null;

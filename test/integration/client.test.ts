@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { JobNotFoundError, PermanentTaskError, PipelineValidationError } from '../../common/errors';
-import { BatchGridClient, InvalidArgumentError, JobInputError, JobStateError, ScheduleError, type UploadProgress } from '../../manager';
+import { BatchGridClient, InvalidOptionError, JobInputError, JobStateError, ScheduleError, type UploadProgress } from '../../manager';
 import { defineTask } from '../../worker/task';
 import { pipeline, randomId, startEngine, type TestEngine } from '../support/engine';
 import { waitForValue as waitFor } from '../support/stack';
@@ -125,7 +125,7 @@ describe('BatchGridClient against the real stack', () => {
     await expect(client.submit(def, { input: `s3://another-bucket/${prefix}` })).rejects.toThrow(/bucket "another-bucket".*configured bucket/);
     await expect(client.submit(def, { input: `s3://${engine.bucket}/nothing-here/` })).rejects.toThrow(JobInputError);
     await expect(client.submit(def, { input: join(dir, 'no-such-folder') })).rejects.toThrow(/does not exist/);
-    await expect(client.submit(def, { input: join(dir), jobId: 'Bad Id' })).rejects.toThrow(InvalidArgumentError);
+    await expect(client.submit(def, { input: join(dir), jobId: 'Bad Id' })).rejects.toThrow(InvalidOptionError);
 
     const bad = client.submit({ apiVersion: 'batchgrid/v1', kind: 'Pipeline', name: 'Bad Name', stages: [{ id: 'a', task: 'noop', needs: ['zzz'] }] }, { input: dir });
     await expect(bad).rejects.toThrow(PipelineValidationError);
@@ -215,7 +215,7 @@ describe('BatchGridClient against the real stack', () => {
     const def = pipeline({ name, stages: [{ id: 'count', task: 'lines.count' }] });
 
     await expect(client.createSchedule({ scheduleId, cron: '0 3 * * *', pipeline: def, input: dir })).rejects.toThrow(/reads its input from S3/);
-    await expect(client.createSchedule({ scheduleId: 'Bad_Id', cron: '0 3 * * *', pipeline: def, input: `s3://${engine.bucket}/${prefix}` })).rejects.toThrow(InvalidArgumentError);
+    await expect(client.createSchedule({ scheduleId: 'Bad_Id', cron: '0 3 * * *', pipeline: def, input: `s3://${engine.bucket}/${prefix}` })).rejects.toThrow(InvalidOptionError);
 
     // Yearly: it never fires by itself during the test; trigger() makes it fire now.
     await client.createSchedule({ scheduleId, cron: '0 3 1 1 *', pipeline: def, input: `s3://${engine.bucket}/${prefix}` });

@@ -1,3 +1,4 @@
+import { SEARCH_ATTRIBUTE_KEYS as SA } from '../../common/search-attributes';
 import { startEngine, type TestEngine } from '../support/engine';
 
 /** End-to-end runs of the engine on the real stack: Temporal, SQS, S3 and Postgres. */
@@ -51,6 +52,19 @@ describe('engine end to end', () => {
     // The gather part reads the five count files, one line each.
     const results = await engine.readJsonLines<{ stage: string; part: number; result: { lines: number } }>(summary.resultsKey!);
     expect(results).toEqual([expect.objectContaining({ stage: 'total', part: 0, result: { lines: 5, chars: 5 } })]);
+    // The workflow kept its search attributes current up to the end.
+    const attributes = (await handle.describe()).typedSearchAttributes;
+    expect([attributes.get(SA.pipeline), attributes.get(SA.status), attributes.get(SA.fleet)]).toEqual(['three-stage', 'succeeded', 'default']);
+  });
+
+  test('a job starts with its search attributes: a delayed one is found as scheduled', async () => {
+    const { handle } = await engine.submit({ name: 'later', stages: [{ id: 'only', task: 'noop' }] }, { 'a.txt': 'x\n' }, { startAt: new Date(Date.now() + 3_600_000) });
+    try {
+      const attributes = (await handle.describe()).typedSearchAttributes;
+      expect([attributes.get(SA.pipeline), attributes.get(SA.status), attributes.get(SA.fleet)]).toEqual(['later', 'scheduled', 'default']);
+    } finally {
+      await handle.terminate('test done');
+    }
   });
 
   test('a stream-chained stage runs its parts while its upstream is still running', async () => {

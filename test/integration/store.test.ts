@@ -33,7 +33,7 @@ import {
 } from '../../store';
 import { randomSchema, testPool, type TestDb } from '../support/db';
 
-const TABLES = ['fleets', 'jobs', 'scaling_decisions', 'schema_migrations', 'stage_runs', 'task_runs', 'workers'];
+const TABLES = ['fleets', 'job_claims', 'jobs', 'scaling_decisions', 'schema_migrations', 'stage_runs', 'task_runs', 'workers'];
 
 const definition: PipelineDef = {
   apiVersion: 'batchgrid/v1',
@@ -450,8 +450,8 @@ describe('store', () => {
           task: 't.a',
           mode: 'input',
           partsTotal: 6,
-          queued: 2,
-          retryWait: 1,
+          inFlight: 2,
+          retryWaiting: 1,
           succeeded: 2,
           failed: 1,
           retried: 3,
@@ -466,8 +466,8 @@ describe('store', () => {
           task: 't.b',
           mode: 'stream',
           partsTotal: null,
-          queued: 0,
-          retryWait: 0,
+          inFlight: 0,
+          retryWaiting: 0,
           succeeded: 0,
           failed: 0,
           retried: 0,

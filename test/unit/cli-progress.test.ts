@@ -7,7 +7,7 @@ import type { StageRun } from '../../store/stage-runs';
 const t0 = Date.parse('2026-01-31T12:00:00Z');
 
 function counts(over: Partial<StageProgress> = {}): StageProgress {
-  return { stageId: 's', status: 'running', task: 'noop', mode: 'input', partsTotal: 10, queued: 2, retryWait: 0, succeeded: 3, failed: 1, retried: 1, bytesIn: 0, bytesOut: 0, firstStartedAt: null, lastFinishedAt: null, ...over };
+  return { stageId: 's', status: 'running', task: 'noop', mode: 'input', partsTotal: 10, inFlight: 2, retryWaiting: 0, succeeded: 3, failed: 1, retried: 1, bytesIn: 0, bytesOut: 0, firstStartedAt: null, lastFinishedAt: null, ...over };
 }
 
 function run(over: Partial<StageRun> = {}): StageRun {
@@ -30,7 +30,7 @@ describe('stageView: throughput and ETA', () => {
   });
 
   test('a finished stage is measured up to its end and has no ETA left', () => {
-    const s = stageView({ id: 's', task: 'noop' }, counts({ succeeded: 10, failed: 0, queued: 0 }), run({ status: 'succeeded', finishedAt: new Date(t0 + 5000) }), t0 + 60_000);
+    const s = stageView({ id: 's', task: 'noop' }, counts({ succeeded: 10, failed: 0, inFlight: 0 }), run({ status: 'succeeded', finishedAt: new Date(t0 + 5000) }), t0 + 60_000);
     expect(s).toMatchObject({ elapsedMs: 5000, throughput: 2, etaMs: 0 });
   });
 
@@ -75,7 +75,7 @@ describe('bars and lines', () => {
   });
 
   test('job line and status table', () => {
-    const stages = [stageView({ id: 'split', task: 'noop' }, counts({ succeeded: 9, failed: 1, queued: 0 }), run({ status: 'failed', finishedAt: new Date(t0 + 10_000) }), t0)];
+    const stages = [stageView({ id: 'split', task: 'noop' }, counts({ succeeded: 9, failed: 1, inFlight: 0 }), run({ status: 'failed', finishedAt: new Date(t0 + 10_000) }), t0)];
     const done = view(stages, { status: 'failed', finishedAt: new Date(t0 + 10_000), error: 'stage split failed' });
     expect(jobLine(done)).toBe('j1: failed after 10.0s - stage split failed');
     expect(jobLine(view([], { status: 'scheduled', startedAt: null, startAt: new Date(t0) }))).toBe('j1: scheduled (starts 2026-01-31T12:00:00.000Z)');

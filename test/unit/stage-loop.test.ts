@@ -38,7 +38,7 @@ class FakeStore implements StageStore {
   async counts(): Promise<StageCounts> {
     const rows = [...this.rows.values()];
     const n = (s: Row['status']) => rows.filter((r) => r.status === s).length;
-    return { total: rows.length, queued: n('queued'), retryWait: n('retry_wait'), succeeded: n('succeeded'), failed: n('failed'), retried: rows.filter((r) => r.attempt > 1).length, maxPart: Math.max(-1, ...rows.map((r) => r.part)) };
+    return { total: rows.length, inFlight: n('queued'), retryWaiting: n('retry_wait'), succeeded: n('succeeded'), failed: n('failed'), retried: rows.filter((r) => r.attempt > 1).length, maxPart: Math.max(-1, ...rows.map((r) => r.part)) };
   }
   async runnerState() {
     return { jobStatus: this.jobStatus, runnerAttempt: this.runnerAttempt };

@@ -1,23 +1,23 @@
 import { describeAwsError, isQueueGone } from '../../common/sqs/errors';
-import { backoffMs, delay } from '../../worker/fleet/backoff';
+import { delay, retryDelayMs } from '../../worker/fleet/backoff';
 import { messagesToReceive } from '../../worker/fleet/poller';
 
-describe('backoffMs', () => {
+describe('retryDelayMs', () => {
   it('doubles from the base with half the delay random', () => {
-    expect(backoffMs(0, { baseMs: 100 }, () => 0)).toBe(50);
-    expect(backoffMs(0, { baseMs: 100 }, () => 1)).toBe(100);
-    expect(backoffMs(3, { baseMs: 100 }, () => 0)).toBe(400);
-    expect(backoffMs(3, { baseMs: 100 }, () => 1)).toBe(800);
+    expect(retryDelayMs(0, { baseMs: 100 }, () => 0)).toBe(50);
+    expect(retryDelayMs(0, { baseMs: 100 }, () => 1)).toBe(100);
+    expect(retryDelayMs(3, { baseMs: 100 }, () => 0)).toBe(400);
+    expect(retryDelayMs(3, { baseMs: 100 }, () => 1)).toBe(800);
   });
 
   it('never exceeds the maximum, even for huge retry numbers', () => {
-    expect(backoffMs(50, { baseMs: 100, maxMs: 5000 }, () => 1)).toBe(5000);
-    expect(backoffMs(10_000, {}, () => 1)).toBe(20_000);
-    expect(backoffMs(-1, { baseMs: 100 }, () => 1)).toBe(100);
+    expect(retryDelayMs(50, { baseMs: 100, maxMs: 5000 }, () => 1)).toBe(5000);
+    expect(retryDelayMs(10_000, {}, () => 1)).toBe(20_000);
+    expect(retryDelayMs(-1, { baseMs: 100 }, () => 1)).toBe(100);
   });
 
   it('uses defaults of 200 ms base and 20 s max', () => {
-    expect(backoffMs(0, {}, () => 1)).toBe(200);
+    expect(retryDelayMs(0, {}, () => 1)).toBe(200);
   });
 });
 

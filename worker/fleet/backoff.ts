@@ -11,7 +11,7 @@ export interface BackoffOptions {
  * fixed plus up to the same again at random, so clients that failed together spread out but
  * never retry at once.
  */
-export function backoffMs(retry: number, options: BackoffOptions = {}, random: () => number = Math.random): number {
+export function retryDelayMs(retry: number, options: BackoffOptions = {}, random: () => number = Math.random): number {
   const base = options.baseMs ?? 200;
   const max = options.maxMs ?? 20_000;
   const ceiling = Math.min(max, base * 2 ** Math.min(Math.max(0, retry), 30));

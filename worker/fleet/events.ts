@@ -4,7 +4,7 @@ import type { WorkerEvent } from '../../common/messages';
 import { retryAws } from './retry';
 
 /** Counters a worker reports; see WorkerEvent. */
-export type WorkerStats = Pick<WorkerEvent, 'slots' | 'busySlots' | 'partsDone' | 'partsFailed' | 'bytesIn' | 'bytesOut' | 'uptimeMs' | 'busyMs'>;
+export type WorkerCounters = Pick<WorkerEvent, 'slots' | 'busySlots' | 'partsDone' | 'partsFailed' | 'bytesIn' | 'bytesOut' | 'uptimeMs' | 'busyMs'>;
 
 export interface EventReporterOptions {
   sqs: SQSClient;
@@ -15,7 +15,7 @@ export interface EventReporterOptions {
   fleet: string;
   /** Between heartbeats, in ms. */
   heartbeatIntervalMs: number;
-  stats: () => WorkerStats;
+  stats: () => WorkerCounters;
 }
 
 /** Posts WorkerEvents (start, heartbeats, stop) to the fleet events queue. A lost event is logged, never fatal. */

@@ -12,7 +12,7 @@ import { ensureCompletionQueueAt } from '../../common/sqs/queues';
 import { CompletionSender, type MissingQueueVerdict, type ResultStage, type SendOutcome } from './completions';
 import { sendDeadLetter } from './dead-letter';
 import { MessageDeleter } from './deleter';
-import { EventReporter, type WorkerStats } from './events';
+import { EventReporter, type WorkerCounters } from './events';
 import { compileFleetWorkerOptions, type CompiledFleetWorkerOptions, type FleetWorkerOptions } from './options';
 import { Poller } from './poller';
 import { ensureFleetQueues, type FleetQueues } from '../../common/sqs/queues';
@@ -129,7 +129,7 @@ export class FleetWorker extends EventEmitter<FleetWorkerEvents> {
   }
 
   /** The counters reported in worker events. */
-  stats(): WorkerStats {
+  stats(): WorkerCounters {
     const now = Date.now();
     let busyMs = this.counters.busyMs;
     for (const since of this.runningSince.values()) busyMs += now - since;

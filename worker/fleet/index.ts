@@ -2,4 +2,4 @@
 export { createFleetWorker, FleetWorker, type FleetWorkerEvents, type PartEvent } from './fleet-worker';
 export { compileFleetWorkerOptions, type FleetWorkerOptions } from './options';
 export { ensureFleetQueues, type FleetQueues } from '../../common/sqs/queues';
-export type { WorkerStats } from './events';
+export type { WorkerCounters } from './events';

@@ -1,7 +1,7 @@
 import { ReceiveMessageCommand, type Message, type SQSClient } from '@aws-sdk/client-sqs';
 import type { Logger } from '../../common/logger';
 import { describeAwsError, isAbortError, isQueueGone } from '../../common/sqs/errors';
-import { backoffMs, delay } from './backoff';
+import { delay, retryDelayMs } from './backoff';
 
 /** How many recent messages' part counts inform how many messages to ask for. */
 const SIZE_WINDOW = 20;
@@ -107,7 +107,7 @@ export class Poller {
           if (repaired) continue;
         }
         const info = describeAwsError(err);
-        const wait = backoffMs(failures++, { maxMs: 30_000 });
+        const wait = retryDelayMs(failures++, { maxMs: 30_000 });
         o.log.error({ op: 'ReceiveMessage', code: info.code, status: info.status, retryable: info.retryable, retryInMs: wait, err: info.message }, 'receiving task messages failed; retrying');
         o.onError(err);
         await delay(wait, signal);

@@ -1,8 +1,8 @@
 import type { Logger } from '../../common/logger';
 import { describeAwsError, isAbortError } from '../../common/sqs/errors';
-import { backoffMs, delay, type BackoffOptions } from './backoff';
+import { delay, retryDelayMs, type BackoffOptions } from './backoff';
 
-export interface RetryOptions extends BackoffOptions {
+export interface AwsRetryOptions extends BackoffOptions {
   log: Logger;
   /** Stops retrying (the last error is thrown) when aborted; also aborts the call itself. */
   signal?: AbortSignal;
@@ -18,14 +18,14 @@ export interface RetryOptions extends BackoffOptions {
  * Calls `fn` until it succeeds, retrying retryable AWS errors with backoff and logging each
  * failure with its code, status and retryability. Non-retryable errors are thrown at once.
  */
-export async function retryAws<T>(op: string, fn: (signal?: AbortSignal) => Promise<T>, options: RetryOptions): Promise<T> {
+export async function retryAws<T>(op: string, fn: (signal?: AbortSignal) => Promise<T>, options: AwsRetryOptions): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await fn(options.signal);
     } catch (err) {
       if (options.signal?.aborted || isAbortError(err) || options.isFinal?.(err)) throw err;
       const info = describeAwsError(err);
-      const wait = backoffMs(attempt - 1, options);
+      const wait = retryDelayMs(attempt - 1, options);
       const giveUpAt = options.giveUpAt?.();
       const last =
         !info.retryable ||

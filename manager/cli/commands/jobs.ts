@@ -1,9 +1,8 @@
 import { InvalidArgumentError, type Command } from 'commander';
-import type { Job, JobStatus } from '../../client';
+import { isJobStatus, JOB_STATUSES, type JobStatus } from '../../../common/status';
+import type { Job } from '../../client';
 import { formatElapsed, formatTable, formatTimestamp } from '../render/format';
 import { processIo, printJson, runWithClient, type CliIo } from '../render/io';
-
-const STATUSES: JobStatus[] = ['scheduled', 'running', 'paused', 'succeeded', 'failed', 'cancelled'];
 
 export interface JobsCommandOptions {
   pipeline?: string;
@@ -45,8 +44,8 @@ const positiveInt = (value: string): number => {
 };
 
 const status = (value: string): JobStatus => {
-  if (!STATUSES.includes(value as JobStatus)) throw new InvalidArgumentError(`must be one of ${STATUSES.join(', ')}.`);
-  return value as JobStatus;
+  if (!isJobStatus(value)) throw new InvalidArgumentError(`must be one of ${JOB_STATUSES.join(', ')}.`);
+  return value;
 };
 
 /** `batchgrid jobs`. */
@@ -55,7 +54,7 @@ export function register(program: Command): void {
     .command('jobs')
     .description('list jobs, newest first')
     .option('--pipeline <name>', 'only jobs of this pipeline')
-    .option('--status <status>', `only jobs in this status (${STATUSES.join(', ')})`, status)
+    .option('--status <status>', `only jobs in this status (${JOB_STATUSES.join(', ')})`, status)
     .option('--limit <n>', 'jobs per page (default: 20)', positiveInt)
     .option('--cursor <cursor>', 'the next page, as printed after the previous one')
     .option('--json', 'print { jobs, nextCursor } as JSON only')

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { TERMINAL_JOB_STATUSES, type BatchGridClient } from '../../client';
 import type { JobProgressView } from '../../client/progress';
+import { isTerminal } from '../../../common/status';
 import { jobLine, progressLine, renderProgress } from '../render/progress';
 import { processIo, runWithClient, type CliIo } from '../render/io';
 
@@ -20,7 +21,7 @@ export async function watchJob(client: BatchGridClient, jobId: string, io: CliIo
   const lastStage = new Map<string, string>();
   for (;;) {
     const view = await client.progress(jobId);
-    const ended = TERMINAL_JOB_STATUSES.includes(view.status);
+    const ended = isTerminal(view.status);
     if (io.isTTY) {
       const lines = renderProgress(view, io.columns);
       // Move to the start of the previous drawing and clear it: the new one replaces it in place.

@@ -13,13 +13,14 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { config } from '../../../common/config';
 import { distPath } from '../../../common/paths';
+import { isTerminal, type JobStatus } from '../../../common/status';
 import { startEngine, type TestEngine } from '../../support/engine';
 import { exited, spawnBatchgrid } from '../../support/processes';
 
 /** The exec templates the suite's fleet runs (see exec-policy.yaml). */
 const EXEC_POLICY = path.join(__dirname, 'exec-policy.yaml');
 import { waitForValue } from '../../support/stack';
-import { auditJob, FINAL_STATUSES, FLEET, INPUT, PARTS, PIPELINE, succeededParts, total, UPPER, type Audit, type JobStatus } from './job';
+import { auditJob, FLEET, INPUT, PARTS, PIPELINE, succeededParts, total, UPPER, type Audit } from './job';
 import type { FaultRow } from './report';
 import { startDevService, type DevServiceName } from './services';
 
@@ -180,7 +181,7 @@ async function watch(engine: TestEngine, jobId: string, t0: number, notes: strin
       else if (progressSeconds === null && total(done) > baseline) progressSeconds = (now - t0) / 1000;
     }
     const status = await engine.db.pool.query<{ status: JobStatus }>('SELECT status FROM jobs WHERE job_id = $1', [jobId]).then((r) => r.rows[0]?.status, () => undefined);
-    if (status && FINAL_STATUSES.includes(status)) return { ended: status, progressSeconds };
+    if (status && isTerminal(status)) return { ended: status, progressSeconds };
     if (now - lastWorkflowCheck > 2_000) {
       lastWorkflowCheck = now;
       const d = await engine.temporal.workflow.getHandle(`job-${jobId}`).describe().catch(() => undefined);

@@ -10,6 +10,7 @@
  * input implies.
  */
 import { resultsKeyOf } from '../../../common/layout';
+import type { JobStatus } from '../../../common/status';
 import type { TestEngine } from '../../support/engine';
 
 export const PARTS = 30;
@@ -42,8 +43,6 @@ export const PIPELINE = {
   ],
 };
 
-export type JobStatus = 'scheduled' | 'running' | 'paused' | 'succeeded' | 'failed' | 'cancelled';
-export const FINAL_STATUSES: readonly JobStatus[] = ['succeeded', 'failed', 'cancelled'];
 
 interface OutputRef {
   key: string;
