@@ -178,13 +178,14 @@ export async function runStageLoop(o: StageLoopOptions): Promise<StageCounts> {
 
   /** Reserves window slots under the job's lock, records the chosen parts as queued, then sends them. */
   const fill = async () => {
-    const room = o.concurrency - window.inFlightCount;
+    const stageCap = stage.concurrency ?? Number.POSITIVE_INFINITY;
+    const room = Math.min(o.concurrency, stageCap) - window.inFlightCount;
     if (room <= 0) return;
     await source.fill(Math.min(room, READ_AHEAD));
     const now = clock.now();
     const deadlineAt = now + stage.timeoutMs + o.overdueSlackMs;
     const chosen = await store.reserve((state) => {
-      const slots = slotsFor(o.concurrency, state.inFlight, window.inFlightCount, state.othersWaiting);
+      const slots = Math.min(slotsFor(o.concurrency, state.inFlight, window.inFlightCount, state.othersWaiting), stageCap - window.inFlightCount);
       const ready = dueCount(window, now) + source.buffered;
       const retries = window.dueRetries(now, slots);
       const fresh = source.take(slots - retries.length);

@@ -148,6 +148,16 @@ describe('the stage loop', () => {
     expect(fleet.sent.map((s) => s.part)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
   });
 
+  test('a stage cap of its own: no more of its parts in flight than `concurrency` on the stage, within the job window', async () => {
+    const clock = new FakeClock();
+    let maxInFlight = 0;
+    const store = new FakeStore();
+    const fleet = new FakeFleet(clock);
+    const { result } = run({ store, fleet, clock, parts: 9, concurrency: 8, stage: stage({ concurrency: 2 }), onTurn: () => (maxInFlight = Math.max(maxInFlight, [...store.rows.values()].filter((r) => r.status === 'queued').length)) });
+    expect(await result).toMatchObject({ total: 9, succeeded: 9 });
+    expect(maxInFlight).toBe(2);
+  });
+
   test('fair share: while another stage of the job waits, this one takes no more than its share of the window', async () => {
     const clock = new FakeClock();
     const store = new FakeStore();
