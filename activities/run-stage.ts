@@ -1,6 +1,7 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { partPrefixOf } from '../common/layout';
+import { FLEET_RETENTION_SECONDS } from '../common/sqs/queues';
 import type { StageDef } from '../pipeline/types';
 import { claimStageRun, setStageRunStatus, stageRunStatus, TERMINAL_STAGE_STATUSES } from '../store/stage-runs';
 import { firstFailure, streamResumeSeq, type StageCounts } from '../store/task-runs';
@@ -41,6 +42,9 @@ export interface StageResult {
   finishedAt: number;
   error?: string;
 }
+
+/** Default lost-message slack: a started part's completion may be this late past its timeout before the attempt is failed as timed out, in ms. */
+export const DEFAULT_LOST_MESSAGE_SLACK_MS = 2 * 60_000;
 
 /** Default packing: one part per message for small windows (spread over workers), up to 10 for large ones. */
 export const defaultPartsPerMessage = (concurrency: number) => Math.max(1, Math.min(10, Math.floor(concurrency / 50)));
@@ -89,7 +93,8 @@ export function createRunStage(deps: ActivityDeps) {
         stage,
         attempt,
         concurrency: input.concurrency,
-        overdueSlackMs: input.overdueSlackMs ?? 10 * 60_000,
+        overdueSlackMs: input.overdueSlackMs ?? DEFAULT_LOST_MESSAGE_SLACK_MS,
+        unstartedDeadlineMs: FLEET_RETENTION_SECONDS * 1000,
         outputPrefix: (part) => partPrefixOf(jobId, stage.id, part),
         store: postgresStageStore(db, jobId, stage.id),
         receiver: sqsCompletionReceiver({ aws, queues, jobId, stageId: stage.id, log, signal }),

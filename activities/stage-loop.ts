@@ -1,6 +1,6 @@
-import { MAX_MESSAGE_BYTES, type PartResult, type PartTask } from '../common/messages';
+import { MAX_MESSAGE_BYTES, type PartResult, type PartTask, type StartedPart } from '../common/messages';
 import type { StageDef } from '../pipeline/types';
-import type { FailureDecision, OpenPart, QueuedPart, StageCounts, Transition } from '../store/task-runs';
+import type { FailureDecision, OpenPart, QueuedPart, StageCounts, StartNotice, Transition } from '../store/task-runs';
 import type { NewPart, PartSource } from './part-source';
 import { backoffMs, dueCount, PartWindow, shouldRetry, slotsFor } from './window';
 
@@ -39,22 +39,36 @@ export interface StageStore {
   reserve(choose: (window: { inFlight: number; othersWaiting: number }) => { parts: QueuedPart[]; waiting: number }): Promise<QueuedPart[]>;
   /** Applies results; returns the transitions that really happened (duplicates return none). */
   applyResults(successes: ReceivedResult[], failures: FailureDecision[]): Promise<Transition[]>;
+  /** Records parts started (their deadline with them); returns the ones whose outstanding attempt it was. */
+  markStarted(notices: StartNotice[]): Promise<{ part: number; attempt: number }[]>;
 }
 
-/** Receives this stage run's completions; `settle()` deletes them once they are applied. */
+/** A worker's notice that it started a part. */
+export interface ReceivedStart extends StartedPart {
+  workerId: string;
+}
+
+/** Receives this stage run's completions and start notices; `settle()` deletes them once they are applied. */
 export interface CompletionReceiver {
-  receive(waitSeconds: number, lanes: number): Promise<{ results: ReceivedResult[]; settle(): Promise<void> }>;
+  receive(waitSeconds: number, lanes: number): Promise<{ results: ReceivedResult[]; started: ReceivedStart[]; settle(): Promise<void> }>;
 }
 
 /** Sends parts to the fleet; returns the parts no task message can carry, with their size. */
 export interface TaskSender {
   send(parts: PartTask[]): Promise<{ part: number; attempt: number; bytes: number }[]>;
+  /**
+   * When the fleet's input queue was made again since the last call (SQS lost it: a wiped or
+   * restarted server), the epoch ms it was made: every message sent before it is gone.
+   */
+  lostBefore(): Promise<number | undefined>;
 }
 
 /** What the loop reports with every heartbeat (the Temporal UI shows it under pending activities). */
 export interface StageLoopProgress {
   cursor: number;
   inFlight: number;
+  /** Of those in flight, the parts a worker has started (the rest wait in the queue). */
+  running: number;
   retrying: number;
   succeeded: number;
   failed: number;
@@ -68,8 +82,17 @@ export interface StageLoopOptions {
   attempt: number;
   /** Max parts of the whole job in flight, shared by its running stages. */
   concurrency: number;
-  /** Extra wait for a completion beyond the part timeout before a part is failed as timed out, in ms. */
+  /**
+   * The lost-message slack: how long past its timeout, counted from when a worker started it, a
+   * part may go without a completion before its attempt is failed as timed out, in ms.
+   */
   overdueSlackMs: number;
+  /**
+   * How long a part may wait unstarted in the queue before it is taken for lost, in ms: the
+   * queue's retention, since SQS drops a message after that. Waiting behind a busy or
+   * scaled-to-zero fleet never times a part out before then.
+   */
+  unstartedDeadlineMs: number;
   /** Where a part writes its outputs. */
   outputPrefix(part: number): string;
   store: StageStore;
@@ -94,6 +117,8 @@ export class StageSupersededError extends Error {
 
 const HEARTBEAT_MS = 1000;
 const RUNNER_CHECK_MS = 1000;
+/** How often the loop asks whether the fleet's input queue was made again (its messages lost). */
+const QUEUE_CHECK_MS = 5000;
 const IDLE_WAIT_MS = 200;
 /** Parts read ahead from the source per turn, at most. */
 const READ_AHEAD = 1000;
@@ -113,13 +138,14 @@ export async function runStageLoop(o: StageLoopOptions): Promise<StageCounts> {
   const inputsOf = new Map<number, Pick<NewPart, 'inputs' | 'inputsKey'>>();
   for (const p of await store.openParts()) {
     inputsOf.set(p.part, { inputs: p.inputs, inputsKey: p.inputsKey });
-    if (p.status === 'queued') window.sent(p.part, p.attempt, p.deadlineAt ?? clock.now());
+    if (p.status === 'queued') window.sent(p.part, p.attempt, p.deadlineAt ?? clock.now(), { sentAt: p.sentAt, started: p.startedAt !== undefined });
     else window.waitRetry(p.part, p.attempt, p.retryAt ?? clock.now());
   }
   const counts = await store.counts();
   const source = await o.openSource(counts);
   let paused = false;
   let lastRunnerCheck = Number.NEGATIVE_INFINITY;
+  let lastQueueCheck = clock.now();
   let lastHeartbeat = Number.NEGATIVE_INFINITY;
 
   const toTask = (p: { part: number; attempt: number }): PartTask => ({
@@ -178,13 +204,14 @@ export async function runStageLoop(o: StageLoopOptions): Promise<StageCounts> {
 
   /** Reserves window slots under the job's lock, records the chosen parts as queued, then sends them. */
   const fill = async () => {
-    const room = o.concurrency - window.inFlightCount;
+    const stageCap = stage.concurrency ?? Number.POSITIVE_INFINITY;
+    const room = Math.min(o.concurrency, stageCap) - window.inFlightCount;
     if (room <= 0) return;
     await source.fill(Math.min(room, READ_AHEAD));
     const now = clock.now();
-    const deadlineAt = now + stage.timeoutMs + o.overdueSlackMs;
+    const deadlineAt = now + o.unstartedDeadlineMs;
     const chosen = await store.reserve((state) => {
-      const slots = slotsFor(o.concurrency, state.inFlight, window.inFlightCount, state.othersWaiting);
+      const slots = Math.min(slotsFor(o.concurrency, state.inFlight, window.inFlightCount, state.othersWaiting), stageCap - window.inFlightCount);
       const ready = dueCount(window, now) + source.buffered;
       const retries = window.dueRetries(now, slots);
       const fresh = source.take(slots - retries.length);
@@ -193,14 +220,39 @@ export async function runStageLoop(o: StageLoopOptions): Promise<StageCounts> {
       const parts = picked.map((c) => ({ ...c, sentAt: now, deadlineAt, inputs: inputsOf.get(c.part)!.inputs, inputsKey: inputsOf.get(c.part)!.inputsKey }));
       return { parts, waiting: ready - picked.length };
     });
-    for (const c of chosen) window.sent(c.part, c.attempt, deadlineAt);
+    for (const c of chosen) window.sent(c.part, c.attempt, deadlineAt, { sentAt: now });
     await send(chosen);
+  };
+
+  /** Start notices: the part leaves the queue, and its deadline now counts from its start. */
+  const applyStarts = async (started: ReceivedStart[]) => {
+    if (started.length === 0) return;
+    const deadline = (s: ReceivedStart) => s.startedAt + stage.timeoutMs + o.overdueSlackMs;
+    const notices = started.map((s) => ({ part: s.part, attempt: s.attempt, startedAt: s.startedAt, workerId: s.workerId, deadlineAt: deadline(s) }));
+    const updated = await store.markStarted(notices);
+    const byPart = new Map(notices.map((n) => [`${n.part}:${n.attempt}`, n.deadlineAt]));
+    for (const u of updated) window.started(u.part, u.attempt, byPart.get(`${u.part}:${u.attempt}`)!);
+  };
+
+  /** Messages sent to an input queue SQS has since made again are gone: send those parts again, same attempt (no retry spent). */
+  const resendLost = async () => {
+    if (clock.now() - lastQueueCheck < QUEUE_CHECK_MS) return;
+    lastQueueCheck = clock.now();
+    const madeAt = await o.sender.lostBefore();
+    if (madeAt === undefined) return;
+    const lost = window.unstartedSentBefore(madeAt);
+    if (lost.length === 0) return;
+    log.warn({ parts: lost.length }, 'the fleet input queue was made again; sending its lost parts again under the same attempt');
+    const now = clock.now();
+    for (const p of lost) window.sent(p.part, p.attempt, now + o.unstartedDeadlineMs, { sentAt: now });
+    await send(lost);
   };
 
   const receiveCompletions = async () => {
     const lanes = Math.min(MAX_LANES, Math.max(1, Math.ceil(window.inFlightCount / PARTS_PER_LANE)));
     const batch = await o.receiver.receive(window.inFlightCount > 0 ? 1 : 0, lanes);
-    if (batch.results.length === 0) return;
+    if (batch.results.length === 0 && batch.started.length === 0) return;
+    await applyStarts(batch.started);
     const successes = batch.results.filter((r) => r.result.status === 'succeeded');
     const failures = batch.results.filter((r) => r.result.status !== 'succeeded').map(decide);
     await apply(successes, failures);
@@ -213,14 +265,15 @@ export async function runStageLoop(o: StageLoopOptions): Promise<StageCounts> {
     const overdue = window.overdue(clock.now());
     if (overdue.length === 0) return;
     log.warn({ parts: overdue.length }, 'parts overdue; failing their attempts as timed out');
-    const message = `no completion within ${stage.timeoutMs + o.overdueSlackMs} ms of sending`;
-    await apply([], overdue.map((p) => decide({ workerId: 'orchestrator', result: failure(p.part, p.attempt, { type: 'TimeoutError', message, retryable: true }) })));
+    const message = (p: { started: boolean }) =>
+      p.started ? `no completion within ${stage.timeoutMs + o.overdueSlackMs} ms of its start (timeout plus the lost-message slack)` : `not started within ${o.unstartedDeadlineMs} ms of sending (the queue's retention): its message was lost`;
+    await apply([], overdue.map((p) => decide({ workerId: 'orchestrator', result: failure(p.part, p.attempt, { type: 'TimeoutError', message: message(p), retryable: true }) })));
   };
 
   const heartbeat = (force = false) => {
     if (!force && clock.now() - lastHeartbeat < HEARTBEAT_MS) return;
     lastHeartbeat = clock.now();
-    o.heartbeat({ cursor: source.produced, inFlight: window.inFlightCount, retrying: window.waitingCount, succeeded: counts.succeeded, failed: counts.failed, paused });
+    o.heartbeat({ cursor: source.produced, inFlight: window.inFlightCount, running: window.runningCount, retrying: window.waitingCount, succeeded: counts.succeeded, failed: counts.failed, paused });
   };
 
   if (o.attempt > 1) {
@@ -237,6 +290,7 @@ export async function runStageLoop(o: StageLoopOptions): Promise<StageCounts> {
       paused = state.jobStatus === 'paused';
     }
     await receiveCompletions();
+    await resendLost();
     await expireOverdue();
     if (!paused) await fill();
     heartbeat();

@@ -1,15 +1,15 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { DeleteMessageBatchCommand, ReceiveMessageCommand, SendMessageCommand, type Message } from '@aws-sdk/client-sqs';
+import { DeleteMessageBatchCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand, type Message } from '@aws-sdk/client-sqs';
 import type { Pool } from 'pg';
 import type { AwsClients } from '../common/aws';
 import type { Logger } from '../common/logger';
-import { CompletionMessage, parseBody, type DeadLetter, type TaskMessage } from '../common/messages';
+import { parseBody, StageRunMessage, type DeadLetter, type TaskMessage } from '../common/messages';
 import { isAbortError, isQueueGone } from '../common/sqs/errors';
 import { ensureCompletionQueue, ensureFleetQueues } from '../common/sqs/queues';
 import { withTransaction } from '../store/db';
 import { stageRunnerState } from '../store/stage-runs';
-import { applyResults, lockJobWindow, markQueued, openParts, setStageWaiting, stageCounts, windowState } from '../store/task-runs';
-import type { Clock, CompletionReceiver, ReceivedResult, StageStore, TaskSender } from './stage-loop';
+import { applyResults, lockJobWindow, markQueued, markStarted, openParts, setStageWaiting, stageCounts, windowState } from '../store/task-runs';
+import type { Clock, CompletionReceiver, ReceivedResult, ReceivedStart, StageStore, TaskSender } from './stage-loop';
 import { packMessages, sendBodies, type MessageHeader } from './task-sender';
 
 /** The stage loop's I/O on the real services: Postgres for its state, SQS for its messages. */
@@ -28,6 +28,7 @@ export function postgresStageStore(db: Pool, jobId: string, stageId: string): St
     counts: () => stageCounts(db, jobId, stageId),
     runnerState: () => stageRunnerState(db, jobId, stageId),
     applyResults: (successes, failures) => applyResults(db, jobId, stageId, successes, failures),
+    markStarted: (notices) => markStarted(db, jobId, stageId, notices),
     reserve: (choose) =>
       withTransaction(db, async (tx) => {
         await lockJobWindow(tx, jobId);
@@ -69,6 +70,22 @@ export class StageQueues {
     this.dlqUrl = f.dlqUrl;
   }
 
+  private inputQueueMadeAt?: number;
+
+  /**
+   * When the fleet's input queue was made (SQS's CreatedTimestamp, in epoch ms) if that changed
+   * since the last call: the queue was deleted and made again, and its messages are gone.
+   */
+  async inputQueueRemadeAt(): Promise<number | undefined> {
+    const r = await this.repairing(() => this.deps.aws.sqs.send(new GetQueueAttributesCommand({ QueueUrl: this.inputQueueUrl, AttributeNames: ['CreatedTimestamp'] })));
+    const seconds = Number(r.Attributes?.CreatedTimestamp);
+    if (!Number.isFinite(seconds)) return undefined;
+    const madeAt = seconds * 1000;
+    const before = this.inputQueueMadeAt;
+    this.inputQueueMadeAt = madeAt;
+    return before !== undefined && madeAt > before ? madeAt : undefined;
+  }
+
   /** Runs `call`; when its queue is missing, repairs the queues and runs it once more. */
   async repairing<T>(call: () => Promise<T>): Promise<T> {
     try {
@@ -89,6 +106,7 @@ export function sqsTaskSender(o: { aws: AwsClients; queues: StageQueues; header:
       await o.queues.repairing(() => sendBodies(o.aws.sqs, o.queues.inputQueueUrl, bodies, o.signal));
       return tooLarge;
     },
+    lostBefore: () => o.queues.inputQueueRemadeAt(),
   };
 }
 
@@ -103,6 +121,7 @@ const RECEIVE_MARGIN_MS = 5000;
  */
 export function sqsCompletionReceiver(o: { aws: AwsClients; queues: StageQueues; jobId: string; stageId: string; log: Logger; signal: AbortSignal }): CompletionReceiver {
   const { sqs } = o.aws;
+  const nothing = { results: [], started: [], settle: async () => undefined };
   const deleteAll = async (queueUrl: string, messages: Message[]) => {
     const batches: Message[][] = [];
     for (let i = 0; i < messages.length; i += 10) batches.push(messages.slice(i, i + 10));
@@ -125,21 +144,24 @@ export function sqsCompletionReceiver(o: { aws: AwsClients; queues: StageQueues;
         messages = (await Promise.all(Array.from({ length: lanes }, receive))).flatMap((b) => b.Messages ?? []);
       } catch (err) {
         if (o.signal.aborted) throw err;
-        if (isAbortError(err)) return { results: [], settle: async () => undefined };
+        if (isAbortError(err)) return nothing;
         if (!isQueueGone(err)) throw err;
         await o.queues.repair(err);
-        return { results: [], settle: async () => undefined };
+        return nothing;
       }
       const results: ReceivedResult[] = [];
+      const started: ReceivedStart[] = [];
       for (const m of messages) {
-        const parsed = parseBody(CompletionMessage, m.Body);
+        const parsed = parseBody(StageRunMessage, m.Body);
         if (!parsed.ok || parsed.value.jobId !== o.jobId || parsed.value.stageId !== o.stageId) {
-          await deadLetter(m, parsed.ok ? `completion for ${parsed.value.jobId}/${parsed.value.stageId} arrived on the queue of ${o.jobId}/${o.stageId}` : parsed.reason);
+          await deadLetter(m, parsed.ok ? `${parsed.value.type} message for ${parsed.value.jobId}/${parsed.value.stageId} arrived on the queue of ${o.jobId}/${o.stageId}` : parsed.reason);
           continue;
         }
-        for (const result of parsed.value.results) results.push({ result, workerId: parsed.value.workerId });
+        const { workerId } = parsed.value;
+        if (parsed.value.type === 'started') for (const p of parsed.value.parts) started.push({ ...p, workerId });
+        else for (const result of parsed.value.results) results.push({ result, workerId });
       }
-      return { results, settle: () => deleteAll(queueUrl, messages) };
+      return { results, started, settle: () => deleteAll(queueUrl, messages) };
     },
   };
 }

@@ -6,7 +6,7 @@ import type { RetryPolicy } from '../pipeline/types';
  * so the stage loop need not query Postgres for every decision. Pure: unit-tested directly.
  */
 export class PartWindow {
-  private readonly inFlight = new Map<number, { attempt: number; deadlineAt: number }>();
+  private readonly inFlight = new Map<number, { attempt: number; deadlineAt: number; sentAt: number; started: boolean }>();
   private readonly waiting = new Map<number, { attempt: number; retryAt: number }>();
 
   get inFlightCount(): number {
@@ -21,9 +21,33 @@ export class PartWindow {
     return this.inFlight.size === 0 && this.waiting.size === 0;
   }
 
-  sent(part: number, attempt: number, deadlineAt: number): void {
+  /** A part sent (or found sent after a restart); `started` when a worker said it began it. */
+  sent(part: number, attempt: number, deadlineAt: number, at: { sentAt?: number; started?: boolean } = {}): void {
     this.waiting.delete(part);
-    this.inFlight.set(part, { attempt, deadlineAt });
+    this.inFlight.set(part, { attempt, deadlineAt, sentAt: at.sentAt ?? 0, started: at.started ?? false });
+  }
+
+  /** A worker started the part's outstanding attempt: its deadline now counts from there. False for another attempt. */
+  started(part: number, attempt: number, deadlineAt: number): boolean {
+    const s = this.inFlight.get(part);
+    if (!s || s.attempt !== attempt) return false;
+    s.started = true;
+    s.deadlineAt = deadlineAt;
+    return true;
+  }
+
+  /** Parts in flight that no worker has started yet, sent before `t` (their messages were lost if the queue was made again after). */
+  unstartedSentBefore(t: number): { part: number; attempt: number }[] {
+    const out: { part: number; attempt: number }[] = [];
+    for (const [part, s] of this.inFlight) if (!s.started && s.sentAt < t) out.push({ part, attempt: s.attempt });
+    return out;
+  }
+
+  /** Parts in flight a worker has started. */
+  get runningCount(): number {
+    let n = 0;
+    for (const s of this.inFlight.values()) if (s.started) n += 1;
+    return n;
   }
 
   waitRetry(part: number, attempt: number, retryAt: number): void {
@@ -46,10 +70,10 @@ export class PartWindow {
     return [...this.inFlight].map(([part, s]) => ({ part, attempt: s.attempt }));
   }
 
-  /** Parts in flight whose completion is overdue. */
-  overdue(now: number): { part: number; attempt: number }[] {
-    const out: { part: number; attempt: number }[] = [];
-    for (const [part, s] of this.inFlight) if (s.deadlineAt <= now) out.push({ part, attempt: s.attempt });
+  /** Parts in flight whose completion is overdue, and whether a worker had started them. */
+  overdue(now: number): { part: number; attempt: number; started: boolean }[] {
+    const out: { part: number; attempt: number; started: boolean }[] = [];
+    for (const [part, s] of this.inFlight) if (s.deadlineAt <= now) out.push({ part, attempt: s.attempt, started: s.started });
     return out;
   }
 

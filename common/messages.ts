@@ -84,6 +84,30 @@ export const CompletionMessage = z.object({
 });
 export type CompletionMessage = z.infer<typeof CompletionMessage>;
 
+/** A part a worker has started: deadlines count from here, and queue wait ends here. */
+export const StartedPart = z.object({
+  part: z.number().int().nonnegative(),
+  attempt: z.number().int().positive(),
+  /** Epoch ms the handler started. */
+  startedAt: z.number().int(),
+});
+export type StartedPart = z.infer<typeof StartedPart>;
+
+/** "These parts have started", posted (batched) on the stage run's completion queue beside the results. */
+export const StartedMessage = z.object({
+  v: z.literal(1),
+  type: z.literal('started'),
+  jobId: z.string(),
+  stageId: z.string(),
+  workerId: z.string(),
+  parts: z.array(StartedPart).min(1),
+});
+export type StartedMessage = z.infer<typeof StartedMessage>;
+
+/** What a completion queue carries: results, and notices of parts started. */
+export const StageRunMessage = z.discriminatedUnion('type', [CompletionMessage, StartedMessage]);
+export type StageRunMessage = z.infer<typeof StageRunMessage>;
+
 /** What a fleet worker reports about itself on the fleet events queue (no database on the fleet). */
 export const WorkerEvent = z.object({
   v: z.literal(1),

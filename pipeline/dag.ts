@@ -1,5 +1,5 @@
 import { PipelineValidationError } from '../common/errors';
-import type { StageDef } from './types';
+import type { PipelineDef, StageDef } from './types';
 
 /**
  * The stage graph: order, cycles, and which stages may start. Edges run from a stage to the
@@ -160,3 +160,9 @@ export function finalStages<S extends DagStage>(def: Dag<S>): S[] {
   const needed = new Set(def.stages.flatMap((stage) => stage.needs));
   return def.stages.filter((stage) => !needed.has(stage.id));
 }
+
+/** The fleet that runs a stage's parts: its own, or the pipeline's (definitions compiled before stages named fleets). */
+export const fleetOf = (pipeline: Pick<PipelineDef, 'fleet'>, stage: Pick<StageDef, 'fleet'>): string => stage.fleet ?? pipeline.fleet;
+
+/** Every fleet a pipeline's stages run on, the pipeline's own first. */
+export const fleetsOf = (pipeline: PipelineDef): string[] => [...new Set([pipeline.fleet, ...pipeline.stages.map((s) => fleetOf(pipeline, s))])];

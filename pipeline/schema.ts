@@ -168,6 +168,10 @@ export const StageSchema = z.strictObject({
   chain: z.enum(['barrier', 'stream']).default('barrier'),
   gather: z.boolean().default(false),
   split: SplitSchema.optional(),
+  /** The fleet that runs this stage (default: the pipeline's). */
+  fleet: nameString(PIPELINE_NAME_MAX).optional(),
+  /** A cap of the stage's own on parts in flight, within the job's concurrency. */
+  concurrency: wholeNumber('parts', LIMITS.concurrency).optional(),
 });
 
 export const PipelineSchema = z
@@ -204,6 +208,8 @@ export const PipelineSchema = z
         chain: stage.chain,
         gather: stage.gather,
         ...(stage.split === undefined ? {} : { split: stage.split as SplitSpec }),
+        fleet: stage.fleet ?? raw.fleet,
+        ...(stage.concurrency === undefined ? {} : { concurrency: stage.concurrency }),
       })),
     }),
   );

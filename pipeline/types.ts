@@ -50,6 +50,10 @@ export interface StageDef {
   gather: boolean;
   /** How a root stage splits the job input; defaults to the pipeline's `input.split`. */
   split?: SplitSpec;
+  /** The fleet that runs this stage's parts; the compiler sets the pipeline's when the stage names none. */
+  fleet?: string;
+  /** Most parts of this stage in flight at once, within the job's `concurrency`. Default: no cap of its own. */
+  concurrency?: number;
 }
 
 export interface PipelineDef {

@@ -28,7 +28,7 @@ export interface PartStatsRow {
   retried: number;
   bytesIn: number;
   bytesOut: number;
-  /** received_at − sent_at of finished parts; null when no part has finished. */
+  /** started_at − sent_at of finished parts (time in the queue, and in a worker's hands before its handler began); null when no part has finished. */
   queueWaitMs: Percentiles | null;
   /** finished_at − started_at of finished parts; null when no part has finished. */
   runTimeMs: Percentiles | null;
@@ -77,7 +77,7 @@ export async function partStats(db: Queryable, jobId: string): Promise<PartStats
   const r = await db.query(
     `WITH t AS (
        SELECT stage_id, status, attempt, bytes_in, bytes_out,
-              CASE WHEN ${FINISHED} THEN ${ms('sent_at', 'received_at')} END AS wait_ms,
+              CASE WHEN ${FINISHED} THEN ${ms('sent_at', 'started_at')} END AS wait_ms,
               CASE WHEN ${FINISHED} THEN ${ms('started_at', 'finished_at')} END AS run_ms
          FROM task_runs WHERE job_id = $1)
      SELECT stage_id, grouping(stage_id) = 1 AS whole_job,

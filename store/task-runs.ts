@@ -40,7 +40,7 @@ export async function markQueued(db: Db, jobId: string, stageId: string, parts: 
      SELECT $1, $2, r.part, r.attempt, 'queued', to_timestamp(r.sent_at / 1000.0), to_timestamp(r.deadline_at / 1000.0), r.inputs, r.inputs_key
        FROM jsonb_to_recordset($3::jsonb) AS r(part int, attempt int, sent_at float8, deadline_at float8, inputs jsonb, inputs_key text)
      ON CONFLICT (job_id, stage_id, part) DO UPDATE
-        SET attempt = EXCLUDED.attempt, status = 'queued', sent_at = EXCLUDED.sent_at,
+        SET attempt = EXCLUDED.attempt, status = 'queued', sent_at = EXCLUDED.sent_at, started_at = NULL,
             deadline_at = EXCLUDED.deadline_at, retry_at = NULL, updated_at = now()
       WHERE task_runs.status IN ('queued', 'retry_wait') AND task_runs.attempt <= EXCLUDED.attempt`,
     [jobId, stageId, JSON.stringify(rows)],
@@ -136,12 +136,16 @@ export interface OpenPart {
   status: OpenPartStatus;
   deadlineAt?: number;
   retryAt?: number;
+  /** Epoch ms the attempt was sent, and when a worker said it started it (queued parts only). */
+  sentAt?: number;
+  startedAt?: number;
 }
 
 /** The parts of a stage run still open, to rebuild the in-memory window after a restart. */
 export async function openParts(db: Db, jobId: string, stageId: string): Promise<OpenPart[]> {
   const r = await db.query(
-    `SELECT part, attempt, status, inputs, inputs_key, extract(epoch from deadline_at) * 1000 AS deadline, extract(epoch from retry_at) * 1000 AS retry
+    `SELECT part, attempt, status, inputs, inputs_key, extract(epoch from deadline_at) * 1000 AS deadline, extract(epoch from retry_at) * 1000 AS retry,
+            extract(epoch from sent_at) * 1000 AS sent, extract(epoch from started_at) * 1000 AS started
        FROM task_runs WHERE job_id = $1 AND stage_id = $2 AND status IN ('queued', 'retry_wait')`,
     [jobId, stageId],
   );
@@ -153,6 +157,8 @@ export async function openParts(db: Db, jobId: string, stageId: string): Promise
     inputsKey: x.inputs_key ?? undefined,
     deadlineAt: x.deadline === null ? undefined : Number(x.deadline),
     retryAt: x.retry === null ? undefined : Number(x.retry),
+    sentAt: x.sent === null ? undefined : Number(x.sent),
+    startedAt: x.started === null ? undefined : Number(x.started),
   }));
 }
 
@@ -297,4 +303,32 @@ export async function* joinedSucceeded(db: Db, jobId: string, stageIds: string[]
 /** Takes the job's window lock until the transaction ends: stages of one job reserve slots one at a time. */
 export async function lockJobWindow(tx: Db, jobId: string): Promise<void> {
   await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`batchgrid-window:${jobId}`]);
+}
+
+/** A worker's notice that it started a part's attempt, with the deadline that now applies. */
+export interface StartNotice {
+  part: number;
+  attempt: number;
+  startedAt: number;
+  workerId: string;
+  deadlineAt: number;
+}
+
+/**
+ * Records that parts started (queued → running): their deadline now counts from the start. Only
+ * the attempt outstanding is touched; a later start of the same attempt (a redelivery after a
+ * worker died) moves the deadline on. Returns the parts updated.
+ */
+export async function markStarted(db: Db, jobId: string, stageId: string, notices: StartNotice[]): Promise<{ part: number; attempt: number }[]> {
+  if (notices.length === 0) return [];
+  const rows = notices.map((n) => ({ part: n.part, attempt: n.attempt, started_at: n.startedAt, worker_id: n.workerId, deadline_at: n.deadlineAt }));
+  const r = await db.query<{ part: number; attempt: number }>(
+    `UPDATE task_runs t SET started_at = to_timestamp(r.started_at / 1000.0), worker_id = r.worker_id, deadline_at = to_timestamp(r.deadline_at / 1000.0), updated_at = now()
+       FROM (SELECT DISTINCT ON (part) * FROM jsonb_to_recordset($3::jsonb) AS x(part int, attempt int, started_at float8, worker_id text, deadline_at float8) ORDER BY part, started_at DESC) r
+      WHERE t.job_id = $1 AND t.stage_id = $2 AND t.part = r.part AND t.attempt = r.attempt AND t.status = 'queued'
+        AND (t.started_at IS NULL OR t.started_at <= to_timestamp(r.started_at / 1000.0))
+      RETURNING t.part, t.attempt`,
+    [jobId, stageId, JSON.stringify(rows)],
+  );
+  return r.rows;
 }

@@ -19,7 +19,7 @@ import type { RetryPolicy } from '@temporalio/common';
 import type { Activities, JobSummary, StagePlan, StageResult } from '../activities';
 import { SEARCH_ATTRIBUTE_KEYS as SA } from '../common/search-attributes';
 import type { JobStatus, StageStatus } from '../common/status';
-import { readyStages } from '../pipeline/dag';
+import { fleetOf, readyStages } from '../pipeline/dag';
 import type { PipelineDef, StageDef } from '../pipeline/types';
 
 export interface BatchJobInput {
@@ -149,7 +149,7 @@ export async function batchJob(input: BatchJobInput): Promise<JobSummary> {
       describe();
       const plan: StagePlan = await acts.planStage.executeWithOptions(
         { ...short, summary: `plan stage ${stage.id} (${stage.task})` },
-        [{ jobId, stage, fleet: pipeline.fleet, inputSplit: pipeline.input.split, bucket, inputPrefix: input.inputPrefix, retryOf }],
+        [{ jobId, stage, fleet: fleetOf(pipeline, stage), inputSplit: pipeline.input.split, bucket, inputPrefix: input.inputPrefix, retryOf }],
       );
       entry.status = 'running';
       if (plan.source.kind === 'manifest') entry.partsTotal = plan.source.partsTotal;
@@ -157,7 +157,7 @@ export async function batchJob(input: BatchJobInput): Promise<JobSummary> {
       const what = plan.source.kind === 'manifest' ? `${plan.source.partsTotal} parts` : `parts streamed from ${plan.source.upstream}`;
       const result = await runStage.executeWithOptions(
         { ...stageOptions, summary: `run stage ${stage.id}: ${stage.task} over ${what}, ${pipeline.concurrency} in flight at most` },
-        [{ jobId, stage, bucket, concurrency: pipeline.concurrency, source: plan.source, fleet: pipeline.fleet, inputQueueUrl: plan.inputQueueUrl, dlqUrl: plan.dlqUrl, partsPerMessage: opts.partsPerMessage, overdueSlackMs: opts.overdueSlackMs }],
+        [{ jobId, stage, bucket, concurrency: pipeline.concurrency, source: plan.source, fleet: fleetOf(pipeline, stage), inputQueueUrl: plan.inputQueueUrl, dlqUrl: plan.dlqUrl, partsPerMessage: opts.partsPerMessage, overdueSlackMs: opts.overdueSlackMs }],
       );
       results.push(result);
       entry.result = result;

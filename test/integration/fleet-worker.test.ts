@@ -16,7 +16,7 @@ import { completionQueueName, createAwsClients, destroyAwsClients } from '../../
 import { config } from '../../common/config';
 import { stageClosedKeyOf } from '../../common/layout';
 import { queueNameOf } from '../../common/sqs/queues';
-import { CompletionMessage, WorkerEvent, type DeadLetter, type PartResult, type PartTask, type TaskMessage } from '../../common/messages';
+import { CompletionMessage, StageRunMessage, WorkerEvent, type StartedPart, type DeadLetter, type PartResult, type PartTask, type TaskMessage } from '../../common/messages';
 import { createFleetWorker, ensureFleetQueues, type FleetWorker, type FleetWorkerOptions } from '../../worker/fleet';
 
 /**
@@ -103,11 +103,18 @@ async function receiveAll(queueUrl: string, waitTimeSeconds = 1): Promise<Messag
   return messages;
 }
 
+/** Start notices the workers posted beside their results (collectResults sets them aside here). */
+const starts: StartedPart[] = [];
+
 /** Reads completion messages until `count` results arrived; returns them by part, and the messages. */
 async function collectResults(queueUrl: string, count: number): Promise<{ results: PartResult[]; messages: CompletionMessage[] }> {
   const messages: CompletionMessage[] = [];
   await waitFor(`${count} results`, async () => {
-    for (const m of await receiveAll(queueUrl)) messages.push(CompletionMessage.parse(JSON.parse(m.Body!)));
+    for (const m of await receiveAll(queueUrl)) {
+      const body = StageRunMessage.parse(JSON.parse(m.Body!));
+      if (body.type === 'completion') messages.push(body);
+      else starts.push(...body.parts);
+    }
     return messages.reduce((n, m) => n + m.results.length, 0) >= count;
   });
   const results = messages.flatMap((m) => m.results).sort((a, b) => a.part - b.part);
@@ -262,7 +269,8 @@ describe('fleet worker', () => {
       return m.length > 0 ? m : undefined;
     }, 20_000);
     expect(Number(back[0].Attributes?.ApproximateReceiveCount)).toBe(2);
-    expect(await receiveAll(completionQueueUrl, 0)).toEqual([]);
+    // Only the notice that the part started: no completion.
+    expect((await receiveAll(completionQueueUrl, 0)).map((m) => StageRunMessage.parse(JSON.parse(m.Body!)).type)).toEqual(['started']);
 
     const events: WorkerEvent[] = [];
     await waitFor('start and stop events', async () => {

@@ -76,9 +76,9 @@ describe('job reports', () => {
 
     expect(r).toMatchObject({ jobId, pipeline: 'report-exact', status: 'succeeded', makespanMs: 10_000, parts: 102, succeeded: 99, failed: 2, retried: 4, bytesIn: 2000, bytesOut: 507 });
     expect(r.throughput).toBeCloseTo(9.9, 12);
-    // Job-wide over 101 finished parts: run times 1..100 and 500; waits 2, 4, …, 200 and 20.
+    // Job-wide over 101 finished parts: run times 1..100 and 500; waits (sent → started) 3, 5, …, 201 and 21.
     expect(r.runTimeMs).toEqual({ p50: 51, p95: 96, p99: 100 });
-    expect(r.queueWaitMs).toEqual({ p50: 100, p95: 190, p99: 198 });
+    expect(r.queueWaitMs).toEqual({ p50: 101, p95: 191, p99: 199 });
     expect(r.busyMs).toBe(5050 + 500);
 
     const [a, b] = r.stages;
@@ -87,9 +87,10 @@ describe('job reports', () => {
     expect(a!.runTimeMs!.p50).toBe(50.5);
     expect(a!.runTimeMs!.p95).toBeCloseTo(95.05, 9);
     expect(a!.runTimeMs!.p99).toBeCloseTo(99.01, 9);
-    expect(a!.queueWaitMs!.p50).toBe(101);
-    expect(a!.queueWaitMs!.p95).toBeCloseTo(190.1, 9);
-    expect(a!.queueWaitMs!.p99).toBeCloseTo(198.02, 9);
+    // Queue wait runs to the handler's start (received + 1 ms in these rows).
+    expect(a!.queueWaitMs!.p50).toBe(102);
+    expect(a!.queueWaitMs!.p95).toBeCloseTo(191.1, 9);
+    expect(a!.queueWaitMs!.p99).toBeCloseTo(199.02, 9);
     expect(a!.slowest).toEqual([
       { stageId: 'a', part: 99, workerId: 'w2', runTimeMs: 100, attempt: 1, status: 'failed' },
       { stageId: 'a', part: 98, workerId: 'w1', runTimeMs: 99, attempt: 1, status: 'failed' },

@@ -51,6 +51,7 @@ describe('defaults and units', () => {
           chain: 'barrier',
           gather: false,
           split: { by: 'object' },
+          fleet: 'default',
         },
       ],
     });
@@ -78,6 +79,8 @@ stages:
     chain: stream
     tolerate: { failedParts: 7 }
     retry: { backoff: 10m }
+    fleet: gpu
+    concurrency: 8
 `),
     );
     expect(pipeline.description).toBe('All of it');
@@ -95,6 +98,7 @@ stages:
       chain: 'barrier',
       gather: false,
       split: { by: 'bytes', size: 67_108_864 },
+      fleet: 'big-fleet',
     });
     // A single id for needs; a backoff above the default cap raises the cap; no split on a non-root.
     expect(pipeline.stages[1]).toEqual({
@@ -107,6 +111,8 @@ stages:
       needs: ['load'],
       chain: 'stream',
       gather: false,
+      fleet: 'gpu',
+      concurrency: 8,
     });
   });
 

@@ -1,8 +1,8 @@
 import type { PartResult, PartTask } from '../../common/messages';
 import type { PartSource, NewPart } from '../../activities/part-source';
-import { runStageLoop, StageSupersededError, type Clock, type CompletionReceiver, type ReceivedResult, type StageStore, type TaskSender } from '../../activities/stage-loop';
+import { runStageLoop, StageSupersededError, type Clock, type CompletionReceiver, type ReceivedResult, type ReceivedStart, type StageStore, type TaskSender } from '../../activities/stage-loop';
 import type { StageDef } from '../../pipeline/types';
-import type { FailureDecision, OpenPart, QueuedPart, StageCounts, Transition } from '../../store/task-runs';
+import type { FailureDecision, OpenPart, QueuedPart, StageCounts, StartNotice, Transition } from '../../store/task-runs';
 
 /**
  * The stage loop's decisions, driven with fakes: an in-memory store that behaves like task_runs
@@ -21,7 +21,7 @@ class FakeClock implements Clock {
   }
 }
 
-interface Row { part: number; attempt: number; status: 'queued' | 'retry_wait' | 'succeeded' | 'failed'; deadlineAt?: number; retryAt?: number }
+interface Row { part: number; attempt: number; status: 'queued' | 'retry_wait' | 'succeeded' | 'failed'; deadlineAt?: number; retryAt?: number; startedAt?: number }
 
 class FakeStore implements StageStore {
   rows = new Map<number, Row>();
@@ -54,6 +54,16 @@ class FakeStore implements StageStore {
     }
     return parts;
   }
+  async markStarted(notices: StartNotice[]) {
+    const out: { part: number; attempt: number }[] = [];
+    for (const n of notices) {
+      const row = this.rows.get(n.part);
+      if (!row || row.status !== 'queued' || row.attempt !== n.attempt) continue;
+      Object.assign(row, { startedAt: n.startedAt, deadlineAt: n.deadlineAt });
+      out.push({ part: n.part, attempt: n.attempt });
+    }
+    return out;
+  }
   async applyResults(successes: ReceivedResult[], failures: FailureDecision[]): Promise<Transition[]> {
     const out: Transition[] = [];
     for (const s of successes) {
@@ -72,33 +82,63 @@ class FakeStore implements StageStore {
   }
 }
 
-/** The fleet: records every part sent, and answers each per `answer` (undefined: the message is lost). */
+/**
+ * The fleet: records every part sent and answers each per `answer` (lost: the message vanishes).
+ * A part starts `startDelayMs` after it is sent (queue wait) and finishes `runMs` later, on the
+ * fake clock; the receiver hands out start notices and results once their time has come.
+ */
 class FakeFleet implements TaskSender, CompletionReceiver {
-  sent: { part: number; attempt: number }[] = [];
-  private pending: ReceivedResult[] = [];
-  constructor(private readonly clock: FakeClock, private readonly answer: (p: PartTask, nth: number) => 'ok' | 'fail' | 'permanent' | 'lost' = () => 'ok', private readonly tooLarge = new Set<number>()) {}
+  sent: { part: number; attempt: number; at: number }[] = [];
+  remadeAt?: number;
+  private pendingResults: { at: number; r: ReceivedResult }[] = [];
+  private pendingStarts: { at: number; s: ReceivedStart }[] = [];
+  constructor(
+    private readonly clock: FakeClock,
+    private readonly answer: (p: PartTask, nth: number) => 'ok' | 'fail' | 'permanent' | 'lost' = () => 'ok',
+    private readonly tooLarge = new Set<number>(),
+    private readonly timing: { startDelayMs?: (p: PartTask) => number; runMs?: number } = {},
+  ) {}
   async send(parts: PartTask[]) {
     const big = parts.filter((p) => this.tooLarge.has(p.part)).map((p) => ({ part: p.part, attempt: p.attempt, bytes: 300_000 }));
     for (const p of parts.filter((x) => !this.tooLarge.has(x.part))) {
-      this.sent.push({ part: p.part, attempt: p.attempt });
+      this.sent.push({ part: p.part, attempt: p.attempt, at: this.clock.now() });
       const nth = this.sent.filter((s) => s.part === p.part).length;
       const a = this.answer(p, nth);
       if (a === 'lost') continue;
-      const t = this.clock.now();
+      const startAt = this.clock.now() + (this.timing.startDelayMs?.(p) ?? 0);
+      const endAt = startAt + (this.timing.runMs ?? 0);
+      this.pendingStarts.push({ at: startAt, s: { part: p.part, attempt: p.attempt, startedAt: startAt, workerId: 'w1' } });
       const result: PartResult = {
         part: p.part, attempt: p.attempt, status: a === 'ok' ? 'succeeded' : 'failed', outputs: [],
         error: a === 'ok' ? undefined : { type: 'Boom', message: 'boom', retryable: a === 'fail' },
-        sentAt: t, receivedAt: t, startedAt: t, finishedAt: t, bytesIn: 0, bytesOut: 0,
+        sentAt: this.clock.now(), receivedAt: startAt, startedAt: startAt, finishedAt: endAt, bytesIn: 0, bytesOut: 0,
       };
-      this.pending.push({ result, workerId: 'w1' });
+      this.pendingResults.push({ at: endAt, r: { result, workerId: 'w1' } });
     }
     return big;
   }
-  /** A long poll: with nothing to receive it waits `waitSeconds` on the clock. */
+  async lostBefore() {
+    const t = this.remadeAt;
+    this.remadeAt = undefined;
+    return t;
+  }
+  /** Loses every message not yet started (SQS lost the queue) and says the queue was made again now. */
+  loseQueue() {
+    const now = this.clock.now();
+    const unstarted = new Set(this.pendingStarts.filter((p) => p.at > now).map((p) => `${p.s.part}:${p.s.attempt}`));
+    this.pendingStarts = this.pendingStarts.filter((p) => !unstarted.has(`${p.s.part}:${p.s.attempt}`));
+    this.pendingResults = this.pendingResults.filter((p) => !unstarted.has(`${p.r.result.part}:${p.r.result.attempt}`));
+    this.remadeAt = now;
+  }
+  /** A long poll: with nothing due it waits `waitSeconds` on the clock. */
   async receive(waitSeconds: number) {
-    const results = this.pending.splice(0);
-    if (results.length === 0) this.clock.t += waitSeconds * 1000;
-    return { results, settle: async () => undefined };
+    const now = this.clock.now();
+    const started = this.pendingStarts.filter((p) => p.at <= now).map((p) => p.s);
+    const results = this.pendingResults.filter((p) => p.at <= now).map((p) => p.r);
+    this.pendingStarts = this.pendingStarts.filter((p) => p.at > now);
+    this.pendingResults = this.pendingResults.filter((p) => p.at > now);
+    if (results.length === 0 && started.length === 0) this.clock.t += waitSeconds * 1000;
+    return { results, started, settle: async () => undefined };
   }
 }
 
@@ -123,12 +163,12 @@ class ListSource implements PartSource {
 
 const quiet = { info() {}, warn() {}, error() {} };
 
-function run(o: { store?: FakeStore; fleet: FakeFleet; clock: FakeClock; parts: number; concurrency?: number; attempt?: number; stage?: StageDef; signal?: AbortSignal; onTurn?: () => void; overdueSlackMs?: number }) {
+function run(o: { store?: FakeStore; fleet: FakeFleet; clock: FakeClock; parts: number; concurrency?: number; attempt?: number; stage?: StageDef; signal?: AbortSignal; onTurn?: () => void; overdueSlackMs?: number; unstartedDeadlineMs?: number }) {
   const store = o.store ?? new FakeStore();
   const heartbeats: unknown[] = [];
   const result = runStageLoop({
-    jobId: 'j', stage: o.stage ?? stage(), attempt: o.attempt ?? 1, concurrency: o.concurrency ?? 4, overdueSlackMs: o.overdueSlackMs ?? 500,
-    outputPrefix: (p) => `out/${p}/`, store, receiver: { receive: async (w: number) => (o.onTurn?.(), o.fleet.receive(w)) } as CompletionReceiver, sender: o.fleet,
+    jobId: 'j', stage: o.stage ?? stage(), attempt: o.attempt ?? 1, concurrency: o.concurrency ?? 4, overdueSlackMs: o.overdueSlackMs ?? 500, unstartedDeadlineMs: o.unstartedDeadlineMs ?? 3_600_000,
+    outputPrefix: (p) => `out/${p}/`, store, receiver: { receive: async (w: number) => (o.onTurn?.(), o.fleet.receive(w)) }, sender: o.fleet,
     openSource: async (c) => new ListSource(o.parts, c.total), clock: o.clock, signal: o.signal ?? new AbortController().signal,
     heartbeat: (p) => heartbeats.push(p), log: quiet,
   });
@@ -146,6 +186,16 @@ describe('the stage loop', () => {
     expect(counts).toMatchObject({ total: 10, succeeded: 10, failed: 0, retried: 0 });
     expect(maxInFlight).toBe(3);
     expect(fleet.sent.map((s) => s.part)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  });
+
+  test('a stage cap of its own: no more of its parts in flight than `concurrency` on the stage, within the job window', async () => {
+    const clock = new FakeClock();
+    let maxInFlight = 0;
+    const store = new FakeStore();
+    const fleet = new FakeFleet(clock);
+    const { result } = run({ store, fleet, clock, parts: 9, concurrency: 8, stage: stage({ concurrency: 2 }), onTurn: () => (maxInFlight = Math.max(maxInFlight, [...store.rows.values()].filter((r) => r.status === 'queued').length)) });
+    expect(await result).toMatchObject({ total: 9, succeeded: 9 });
+    expect(maxInFlight).toBe(2);
   });
 
   test('fair share: while another stage of the job waits, this one takes no more than its share of the window', async () => {
@@ -188,19 +238,56 @@ describe('the stage loop', () => {
     expect(fleet.sent.filter((s) => s.part === 1).map((s) => s.attempt)).toEqual([1, 2, 3]);
   });
 
-  test('overdue: a part whose completion never comes is failed as timed out after timeout + slack, then retried', async () => {
+  test('overdue: a started part whose completion never comes is failed as timed out after timeout + slack from its start, then retried', async () => {
     const clock = new FakeClock();
-    const fleet = new FakeFleet(clock, (p, nth) => (p.part === 0 && nth === 1 ? 'lost' : 'ok'));
-    const store = new FakeStore();
-    const sentAt: number[] = [];
-    const origSend = fleet.send.bind(fleet);
-    fleet.send = async (parts) => (parts.forEach(() => sentAt.push(clock.now())), origSend(parts));
-    const counts = await run({ store, fleet, clock, parts: 2, overdueSlackMs: 500 }).result;
+    // Part 0's first attempt starts (the worker says so) but its completion is lost.
+    const fleet = new FakeFleet(clock, () => 'ok', new Set(), { runMs: 10 });
+    const lose = fleet.receive.bind(fleet);
+    let dropped = false;
+    fleet.receive = async (w) => {
+      const batch = await lose(w);
+      if (!dropped) {
+        const i = batch.results.findIndex((r) => r.result.part === 0);
+        if (i >= 0) {
+          batch.results.splice(i, 1);
+          dropped = true;
+        }
+      }
+      return batch;
+    };
+    const counts = await run({ fleet, clock, parts: 2, overdueSlackMs: 500 }).result;
     expect(counts).toMatchObject({ total: 2, succeeded: 2, retried: 1 });
-    const part0 = fleet.sent.map((s, i) => ({ ...s, at: sentAt[i] })).filter((s) => s.part === 0);
+    const part0 = fleet.sent.filter((s) => s.part === 0);
     expect(part0.map((s) => s.attempt)).toEqual([1, 2]);
-    // Resent no earlier than timeout (1000) + slack (500) + backoff (100) after the first send.
+    // Resent no earlier than timeout (1000) + slack (500) + backoff (100) after it started.
     expect(part0[1].at - part0[0].at).toBeGreaterThanOrEqual(1600);
+  });
+
+  test('time in the queue is not run time: parts waiting far longer than their timeout behind a small fleet all succeed at attempt 1', async () => {
+    const clock = new FakeClock();
+    // One slot: part n starts n × 2 s after it was sent, runs 2 s; the timeout is 1 s + 0.5 s slack.
+    let n = 0;
+    const fleet = new FakeFleet(clock, () => 'ok', new Set(), { startDelayMs: () => 2000 * n++, runMs: 900 });
+    const counts = await run({ fleet, clock, parts: 30, concurrency: 30, overdueSlackMs: 500 }).result;
+    expect(counts).toMatchObject({ total: 30, succeeded: 30, failed: 0, retried: 0 });
+    expect(fleet.sent).toHaveLength(30);
+  });
+
+  test('an input queue SQS made again loses its unstarted messages: those parts are sent again under the same attempt, no retry spent', async () => {
+    const clock = new FakeClock();
+    const fleet = new FakeFleet(clock, () => 'ok', new Set(), { startDelayMs: (p) => (p.part < 2 ? 0 : 60_000) });
+    let lost = false;
+    const counts = await run({
+      fleet, clock, parts: 4, concurrency: 4,
+      onTurn: () => {
+        if (!lost && clock.now() > 1_000_000 + 2000) {
+          fleet.loseQueue();
+          lost = true;
+        }
+      },
+    }).result;
+    expect(counts).toMatchObject({ total: 4, succeeded: 4, failed: 0, retried: 0 });
+    expect(fleet.sent.filter((s) => s.part >= 2).map((s) => [s.part, s.attempt])).toEqual([[2, 1], [3, 1], [2, 1], [3, 1]]);
   });
 
   test('pause: nothing is sent while the job is paused; resume sends the rest', async () => {
@@ -255,7 +342,7 @@ describe('the stage loop', () => {
     const fleet = new FakeFleet(clock);
     const counts = await run({ store, fleet, clock, parts: 8, attempt: 2 }).result;
     expect(counts).toMatchObject({ total: 8, succeeded: 8, failed: 0, retried: 0 });
-    expect(fleet.sent.slice(0, 4)).toEqual([0, 1, 2, 3].map((part) => ({ part, attempt: 1 })));
+    expect(fleet.sent.slice(0, 4).map((s) => ({ part: s.part, attempt: s.attempt }))).toEqual([0, 1, 2, 3].map((part) => ({ part, attempt: 1 })));
     // The cursor resumed after the recorded parts: 5, 6, 7 are new, 4 is never sent again.
     expect(fleet.sent.slice(4).map((s) => s.part)).toEqual([5, 6, 7]);
   });

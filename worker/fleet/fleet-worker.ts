@@ -10,6 +10,7 @@ import { isQueueGone } from '../../common/sqs/errors';
 import { stageClosedKeyOf } from '../../common/layout';
 import { ensureCompletionQueueAt } from '../../common/sqs/queues';
 import { CompletionSender, type MissingQueueVerdict, type ResultStage, type SendOutcome } from './completions';
+import { StartNotifier } from './start-notices';
 import { sendDeadLetter } from './dead-letter';
 import { MessageDeleter } from './deleter';
 import { EventReporter, type WorkerCounters } from './events';
@@ -75,6 +76,7 @@ interface HeldMessage {
 export class FleetWorker extends EventEmitter<FleetWorkerEvents> {
   readonly options: CompiledFleetWorkerOptions;
   private readonly completions: CompletionSender;
+  private readonly starts: StartNotifier;
   private readonly deleter: MessageDeleter;
   private readonly held = new Set<HeldMessage>();
   private readonly waiting: { msg: HeldMessage; part: PartTask }[] = [];
@@ -101,6 +103,7 @@ export class FleetWorker extends EventEmitter<FleetWorkerEvents> {
       sqs: clients.sqs, log, workerId, maxDelayMs: completionBatchMaxDelayMs,
       onQueueMissing: (queueUrl, stage) => this.resolveMissingQueue(queueUrl, stage),
     });
+    this.starts = new StartNotifier({ sqs: clients.sqs, log, workerId, maxDelayMs: completionBatchMaxDelayMs });
     this.deleter = new MessageDeleter(clients.sqs, log);
   }
 
@@ -199,6 +202,7 @@ export class FleetWorker extends EventEmitter<FleetWorkerEvents> {
       await this.until(() => this.runningSince.size === 0);
     }
     const giveUpAt = Date.now() + this.options.flushTimeoutMs;
+    await this.starts.drain(giveUpAt);
     await this.completions.drain(giveUpAt);
     await this.until(() => this.held.size === 0, this.options.flushTimeoutMs);
     while (this.background.size > 0) await Promise.allSettled([...this.background]);
@@ -255,6 +259,7 @@ export class FleetWorker extends EventEmitter<FleetWorkerEvents> {
     this.runningSince.set(controller, startedAt);
     const ev: PartEvent = { jobId: msg.task.jobId, stageId: msg.task.stageId, task: msg.task.task, part: part.part, attempt: part.attempt };
     this.emit('part:start', ev);
+    this.starts.started(msg.task.completionQueueUrl, msg.task.jobId, msg.task.stageId, { part: part.part, attempt: part.attempt, startedAt });
     const { clients, log, registry } = this.options;
     runPart({ message: msg.task, part, receivedAt: msg.receivedAt, receiveCount: msg.receiveCount, registry, s3: clients.s3, log, controller })
       .catch((err: unknown): PartOutcome => ({ kind: 'aborted', reason: err })) // runPart never rejects; belt and braces

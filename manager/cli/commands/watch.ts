@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { TERMINAL_JOB_STATUSES, type BatchGridClient } from '../../client';
+import type { BatchGridClient } from '../../client';
 import type { JobProgressView } from '../../client/progress';
 import { isTerminal } from '../../../common/status';
 import { jobLine, progressLine, renderProgress } from '../render/progress';
