@@ -13,7 +13,7 @@ export interface AwsClients {
 function common(cfg: Config) {
   // Local emulators accept any credentials; real AWS uses the SDK's default chain.
   const credentials =
-    cfg.localAws && !process.env.AWS_ACCESS_KEY_ID ? { accessKeyId: 'test', secretAccessKey: 'test' } : undefined;
+    cfg.localAws && !cfg.AWS_ACCESS_KEY_ID ? { accessKeyId: 'test', secretAccessKey: 'test' } : undefined;
   return { region: cfg.AWS_REGION, credentials, maxAttempts: 5 };
 }
 

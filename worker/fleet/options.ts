@@ -29,7 +29,7 @@ export interface FleetWorkerOptions {
   queuePrefix?: string;
   /** This worker's id in completions and events. Default: `<host>-<pid>-<random>`. */
   workerId?: string;
-  /** Machine id in events. Default: env BATCHGRID_INSTANCE_ID, else `<host>:<pid>`. */
+  /** Machine id in events. Default: config BATCHGRID_INSTANCE_ID, else `<host>:<pid>`. */
   instanceId?: string;
   /** Visibility timeout set on receipt and renewed (every third of it) while a message's parts wait or run, in seconds. Default: 60. */
   visibilityTimeoutSeconds?: number;
@@ -49,7 +49,7 @@ export interface FleetWorkerOptions {
   log?: Logger;
   /**
    * Scale-in protection while busy and lifecycle-hook draining on an EC2 Auto Scaling group (see
-   * asg-lifecycle.ts); false turns them off. Default: on when env BATCHGRID_ASG_NAME is set and
+   * asg-lifecycle.ts); false turns them off. Default: on when config BATCHGRID_ASG_NAME is set and
    * instanceId is an EC2 instance id (hook name from BATCHGRID_ASG_LIFECYCLE_HOOK).
    */
   asg?: AsgLifecycleOptions | false;
@@ -103,9 +103,10 @@ export function compileFleetWorkerOptions(o: FleetWorkerOptions): CompiledFleetW
   if (!/^[A-Za-z0-9_-]{0,20}$/.test(queuePrefix)) throw new FleetWorkerOptionsError(`queuePrefix must be at most 20 letters, digits, '-' or '_' (got ${JSON.stringify(queuePrefix)}).`);
   const registry = createTaskRegistry([...(o.builtins === false ? [] : builtinsWithExec(o.execPolicy ?? configuredExecPolicy())), ...(o.tasks ?? [])]);
   const host = hostname();
-  const instanceId = o.instanceId ?? (process.env.BATCHGRID_INSTANCE_ID || `${host}:${process.pid}`);
-  const asgName = process.env.BATCHGRID_ASG_NAME;
-  const asg = o.asg === false ? undefined : (o.asg ?? (asgName && EC2_INSTANCE_ID.test(instanceId) ? { groupName: asgName, hookName: process.env.BATCHGRID_ASG_LIFECYCLE_HOOK || undefined } : undefined));
+  const { BATCHGRID_INSTANCE_ID, BATCHGRID_ASG_NAME, BATCHGRID_ASG_LIFECYCLE_HOOK } = config();
+  const instanceId = o.instanceId ?? BATCHGRID_INSTANCE_ID ?? `${host}:${process.pid}`;
+  const asgOnEc2 = BATCHGRID_ASG_NAME && EC2_INSTANCE_ID.test(instanceId) ? { groupName: BATCHGRID_ASG_NAME, hookName: BATCHGRID_ASG_LIFECYCLE_HOOK } : undefined;
+  const asg = o.asg === false ? undefined : (o.asg ?? asgOnEc2);
   return {
     fleet: o.fleet,
     concurrency,
