@@ -150,7 +150,8 @@ export class AsgLifecycle {
 
   private async call(op: string, fn: () => Promise<unknown>): Promise<void> {
     try {
-      await retryAws(op, fn, { log: this.o.log, maxAttempts: 3 });
+      // 6 attempts: about the few seconds these calls had when the SDK also retried inside each attempt.
+      await retryAws(op, fn, { log: this.o.log, maxAttempts: 6 });
     } catch {
       // Logged by retryAws; scale-in hooks never stop the worker.
     }

@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import { createAwsClients, type AwsClients } from '../../common/aws';
+import { createAwsClients, FLEET_WORKER_SDK_ATTEMPTS, type AwsClients } from '../../common/aws';
 import { config, type Config } from '../../common/config';
 import { createLogger, type Logger } from '../../common/logger';
 import { builtinTasks, exec } from '../builtin';
@@ -54,7 +54,7 @@ export interface FleetWorkerOptions extends z.input<typeof FleetWorkerSettings> 
   builtins?: boolean;
   /** What the built-in `exec` runs (exec-policy.ts), or `'none'` (not registered). Default: config BATCHGRID_EXEC_POLICY (unset: templates only, none declared, so every command is refused). */
   execPolicy?: ExecPolicy | 'none';
-  /** AWS clients. Default: `createAwsClients()`, destroyed when the worker stops. */
+  /** AWS clients. Default: `createAwsClients()` with FLEET_WORKER_SDK_ATTEMPTS (the worker retries its SQS calls itself), destroyed when the worker stops. */
   clients?: Pick<AwsClients, 's3' | 'sqs'>;
   /** This worker's id in completions and events. Default: `<host>-<pid>-<random>`. */
   workerId?: string;
@@ -115,7 +115,7 @@ export function compileFleetWorkerOptions(o: FleetWorkerOptions, c: FleetWorkerC
     instanceId,
     asg,
     registry,
-    clients: o.clients ?? createAwsClients(),
+    clients: o.clients ?? createAwsClients(config(), FLEET_WORKER_SDK_ATTEMPTS),
     ownClients: o.clients === undefined,
     log: o.log ?? createLogger('fleet-worker'),
   };
