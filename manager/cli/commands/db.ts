@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import { config } from '../../../common/config';
-import { ServiceUnavailableError } from '../../../common/errors';
 import { createPool, redactUrl } from '../../../store/db';
 import { migrate, migrationStatus } from '../../../store/migrate';
+import { runAction } from '../render/io';
 
 const pad = (version: number) => String(version).padStart(3, '0');
 
@@ -33,20 +33,15 @@ export function register(program: Command): void {
     );
 }
 
-/** Runs `fn` with a pool on DATABASE_URL and always closes it; an unreachable server is reported with its cause. */
-async function withPool(fn: (pool: ReturnType<typeof createPool>, url: string) => Promise<void>): Promise<void> {
-  const url = config().DATABASE_URL;
-  const pool = createPool(url, { max: 2 });
-  try {
-    await fn(pool, redactUrl(url));
-  } catch (err) {
-    if (err instanceof ServiceUnavailableError && err.cause instanceof Error) {
-      // The CLI prints only the message: add why (refused, bad password, no such database).
-      const cause = err.cause as Error & { code?: string };
-      err.message += ` (${cause.message || cause.code || cause.name})`;
+/** The action of a `db` command: `fn` with a pool on DATABASE_URL, always closed; errors reported as every command's are. */
+function withPool(fn: (pool: ReturnType<typeof createPool>, url: string) => Promise<void>): Promise<void> {
+  return runAction(async () => {
+    const url = config().DATABASE_URL;
+    const pool = createPool(url, { max: 2 });
+    try {
+      await fn(pool, redactUrl(url));
+    } finally {
+      await pool.end();
     }
-    throw err;
-  } finally {
-    await pool.end();
-  }
+  });
 }

@@ -9,9 +9,9 @@ import { ServiceUnavailableError } from '../../../common/errors';
 import { FleetValidationError } from '../../../grid/errors';
 import { compileFleet } from '../../../grid/fleet-def';
 import { gridStatus, scaleFleet, startAutoscaler, stopAutoscaler, type FleetStatus, type GridDeps } from '../../../grid/service';
-import { formatProblem } from '../../../pipeline/problems';
 import { createPool } from '../../../store/db';
 import { formatElapsed, formatTable } from '../render/format';
+import { runAction } from '../render/io';
 
 const out = (text: string) => void process.stdout.write(text);
 
@@ -74,10 +74,12 @@ export function register(program: Command): void {
     .option('--decisions <n>', 'latest decisions to show per fleet (default: 5)', count)
     .option('--json', 'print as JSON')
     .action((o: { fleet?: string; decisions?: number; json?: boolean }) =>
-      withGrid(async (deps) => {
-        const fleets = await gridStatus(deps, { fleet: o.fleet, decisions: o.decisions });
-        out(o.json ? `${JSON.stringify(fleets, null, 2)}\n` : renderStatus(fleets));
-      }),
+      runAction(() =>
+        withGrid(async (deps) => {
+          const fleets = await gridStatus(deps, { fleet: o.fleet, decisions: o.decisions });
+          out(o.json ? `${JSON.stringify(fleets, null, 2)}\n` : renderStatus(fleets));
+        }),
+      ),
     );
 
   grid
@@ -87,33 +89,34 @@ export function register(program: Command): void {
     .argument('<n>', 'desired workers', count)
     .option('--json', 'print the decision as JSON')
     .action((fleet: string, n: number, o: { json?: boolean }) =>
-      withGrid(async (deps) => {
-        const r = await scaleFleet(deps, fleet, n);
-        out(o.json ? `${JSON.stringify(r, null, 2)}\n` : `${fleet}: ${r.previous} -> ${r.desired} (${r.reason}; via ${r.via})\n`);
-      }),
+      runAction(() =>
+        withGrid(async (deps) => {
+          const r = await scaleFleet(deps, fleet, n);
+          out(o.json ? `${JSON.stringify(r, null, 2)}\n` : `${fleet}: ${r.previous} -> ${r.desired} (${r.reason}; via ${r.via})\n`);
+        }),
+      ),
     );
 
   grid
     .command('start')
     .description('start the autoscaler of the fleet a definition describes (or hand a running one the new definition)')
     .argument('<file>', 'fleet definition (.yaml, .yml or .json)')
-    .action(async (file: string) => {
-      const text = await readFile(file, 'utf8');
-      const ext = extname(file).toLowerCase();
-      const result = compileFleet(text, ext === '.json' ? 'json' : ext === '.yaml' || ext === '.yml' ? 'yaml' : undefined);
-      if (!result.ok) {
-        const n = result.problems.length;
-        // One problem per line, as `batchgrid validate` prints a pipeline's.
-        const error = new FleetValidationError(result.problems);
-        error.message = `${n} problem${n === 1 ? '' : 's'} in ${file}:\n${result.problems.map((p) => `  ${formatProblem(p, file)}`).join('\n')}`;
-        throw error;
-      }
-      const fleet = result.fleet;
-      await withGrid(async (deps) => {
-        const r = await startAutoscaler(deps, fleet);
-        out(`${fleet.name}: ${r.started ? 'autoscaler started' : 'autoscaler running; definition updated'} (workflow ${r.workflowId}, ${fleet.provider.type}, ${fleet.min}..${fleet.max} workers)\n`);
-      });
-    });
+    .action((file: string) =>
+      runAction(
+        async () => {
+          const text = await readFile(file, 'utf8');
+          const ext = extname(file).toLowerCase();
+          const result = compileFleet(text, ext === '.json' ? 'json' : ext === '.yaml' || ext === '.yml' ? 'yaml' : undefined);
+          if (!result.ok) throw new FleetValidationError(result.problems); // printed one problem per line
+          const fleet = result.fleet;
+          await withGrid(async (deps) => {
+            const r = await startAutoscaler(deps, fleet);
+            out(`${fleet.name}: ${r.started ? 'autoscaler started' : 'autoscaler running; definition updated'} (workflow ${r.workflowId}, ${fleet.provider.type}, ${fleet.min}..${fleet.max} workers)\n`);
+          });
+        },
+        { file },
+      ),
+    );
 
   grid
     .command('stop')
@@ -122,9 +125,11 @@ export function register(program: Command): void {
     .option('--scale-to-zero', 'also bring an ASG fleet to its minimum size')
     .option('--no-wait', 'return once asked, without waiting for the autoscaler to end')
     .action((fleet: string, o: { scaleToZero?: boolean; wait: boolean }) =>
-      withGrid(async (deps) => {
-        const r = await stopAutoscaler(deps, fleet, { scaleToZero: o.scaleToZero, wait: o.wait });
-        out(r.stopped ? `${fleet}: autoscaler stopped\n` : `${fleet}: no autoscaler running\n`);
-      }),
+      runAction(() =>
+        withGrid(async (deps) => {
+          const r = await stopAutoscaler(deps, fleet, { scaleToZero: o.scaleToZero, wait: o.wait });
+          out(r.stopped ? `${fleet}: autoscaler stopped\n` : `${fleet}: no autoscaler running\n`);
+        }),
+      ),
     );
 }

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { listWorkerStats, type WorkerStats } from '../../../grid/service';
 import { formatElapsed, formatTable } from '../render/format';
+import { runAction } from '../render/io';
 import { config } from '../../../common/config';
 import { createPool } from '../../../store/db';
 
@@ -31,13 +32,15 @@ export function register(program: Command): void {
     .option('--fleet <name>', 'only this fleet')
     .option('--all', 'include stopped and lost workers')
     .option('--json', 'print as JSON')
-    .action(async (o: { fleet?: string; all?: boolean; json?: boolean }) => {
-      const db = createPool(config().DATABASE_URL, { max: 1 });
-      try {
-        const workers = await listWorkerStats(db, { fleet: o.fleet, all: o.all });
-        process.stdout.write(o.json ? `${JSON.stringify(workers, null, 2)}\n` : renderWorkers(workers));
-      } finally {
-        await db.end();
-      }
-    });
+    .action((o: { fleet?: string; all?: boolean; json?: boolean }) =>
+      runAction(async () => {
+        const db = createPool(config().DATABASE_URL, { max: 1 });
+        try {
+          const workers = await listWorkerStats(db, { fleet: o.fleet, all: o.all });
+          process.stdout.write(o.json ? `${JSON.stringify(workers, null, 2)}\n` : renderWorkers(workers));
+        } finally {
+          await db.end();
+        }
+      }),
+    );
 }
