@@ -10,27 +10,54 @@ export interface AwsClients {
   autoScaling: AutoScalingClient;
 }
 
+/**
+ * One retry layer per AWS call, never one retry loop inside another (which tries a call
+ * attempts × attempts times, and hides the inner failures from the logs).
+ *
+ * - By default the layer is the SDK's standard retry strategy: SDK_MAX_ATTEMPTS attempts with
+ *   jittered backoff and a retry quota. The orchestrator's activities, the client, the API and
+ *   the CLI have no retry of their own (Temporal retries a whole activity, not a call).
+ * - A caller that retries by itself asks for 1 attempt on the clients it retries: the fleet
+ *   worker's SQS and Auto Scaling calls all go through retryAws (worker/fleet/retry.ts: logged,
+ *   abortable, bounded by the stop deadline) or a loop that tries again (the poller), so its
+ *   clients are made with FLEET_WORKER_SDK_ATTEMPTS. Its S3 client keeps the SDK's retry:
+ *   handlers read and write through it with no retry of their own.
+ */
+export const SDK_MAX_ATTEMPTS = 5;
+
+/** Attempts the SDK makes per call, per client, where they differ from SDK_MAX_ATTEMPTS. */
+export type SdkAttempts = Partial<Record<keyof AwsClients, number>>;
+
 function common(cfg: Config) {
   // Local emulators accept any credentials; real AWS uses the SDK's default chain.
   const credentials =
-    cfg.localAws && !process.env.AWS_ACCESS_KEY_ID ? { accessKeyId: 'test', secretAccessKey: 'test' } : undefined;
-  return { region: cfg.AWS_REGION, credentials, maxAttempts: 5 };
+    cfg.localAws && !cfg.AWS_ACCESS_KEY_ID ? { accessKeyId: 'test', secretAccessKey: 'test' } : undefined;
+  return { region: cfg.AWS_REGION, credentials };
 }
 
 /** Longest an SQS request may stay silent before it is failed, in ms. */
 export const SQS_REQUEST_TIMEOUT_MS = 25_000;
 
-/** S3, SQS and Auto Scaling clients pointed at the configured endpoints. */
-export function createAwsClients(cfg: Config = config()): AwsClients {
+/** S3, SQS and Auto Scaling clients pointed at the configured endpoints; `attempts` for callers that retry by themselves. */
+export function createAwsClients(cfg: Config = config(), attempts: SdkAttempts = {}): AwsClients {
   const base = common(cfg);
+  const maxAttempts = (client: keyof AwsClients) => attempts[client] ?? SDK_MAX_ATTEMPTS;
   return {
-    s3: new S3Client({ ...base, endpoint: cfg.endpoints.s3, forcePathStyle: cfg.endpoints.s3 !== undefined }),
+    s3: new S3Client({ ...base, maxAttempts: maxAttempts('s3'), endpoint: cfg.endpoints.s3, forcePathStyle: cfg.endpoints.s3 !== undefined }),
     // An SQS call never legitimately waits longer than a 20 s long poll: one silent for 25 s is
     // dead (a server restarted under it), and is failed so the caller can retry.
-    sqs: new SQSClient({ ...base, endpoint: cfg.endpoints.sqs, requestHandler: { requestTimeout: SQS_REQUEST_TIMEOUT_MS, connectionTimeout: 5000 } }),
-    autoScaling: new AutoScalingClient({ ...base, endpoint: cfg.endpoints.autoScaling }),
+    sqs: new SQSClient({
+      ...base,
+      maxAttempts: maxAttempts('sqs'),
+      endpoint: cfg.endpoints.sqs,
+      requestHandler: { requestTimeout: SQS_REQUEST_TIMEOUT_MS, connectionTimeout: 5000 },
+    }),
+    autoScaling: new AutoScalingClient({ ...base, maxAttempts: maxAttempts('autoScaling'), endpoint: cfg.endpoints.autoScaling }),
   };
 }
+
+/** The fleet worker retries its SQS and Auto Scaling calls itself (retryAws), so the SDK tries each once. */
+export const FLEET_WORKER_SDK_ATTEMPTS: SdkAttempts = { sqs: 1, autoScaling: 1 };
 
 export function destroyAwsClients(c: AwsClients): void {
   c.s3.destroy();

@@ -12,6 +12,8 @@ export class ConfigError extends Error {
 
 const port = z.coerce.number().int().min(1).max(65535);
 const url = z.string().url();
+/** A value that may be unset; set but empty counts as unset. */
+const optionalText = z.string().optional().transform((v) => v || undefined);
 
 /**
  * Every setting batchgrid reads from the environment, with its default.
@@ -28,6 +30,16 @@ const schema = z.object({
   /** Task queue of the orchestrator worker (workflows and activities). */
   BATCHGRID_TASK_QUEUE: z.string().default('batchgrid'),
   AWS_REGION: z.string().default('us-east-1'),
+  /**
+   * `1`: talk to AWS's own endpoints instead of the local emulators on 127.0.0.1 (any other value,
+   * or unset: the emulators, unless an AWS_ENDPOINT_URL* says otherwise).
+   */
+  BATCHGRID_REAL_AWS: z.string().optional().transform((v) => v === '1'),
+  /**
+   * Read only to tell whether credentials are configured: when every endpoint is a local emulator
+   * and it is unset, batchgrid signs with dummy credentials. The SDK reads it (and its siblings) itself.
+   */
+  AWS_ACCESS_KEY_ID: optionalText,
   /** Endpoint for every AWS service; empty means real AWS. Default: the local servers (S3 below, SQS below, moto for Auto Scaling). */
   AWS_ENDPOINT_URL: url.optional(),
   AWS_ENDPOINT_URL_SQS: url.optional(),
@@ -60,6 +72,16 @@ const schema = z.object({
   BATCHGRID_EXEC_POLICY: z.string().optional(),
   /** Removed (checked program names only): a fleet worker refuses to start while it is set; use BATCHGRID_EXEC_POLICY. */
   BATCHGRID_EXEC_ALLOW: z.string().optional(),
+  /** A fleet worker's machine id in its events (on EC2: the instance id, from IMDSv2). Default: `<host>:<pid>`. */
+  BATCHGRID_INSTANCE_ID: optionalText,
+  /**
+   * The Auto Scaling group of a fleet worker's EC2 instance: with it and an EC2 instance id in
+   * BATCHGRID_INSTANCE_ID, the worker protects its instance from scale-in while busy and drains on
+   * the scale-in lifecycle hook (worker/fleet/asg-lifecycle.ts). Default: unset (off).
+   */
+  BATCHGRID_ASG_NAME: optionalText,
+  /** The scale-in lifecycle hook of BATCHGRID_ASG_NAME that a draining worker completes. Default: `batchgrid-drain`. */
+  BATCHGRID_ASG_LIFECYCLE_HOOK: optionalText,
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -77,7 +99,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(parsed.error.issues.map((i) => ({ variable: String(i.path[0]), message: i.message })));
   }
   const c = parsed.data;
-  const real = env.BATCHGRID_REAL_AWS === '1';
+  const real = c.BATCHGRID_REAL_AWS;
   const moto = `http://127.0.0.1:${c.BATCHGRID_MOTO_PORT}`;
   const localSqs = c.BATCHGRID_SQS_BACKEND === 'elasticmq' ? `http://127.0.0.1:${c.BATCHGRID_ELASTICMQ_PORT}` : moto;
   const localS3 = c.BATCHGRID_S3_BACKEND === 'versitygw' ? `http://127.0.0.1:${c.BATCHGRID_S3_PORT}` : moto;

@@ -27,10 +27,10 @@ export interface CheckComposeOptions {
 }
 
 const CONDITIONS = ['service_started', 'service_healthy', 'service_completed_successfully'];
-/** Variables batchgrid processes may get besides those of common/config.ts: the AWS SDK's and Node's own, and those read outside the config module. */
+/** Variables batchgrid processes may get besides those of common/config.ts: the AWS SDK's and Node's own. */
 const OTHER_VARIABLES = [
-  'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_PROFILE', 'AWS_DEFAULT_REGION', 'AWS_CA_BUNDLE',
-  'NODE_ENV', 'NODE_OPTIONS', 'NODE_EXTRA_CA_CERTS', 'TMPDIR', 'BATCHGRID_INSTANCE_ID', 'BATCHGRID_REAL_AWS', 'BATCHGRID_ASG_NAME', 'BATCHGRID_ASG_LIFECYCLE_HOOK',
+  'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_PROFILE', 'AWS_DEFAULT_REGION', 'AWS_CA_BUNDLE',
+  'NODE_ENV', 'NODE_OPTIONS', 'NODE_EXTRA_CA_CERTS', 'TMPDIR',
 ];
 
 type Obj = Record<string, unknown>;

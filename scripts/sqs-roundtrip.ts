@@ -9,6 +9,7 @@ import { CreateQueueCommand, DeleteMessageBatchCommand, DeleteQueueCommand, Rece
 import { Command, Option } from 'commander';
 import { randomBytes } from 'node:crypto';
 import { createAwsClients } from '../common/aws';
+import { runLanes } from '../common/concurrency';
 import { loadConfig } from '../common/config';
 import { ensureStack } from '../manager/devstack';
 
@@ -24,9 +25,9 @@ interface Figures {
 
 /** Runs `workers` copies of fn in parallel until each returns false. */
 async function inParallel(workers: number, fn: () => Promise<boolean>): Promise<void> {
-  await Promise.all(Array.from({ length: workers }, async () => {
+  await runLanes(workers, async () => {
     while (await fn());
-  }));
+  });
 }
 
 async function roundTrip(backend: Backend, messages: number, concurrency: number, bodyBytes: number): Promise<Figures> {

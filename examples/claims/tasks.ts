@@ -1,5 +1,6 @@
 import { Readable } from 'node:stream';
 import { z } from 'zod';
+import { eachLimited } from '../../common/concurrency';
 import { PermanentTaskError, defineTask, type TaskContext } from '../../worker';
 import { splitLines } from '../../worker/lines';
 import { CLAIMS_HEADER, checkClaimLine, csvField, formatCents, isHeader, parseCents, type RejectReason } from './claims';
@@ -115,21 +116,6 @@ export const summarize = defineTask({
     return summary;
   },
 });
-
-/** Runs `fn` on every item, at most `limit` at a time; the first failure rejects, and no item starts after it. */
-async function eachLimited<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  let failed = false;
-  const lane = async () => {
-    while (!failed && next < items.length) {
-      await fn(items[next++]!).catch((err: unknown) => {
-        failed = true;
-        throw err;
-      });
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
-}
 
 /** Indexes of the inputs with this file name (`…/valid.csv`), in input order. */
 function inputsNamed(ctx: TaskContext, name: string): number[] {

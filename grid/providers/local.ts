@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import { hostname } from 'node:os';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../../common/logger';
 import type { FleetCapacity, FleetInstance, FleetProvider, ScaleHints } from './provider';
 
@@ -129,7 +130,7 @@ export class LocalProvider implements FleetProvider {
     this.desired = 0;
     for (const w of this.workers.values()) this.terminate(w);
     const deadline = Date.now() + timeoutMs;
-    while (this.prune() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    while (this.prune() > 0 && Date.now() < deadline) await sleep(100);
     this.saveState();
   }
 

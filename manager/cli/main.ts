@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
 import { registerCommands } from './commands';
+import { processIo, reportError } from './render/io';
 
 /** Entry point of the `batchgrid` CLI: every subcommand lives in ./commands. */
 async function run(): Promise<void> {
@@ -11,7 +12,10 @@ async function run(): Promise<void> {
   await program.parseAsync(process.argv);
 }
 
+// Commands report their errors through runCommand. What escapes is reported the same way: the
+// errors of the long-running commands (orchestrator, fleet-worker, dev up), which end the process
+// at once, whatever may still hold it open (sockets, child processes, the Temporal runtime).
 run().catch((err: unknown) => {
-  process.stderr.write(`batchgrid: ${err instanceof Error ? err.message : String(err)}\n`);
+  reportError(processIo, err);
   process.exit(1);
 });

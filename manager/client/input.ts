@@ -3,6 +3,7 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { createReadStream } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { basename, join, relative, sep } from 'node:path';
+import { eachLimited } from '../../common/concurrency';
 import { JobInputError } from './errors';
 
 /** Progress of one file's upload, in bytes. */
@@ -97,26 +98,21 @@ export interface UploadOptions {
 /** Uploads files under `prefix`, streamed (multipart for large files); reports each file's progress, the last report with loaded = total. */
 export async function uploadFiles(s3: S3Client, bucket: string, prefix: string, files: LocalFile[], options: UploadOptions = {}): Promise<void> {
   const { onProgress, concurrency = 4, partSizeBytes = 8 * 2 ** 20 } = options;
-  let next = 0;
-  const worker = async () => {
-    while (next < files.length) {
-      const f = files[next++]!;
-      const upload = new Upload({
-        client: s3,
-        params: { Bucket: bucket, Key: `${prefix}${f.key}`, Body: createReadStream(f.path), ContentLength: f.size },
-        partSize: partSizeBytes,
-        queueSize: 4,
-      });
-      let reported = -1;
-      const report = (loaded: number) => {
-        if (loaded === reported) return;
-        reported = loaded;
-        onProgress?.({ file: f.path, loaded, total: f.size });
-      };
-      if (onProgress) upload.on('httpUploadProgress', (p) => report(Math.min(p.loaded ?? 0, f.size)));
-      await upload.done();
-      report(f.size);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, files.length) }, worker));
+  await eachLimited(files, concurrency, async (f) => {
+    const upload = new Upload({
+      client: s3,
+      params: { Bucket: bucket, Key: `${prefix}${f.key}`, Body: createReadStream(f.path), ContentLength: f.size },
+      partSize: partSizeBytes,
+      queueSize: 4,
+    });
+    let reported = -1;
+    const report = (loaded: number) => {
+      if (loaded === reported) return;
+      reported = loaded;
+      onProgress?.({ file: f.path, loaded, total: f.size });
+    };
+    if (onProgress) upload.on('httpUploadProgress', (p) => report(Math.min(p.loaded ?? 0, f.size)));
+    await upload.done();
+    report(f.size);
+  });
 }

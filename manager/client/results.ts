@@ -6,6 +6,7 @@ import { dirname, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { jobPrefix, stagesPrefix } from '../../common/layout';
+import { eachLimited } from '../../common/concurrency';
 import type { OutputRef } from '../../common/messages';
 import { readJsonLines } from '../../common/s3-io';
 
@@ -67,18 +68,13 @@ export function localPathOf(dir: string, jobId: string, key: string): string {
 /** Downloads every output into `dir`, streamed, `concurrency` at a time; sets each output's `path`. */
 export async function downloadOutputs(s3: S3Client, bucket: string, jobId: string, entries: ResultEntry[], dir: string, concurrency = 8): Promise<number> {
   const outputs = entries.flatMap((e) => e.outputs);
-  let next = 0;
-  const worker = async () => {
-    while (next < outputs.length) {
-      const o = outputs[next++]!;
-      const path = localPathOf(dir, jobId, o.key);
-      await mkdir(dirname(path), { recursive: true });
-      const r = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: o.key }));
-      await pipeline(r.Body as Readable, createWriteStream(path));
-      o.path = path;
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, outputs.length) }, worker));
+  await eachLimited(outputs, concurrency, async (o) => {
+    const path = localPathOf(dir, jobId, o.key);
+    await mkdir(dirname(path), { recursive: true });
+    const r = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: o.key }));
+    await pipeline(r.Body as Readable, createWriteStream(path));
+    o.path = path;
+  });
   return outputs.length;
 }
 

@@ -3,6 +3,7 @@ import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { Client, Connection } from '@temporalio/client';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Command } from 'commander';
 import { createAwsClients, destroyAwsClients, fleetQueueName, type AwsClients } from '../../common/aws';
 import { config } from '../../common/config';
@@ -46,7 +47,7 @@ async function waitUntil(what: string, check: () => Promise<boolean>, timeoutMs 
   const until = Date.now() + timeoutMs;
   while (!(await check().catch(() => false))) {
     if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
+    await sleep(100);
   }
 }
 

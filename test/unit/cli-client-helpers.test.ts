@@ -1,4 +1,5 @@
 import { JobNotFoundError, PipelineValidationError, ServiceUnavailableError } from '../../common/errors';
+import { FleetValidationError } from '../../grid/errors';
 import { describeError } from '../../manager/cli/render/errors';
 import { jobsTable } from '../../manager/cli/commands/jobs';
 import { decodeCursor, encodeCursor } from '../../manager/client/cursor';
@@ -56,6 +57,12 @@ describe('CLI error text', () => {
     const down = new ServiceUnavailableError('Temporal', '127.0.0.1:7233', { cause: Object.assign(new Error('refused'), { code: 'ECONNREFUSED' }) });
     expect(describeError(down)).toMatch(/^Temporal is not reachable at 127\.0\.0\.1:7233\. Start the local stack with `batchgrid dev up`.* \(ECONNREFUSED\)$/);
     expect(describeError(Object.assign(new Error('relation "jobs" does not exist'), { code: '42P01' }))).toMatch(/batchgrid db migrate/);
+  });
+
+  test('a fleet definition\'s problems by line; a server\'s refusal in its own words', () => {
+    expect(describeError(new FleetValidationError([{ path: 'name', message: 'must be lowercase', line: 3 }]), { file: 'f.yaml' })).toBe('1 problem in f.yaml:\n  f.yaml:3: name: must be lowercase');
+    const refused = new ServiceUnavailableError('Postgres', '127.0.0.1:5432', { cause: Object.assign(new Error('password authentication failed for user "x"'), { code: '28P01' }) });
+    expect(describeError(refused)).toMatch(/ \(password authentication failed for user "x"\)$/);
   });
 
   test('jobs table', () => {

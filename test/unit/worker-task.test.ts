@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
 import { z } from 'zod';
+import { loadConfig } from '../../common/config';
 import { PermanentTaskError } from '../../common/errors';
 import { MAX_MESSAGE_BYTES } from '../../common/messages';
 import { builtinTasks } from '../../worker/builtin';
@@ -114,6 +115,20 @@ describe('compileFleetWorkerOptions', () => {
     expect(() => compileFleetWorkerOptions({ ...base, concurrency: 0 })).toThrow('concurrency must be an integer between 1 and 1000 (got 0).');
     expect(() => compileFleetWorkerOptions({ ...base, waitTimeSeconds: 21 })).toThrow(/waitTimeSeconds must be/);
     expect(() => compileFleetWorkerOptions({ ...base, fleet: 'a b' })).toThrow(/fleet must be/);
+    expect(() => compileFleetWorkerOptions({ ...base, fleet: 'a b', concurrency: 2.5, queuePrefix: 'x'.repeat(21) })).toThrow(
+      `fleet must be 1–40 letters, digits, '-' or '_' (got "a b"). concurrency must be an integer between 1 and 1000 (got 2.5). queuePrefix must be at most 20 letters, digits, '-' or '_' (got "${'x'.repeat(21)}").`,
+    );
+  });
+
+  it('takes the machine and its Auto Scaling group from the configuration', () => {
+    const env = { BATCHGRID_QUEUE_PREFIX: 'cq', BATCHGRID_EXEC_POLICY: 'none', BATCHGRID_ASG_NAME: 'asg', BATCHGRID_ASG_LIFECYCLE_HOOK: 'drain' };
+    const onEc2 = loadConfig({ ...env, BATCHGRID_INSTANCE_ID: 'i-0123456789abcdef0' });
+    const { queuePrefix: _, ...noPrefix } = base;
+    expect(compileFleetWorkerOptions(noPrefix, onEc2)).toMatchObject({ queuePrefix: 'cq', instanceId: 'i-0123456789abcdef0', asg: { groupName: 'asg', hookName: 'drain' } });
+    const offEc2 = compileFleetWorkerOptions(base, loadConfig({ ...env, BATCHGRID_INSTANCE_ID: '' }));
+    expect(offEc2.instanceId).toMatch(/^.+:\d+$/);
+    expect(offEc2.asg).toBeUndefined();
+    expect(compileFleetWorkerOptions({ ...base, asg: false }, onEc2).asg).toBeUndefined();
   });
 });
 

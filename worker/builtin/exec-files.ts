@@ -3,6 +3,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { eachLimited } from '../../common/concurrency';
 import type { TaskContext } from '../task';
 
 /** Transfers of one part running at once (downloads, uploads). */
@@ -74,22 +75,4 @@ export function concatenated(files: readonly string[]): Readable {
     })(),
     { objectMode: false },
   );
-}
-
-/** Runs `fn` over `items`, at most `limit` at a time; rejects with the first error after the running ones settle. */
-async function eachLimited<T>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<void>): Promise<void> {
-  let next = 0;
-  let failure: { err: unknown } | undefined;
-  const lane = async () => {
-    while (next < items.length && !failure) {
-      const i = next++;
-      try {
-        await fn(items[i], i);
-      } catch (err) {
-        failure ??= { err };
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
-  if (failure) throw failure.err;
 }

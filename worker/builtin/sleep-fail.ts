@@ -1,3 +1,5 @@
+import { once } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 import { PermanentTaskError } from '../../common/errors';
 import { defineTask } from '../task';
@@ -33,8 +35,10 @@ export const sleepFail = defineTask({
       ctx.log.warn('crashing the worker on purpose (crashParts)');
       process.exit(137);
     }
-    if (p.hang) await sleep(Number.POSITIVE_INFINITY, ctx.signal);
-    if (p.sleepMs) await sleep(p.sleepMs, ctx.signal);
+    // Hanging and sleeping end at once when the part is aborted (the runner reports the signal's reason).
+    if (p.hang && !ctx.signal.aborted) await once(ctx.signal, 'abort');
+    ctx.signal.throwIfAborted();
+    if (p.sleepMs) await sleep(p.sleepMs, undefined, { signal: ctx.signal });
     const fail = (why: string): never => {
       throw p.permanent ? new PermanentTaskError(why) : new Error(why);
     };
@@ -46,20 +50,3 @@ export const sleepFail = defineTask({
     return { part: part.part, attempt: part.attempt, sleptMs: p.sleepMs ?? 0 };
   },
 });
-
-/** Resolves after `ms` (never for Infinity); rejects with the signal's reason when it aborts. */
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason);
-    const timer = Number.isFinite(ms) ? setTimeout(done, ms) : undefined;
-    function done() {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }
-    function onAbort() {
-      clearTimeout(timer);
-      reject(signal.reason);
-    }
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-}

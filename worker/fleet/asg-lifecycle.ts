@@ -13,9 +13,9 @@ export const EC2_INSTANCE_ID = /^i-[0-9a-f]{8,17}$/;
 
 /** Options of the ASG scale-in hooks of a fleet worker running on an EC2 instance of an Auto Scaling group. */
 export interface AsgLifecycleOptions {
-  /** The instance's Auto Scaling group. Default: env BATCHGRID_ASG_NAME. */
+  /** The instance's Auto Scaling group. Default (createFleetWorker): config BATCHGRID_ASG_NAME. */
   groupName: string;
-  /** Scale-in lifecycle hook to complete. Default: env BATCHGRID_ASG_LIFECYCLE_HOOK, else `batchgrid-drain`. */
+  /** Scale-in lifecycle hook to complete. Default: config BATCHGRID_ASG_LIFECYCLE_HOOK, else `batchgrid-drain`. */
   hookName?: string;
   /** Auto Scaling client. Default: the worker's clients' (createAwsClients()). */
   autoScaling?: AutoScalingClient;
@@ -150,7 +150,8 @@ export class AsgLifecycle {
 
   private async call(op: string, fn: () => Promise<unknown>): Promise<void> {
     try {
-      await retryAws(op, fn, { log: this.o.log, maxAttempts: 3 });
+      // 6 attempts: about the few seconds these calls had when the SDK also retried inside each attempt.
+      await retryAws(op, fn, { log: this.o.log, maxAttempts: 6 });
     } catch {
       // Logged by retryAws; scale-in hooks never stop the worker.
     }

@@ -1,3 +1,5 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+
 /** Delays between retries of AWS calls: exponential with "equal jitter", in ms. */
 export interface BackoffOptions {
   /** Delay of the first retry before jitter, in ms. Default: 200. */
@@ -19,17 +21,12 @@ export function retryDelayMs(retry: number, options: BackoffOptions = {}, random
 }
 
 /** Resolves after `ms`, or at once (false) when `signal` aborts; true when the full time passed. */
-export function delay(ms: number, signal?: AbortSignal): Promise<boolean> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve(false);
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve(true);
-    }, ms);
-    function onAbort() {
-      clearTimeout(timer);
-      resolve(false);
-    }
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
+export async function delay(ms: number, signal?: AbortSignal): Promise<boolean> {
+  try {
+    await sleep(ms, undefined, { signal });
+    return true;
+  } catch (err) {
+    if (signal?.aborted) return false; // node:timers/promises rejects with an AbortError
+    throw err;
+  }
 }

@@ -15,7 +15,7 @@ export function deadLetterBody(letter: DeadLetter): string {
 export async function sendDeadLetter(sqs: SQSClient, log: Logger, dlqUrl: string, letter: DeadLetter, signal?: AbortSignal): Promise<void> {
   await retryAws('SendMessage(dead letter)', () => sqs.send(new SendMessageCommand({ QueueUrl: dlqUrl, MessageBody: deadLetterBody(letter) })), {
     log,
-    maxAttempts: 5,
+    maxAttempts: 7, // about the 10 s it had when the SDK also retried inside each attempt
     signal,
   });
 }

@@ -1,7 +1,8 @@
 import { EventEmitter } from 'node:events';
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import type { Message } from '@aws-sdk/client-sqs';
-import { createAwsClients, destroyAwsClients, type AwsClients } from '../../common/aws';
+import { createAwsClients, destroyAwsClients, FLEET_WORKER_SDK_ATTEMPTS, SDK_MAX_ATTEMPTS, type AwsClients } from '../../common/aws';
+import { config } from '../../common/config';
 import { errorMessage } from '../../common/errors';
 import { parseBody, TaskMessage, type PartResult, type PartTask } from '../../common/messages';
 import { PartCancelledError, WorkerStoppingError } from '../errors';
@@ -152,7 +153,8 @@ export class FleetWorker extends EventEmitter<FleetWorkerEvents> {
     if (this.stopping) throw new Error('this fleet worker was stopped; create a new one');
     const { clients, log, queuePrefix, fleet } = this.options;
     this.startedAt = Date.now();
-    const queues = await retryAws('ensureFleetQueues', () => ensureFleetQueues(clients.sqs, queuePrefix, fleet), { log, maxAttempts: 5 });
+    // 7 attempts: about the 10 s an SQS that is still starting had when the SDK retried inside each attempt too.
+    const queues = await retryAws('ensureFleetQueues', () => ensureFleetQueues(clients.sqs, queuePrefix, fleet), { log, maxAttempts: 7 });
     this.fleetQueues = queues;
     this.reporter = new EventReporter({
       sqs: clients.sqs, log, eventsQueueUrl: queues.eventsQueueUrl, workerId: this.workerId, instanceId: this.options.instanceId,
@@ -178,7 +180,7 @@ export class FleetWorker extends EventEmitter<FleetWorkerEvents> {
     this.visibility.start();
     this.poller.start();
     if (this.options.asg) {
-      const autoScaling = this.options.asg.autoScaling ?? (clients as Partial<AwsClients>).autoScaling ?? createAwsClients().autoScaling;
+      const autoScaling = this.options.asg.autoScaling ?? (clients as Partial<AwsClients>).autoScaling ?? createAwsClients(config(), FLEET_WORKER_SDK_ATTEMPTS).autoScaling;
       this.lifecycle = new AsgLifecycle({ ...this.options.asg, autoScaling, instanceId: this.options.instanceId, log }, this);
       this.lifecycle.start();
     }
@@ -331,7 +333,7 @@ export class FleetWorker extends EventEmitter<FleetWorkerEvents> {
   private async resolveMissingQueue(queueUrl: string, stage: ResultStage): Promise<MissingQueueVerdict> {
     const { clients, log } = this.options;
     if (await this.stageClosed(stage)) return 'closed';
-    await ensureCompletionQueueAt(clients.sqs, queueUrl);
+    await retryAws('ensureCompletionQueue', () => ensureCompletionQueueAt(clients.sqs, queueUrl), { log, maxAttempts: SDK_MAX_ATTEMPTS });
     log.warn({ queueUrl, jobId: stage.jobId, stageId: stage.stageId }, 'completion queue was missing though its stage is not over; re-created it');
     this.emit('queue:recreated', { queueUrl });
     return 'recreated';

@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import { createAwsClients, type AwsClients } from '../../common/aws';
+import { z } from 'zod';
+import { createAwsClients, FLEET_WORKER_SDK_ATTEMPTS, type AwsClients } from '../../common/aws';
 import { config, type Config } from '../../common/config';
 import { createLogger, type Logger } from '../../common/logger';
 import { builtinTasks, exec } from '../builtin';
@@ -11,45 +12,59 @@ import { createTaskRegistry, type TaskRegistry } from '../registry';
 import { EC2_INSTANCE_ID, type AsgLifecycleOptions } from './asg-lifecycle';
 import type { TaskDefinition } from '../task';
 
-/** Options of `createFleetWorker`. */
-export interface FleetWorkerOptions {
+/** A whole-number option with its bounds and default; refused with a sentence naming it and the value given. */
+function wholeNumber(name: string, min: number, max: number, byDefault: number) {
+  const error = (issue: { input?: unknown }) => `${name} must be an integer between ${min} and ${max} (got ${issue.input}).`;
+  return z.number({ error }).int({ error }).min(min, { error }).max(max, { error }).default(byDefault);
+}
+
+const NAME = /^[A-Za-z0-9_-]{1,40}$/;
+const fleetError = (issue: { input?: unknown }) => `fleet must be 1–40 letters, digits, '-' or '_' (got ${JSON.stringify(issue.input)}).`;
+const prefixError = (issue: { input?: unknown }) => `queuePrefix must be at most 20 letters, digits, '-' or '_' (got ${JSON.stringify(issue.input)}).`;
+
+/** The fleet worker's settings that are plain values: checked, and defaulted, by one schema. */
+const FleetWorkerSettings = z.object({
   /** Fleet name: which input queue to serve (letters, digits, `-`, `_`). */
-  fleet: string;
+  fleet: z.string({ error: fleetError }).regex(NAME, { error: fleetError }),
+  /** Parts run in parallel. Default: 4. */
+  concurrency: wholeNumber('concurrency', 1, 1000, 4),
+  /** Visibility timeout set on receipt and renewed (every third of it) while a message's parts wait or run, in seconds. Default: 60. */
+  visibilityTimeoutSeconds: wholeNumber('visibilityTimeoutSeconds', 3, 43_200, 60),
+  /** Long-poll wait of ReceiveMessage, in seconds (0–20). Default: 20. */
+  waitTimeSeconds: wholeNumber('waitTimeSeconds', 0, 20, 20),
+  /** How long `stop()` lets running parts finish before aborting them, in ms (at most a day). Default: 30000. */
+  shutdownGraceMs: wholeNumber('shutdownGraceMs', 0, 24 * 3600_000, 30_000),
+  /** Between heartbeat events, in ms (100 ms to an hour). Default: 10000. */
+  heartbeatIntervalMs: wholeNumber('heartbeatIntervalMs', 100, 3600_000, 10_000),
+  /** How long a result may wait for others to share its completion message, in ms (at most a minute). Default: 200. */
+  completionBatchMaxDelayMs: wholeNumber('completionBatchMaxDelayMs', 0, 60_000, 200),
+  /** How long a deleted completion queue (a cancelled job) is remembered, in ms (at most a day). Default: 600000. */
+  goneQueueMemoryMs: wholeNumber('goneQueueMemoryMs', 0, 24 * 3600_000, 600_000),
+  /** How long `stop()` keeps retrying AWS calls after the grace period, in ms (at most an hour). Default: 10000. */
+  flushTimeoutMs: wholeNumber('flushTimeoutMs', 0, 3600_000, 10_000),
+  /** Queue name prefix (at most 20 letters, digits, `-`, `_`). Default: config BATCHGRID_QUEUE_PREFIX. */
+  queuePrefix: z.string({ error: prefixError }).regex(/^[A-Za-z0-9_-]{0,20}$/, { error: prefixError }).optional(),
+});
+
+/** Options of `createFleetWorker`: the settings above, and what cannot be plain values. */
+export interface FleetWorkerOptions extends z.input<typeof FleetWorkerSettings> {
   /** Tasks to register besides the built-ins. Default: none. */
   tasks?: readonly TaskDefinition[];
   /** Register the built-in tasks (noop, test.sleep-fail, lines.count, lines.upper, exec). Default: true. */
   builtins?: boolean;
   /** What the built-in `exec` runs (exec-policy.ts), or `'none'` (not registered). Default: config BATCHGRID_EXEC_POLICY (unset: templates only, none declared, so every command is refused). */
   execPolicy?: ExecPolicy | 'none';
-  /** Parts run in parallel. Default: 4. */
-  concurrency?: number;
-  /** AWS clients. Default: `createAwsClients()`, destroyed when the worker stops. */
+  /** AWS clients. Default: `createAwsClients()` with FLEET_WORKER_SDK_ATTEMPTS (the worker retries its SQS calls itself), destroyed when the worker stops. */
   clients?: Pick<AwsClients, 's3' | 'sqs'>;
-  /** Queue name prefix. Default: BATCHGRID_QUEUE_PREFIX. */
-  queuePrefix?: string;
   /** This worker's id in completions and events. Default: `<host>-<pid>-<random>`. */
   workerId?: string;
-  /** Machine id in events. Default: env BATCHGRID_INSTANCE_ID, else `<host>:<pid>`. */
+  /** Machine id in events. Default: config BATCHGRID_INSTANCE_ID, else `<host>:<pid>`. */
   instanceId?: string;
-  /** Visibility timeout set on receipt and renewed (every third of it) while a message's parts wait or run, in seconds. Default: 60. */
-  visibilityTimeoutSeconds?: number;
-  /** Long-poll wait of ReceiveMessage, in seconds (0–20). Default: 20. */
-  waitTimeSeconds?: number;
-  /** How long `stop()` lets running parts finish before aborting them, in ms. Default: 30000. */
-  shutdownGraceMs?: number;
-  /** Between heartbeat events, in ms. Default: 10000. */
-  heartbeatIntervalMs?: number;
-  /** How long a result may wait for others to share its completion message, in ms. Default: 200. */
-  completionBatchMaxDelayMs?: number;
-  /** How long a deleted completion queue (a cancelled job) is remembered, in ms. Default: 600000. */
-  goneQueueMemoryMs?: number;
-  /** How long `stop()` keeps retrying AWS calls after the grace period, in ms. Default: 10000. */
-  flushTimeoutMs?: number;
   /** Logger. Default: `createLogger('fleet-worker')`. */
   log?: Logger;
   /**
    * Scale-in protection while busy and lifecycle-hook draining on an EC2 Auto Scaling group (see
-   * asg-lifecycle.ts); false turns them off. Default: on when env BATCHGRID_ASG_NAME is set and
+   * asg-lifecycle.ts); false turns them off. Default: on when config BATCHGRID_ASG_NAME is set and
    * instanceId is an EC2 instance id (hook name from BATCHGRID_ASG_LIFECYCLE_HOOK).
    */
   asg?: AsgLifecycleOptions | false;
@@ -81,47 +96,26 @@ function builtinsWithExec(policy: ExecPolicy | 'none'): TaskDefinition[] {
   return [...others, (policy === NO_EXEC_POLICY ? exec : createExecTask({ policy })) as TaskDefinition];
 }
 
-/** Applies defaults and refuses bad values with a sentence naming the option. */
-export function compileFleetWorkerOptions(o: FleetWorkerOptions): CompiledFleetWorkerOptions {
-  if (typeof o.fleet !== 'string' || !/^[A-Za-z0-9_-]{1,40}$/.test(o.fleet)) {
-    throw new FleetWorkerOptionsError(`fleet must be 1–40 letters, digits, '-' or '_' (got ${JSON.stringify(o.fleet)}).`);
-  }
-  const int = (name: string, value: number | undefined, def: number, min: number, max: number): number => {
-    const v = value ?? def;
-    if (!Number.isInteger(v) || v < min || v > max) throw new FleetWorkerOptionsError(`${name} must be an integer between ${min} and ${max} (got ${value}).`);
-    return v;
-  };
-  const concurrency = int('concurrency', o.concurrency, 4, 1, 1000);
-  const visibilityTimeoutSeconds = int('visibilityTimeoutSeconds', o.visibilityTimeoutSeconds, 60, 3, 43200);
-  const waitTimeSeconds = int('waitTimeSeconds', o.waitTimeSeconds, 20, 0, 20);
-  const shutdownGraceMs = int('shutdownGraceMs', o.shutdownGraceMs, 30_000, 0, 24 * 3600_000);
-  const heartbeatIntervalMs = int('heartbeatIntervalMs', o.heartbeatIntervalMs, 10_000, 100, 3600_000);
-  const completionBatchMaxDelayMs = int('completionBatchMaxDelayMs', o.completionBatchMaxDelayMs, 200, 0, 60_000);
-  const goneQueueMemoryMs = int('goneQueueMemoryMs', o.goneQueueMemoryMs, 600_000, 0, 24 * 3600_000);
-  const flushTimeoutMs = int('flushTimeoutMs', o.flushTimeoutMs, 10_000, 0, 3600_000);
-  const queuePrefix = o.queuePrefix ?? config().BATCHGRID_QUEUE_PREFIX;
-  if (!/^[A-Za-z0-9_-]{0,20}$/.test(queuePrefix)) throw new FleetWorkerOptionsError(`queuePrefix must be at most 20 letters, digits, '-' or '_' (got ${JSON.stringify(queuePrefix)}).`);
-  const registry = createTaskRegistry([...(o.builtins === false ? [] : builtinsWithExec(o.execPolicy ?? configuredExecPolicy())), ...(o.tasks ?? [])]);
+/** The configuration the defaults come from. */
+type FleetWorkerConfig = Pick<Config, 'BATCHGRID_QUEUE_PREFIX' | 'BATCHGRID_EXEC_ALLOW' | 'BATCHGRID_EXEC_POLICY' | 'BATCHGRID_INSTANCE_ID' | 'BATCHGRID_ASG_NAME' | 'BATCHGRID_ASG_LIFECYCLE_HOOK'>;
+
+/** Applies defaults and refuses bad values, every one with a sentence naming the option. */
+export function compileFleetWorkerOptions(o: FleetWorkerOptions, c: FleetWorkerConfig = config()): CompiledFleetWorkerOptions {
+  const parsed = FleetWorkerSettings.safeParse(o);
+  if (!parsed.success) throw new FleetWorkerOptionsError(parsed.error.issues.map((i) => i.message).join(' '));
+  const settings = { ...parsed.data, queuePrefix: parsed.data.queuePrefix ?? c.BATCHGRID_QUEUE_PREFIX };
+  const registry = createTaskRegistry([...(o.builtins === false ? [] : builtinsWithExec(o.execPolicy ?? configuredExecPolicy(c))), ...(o.tasks ?? [])]);
   const host = hostname();
-  const instanceId = o.instanceId ?? (process.env.BATCHGRID_INSTANCE_ID || `${host}:${process.pid}`);
-  const asgName = process.env.BATCHGRID_ASG_NAME;
-  const asg = o.asg === false ? undefined : (o.asg ?? (asgName && EC2_INSTANCE_ID.test(instanceId) ? { groupName: asgName, hookName: process.env.BATCHGRID_ASG_LIFECYCLE_HOOK || undefined } : undefined));
+  const instanceId = o.instanceId ?? c.BATCHGRID_INSTANCE_ID ?? `${host}:${process.pid}`;
+  const asgOnEc2 = c.BATCHGRID_ASG_NAME && EC2_INSTANCE_ID.test(instanceId) ? { groupName: c.BATCHGRID_ASG_NAME, hookName: c.BATCHGRID_ASG_LIFECYCLE_HOOK } : undefined;
+  const asg = o.asg === false ? undefined : (o.asg ?? asgOnEc2);
   return {
-    fleet: o.fleet,
-    concurrency,
-    visibilityTimeoutSeconds,
-    waitTimeSeconds,
-    shutdownGraceMs,
-    heartbeatIntervalMs,
-    completionBatchMaxDelayMs,
-    goneQueueMemoryMs,
-    flushTimeoutMs,
-    queuePrefix,
+    ...settings,
     workerId: o.workerId ?? `${host}-${process.pid}-${randomBytes(3).toString('hex')}`,
     instanceId,
     asg,
     registry,
-    clients: o.clients ?? createAwsClients(),
+    clients: o.clients ?? createAwsClients(config(), FLEET_WORKER_SDK_ATTEMPTS),
     ownClients: o.clients === undefined,
     log: o.log ?? createLogger('fleet-worker'),
   };

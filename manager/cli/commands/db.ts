@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { ServiceUnavailableError } from '../../../common/errors';
 import { databaseStatus, migrateDatabase } from '../../client/database';
+import { runAction } from '../render/io';
 
 const pad = (version: number) => String(version).padStart(3, '0');
 
@@ -11,7 +11,7 @@ export function register(program: Command): void {
   db.command('migrate')
     .description('apply pending migrations (safe to run from several processes at once)')
     .action(() =>
-      withCause(async () => {
+      runAction(async () => {
         const { database, applied } = await migrateDatabase();
         if (applied.length === 0) process.stdout.write(`${database}: up to date\n`);
         for (const m of applied) process.stdout.write(`applied ${pad(m.version)} ${m.name}\n`);
@@ -21,7 +21,7 @@ export function register(program: Command): void {
   db.command('status')
     .description('list applied and pending migrations')
     .action(() =>
-      withCause(async () => {
+      runAction(async () => {
         const { database, applied, pending } = await databaseStatus();
         process.stdout.write(`${database}\n`);
         for (const m of applied) process.stdout.write(`applied  ${pad(m.version)} ${m.name}  ${m.appliedAt.toISOString()}\n`);
@@ -29,18 +29,4 @@ export function register(program: Command): void {
         process.stdout.write(pending.length === 0 ? 'up to date\n' : `${pending.length} pending: run \`batchgrid db migrate\`\n`);
       }),
     );
-}
-
-/** Runs `fn`; an unreachable server is reported with its cause. */
-async function withCause(fn: () => Promise<void>): Promise<void> {
-  try {
-    await fn();
-  } catch (err) {
-    if (err instanceof ServiceUnavailableError && err.cause instanceof Error) {
-      // The CLI prints only the message: add why (refused, bad password, no such database).
-      const cause = err.cause as Error & { code?: string };
-      err.message += ` (${cause.message || cause.code || cause.name})`;
-    }
-    throw err;
-  }
 }

@@ -5,10 +5,9 @@ import { InvalidArgumentError } from 'commander';
 import { FleetValidationError } from '../../../grid/errors';
 import { compileFleet } from '../../../grid/fleet-def';
 import type { FleetStatus } from '../../../grid/service';
-import { formatProblem } from '../../../pipeline/problems';
 import type { BatchGridClient } from '../../client';
 import { formatElapsed, formatTable } from '../render/format';
-import { processIo, runWithClient } from '../render/io';
+import { processIo, runAction, runWithClient } from '../render/io';
 
 const out = (text: string) => void process.stdout.write(text);
 
@@ -80,23 +79,22 @@ export function register(program: Command): void {
     .command('start')
     .description('start the autoscaler of the fleet a definition describes (or hand a running one the new definition)')
     .argument('<file>', 'fleet definition (.yaml, .yml or .json)')
-    .action(async (file: string) => {
-      const text = await readFile(file, 'utf8');
-      const ext = extname(file).toLowerCase();
-      const result = compileFleet(text, ext === '.json' ? 'json' : ext === '.yaml' || ext === '.yml' ? 'yaml' : undefined);
-      if (!result.ok) {
-        const n = result.problems.length;
-        // One problem per line, as `batchgrid validate` prints a pipeline's.
-        const error = new FleetValidationError(result.problems);
-        error.message = `${n} problem${n === 1 ? '' : 's'} in ${file}:\n${result.problems.map((p) => `  ${formatProblem(p, file)}`).join('\n')}`;
-        throw error;
-      }
-      const fleet = result.fleet;
-      await withGrid(async (client) => {
-        const r = await client.startAutoscaler(fleet);
-        out(`${fleet.name}: ${r.started ? 'autoscaler started' : 'autoscaler running; definition updated'} (workflow ${r.workflowId}, ${fleet.provider.type}, ${fleet.min}..${fleet.max} workers)\n`);
-      });
-    });
+    .action((file: string) =>
+      runAction(
+        async () => {
+          const text = await readFile(file, 'utf8');
+          const ext = extname(file).toLowerCase();
+          const result = compileFleet(text, ext === '.json' ? 'json' : ext === '.yaml' || ext === '.yml' ? 'yaml' : undefined);
+          if (!result.ok) throw new FleetValidationError(result.problems); // printed one problem per line
+          const fleet = result.fleet;
+          await withGrid(async (client) => {
+            const r = await client.startAutoscaler(fleet);
+            out(`${fleet.name}: ${r.started ? 'autoscaler started' : 'autoscaler running; definition updated'} (workflow ${r.workflowId}, ${fleet.provider.type}, ${fleet.min}..${fleet.max} workers)\n`);
+          });
+        },
+        { file },
+      ),
+    );
 
   grid
     .command('stop')

@@ -1,15 +1,13 @@
 import type { Command } from 'commander';
-import * as cancel from './cancel';
 import * as db from './db';
 import * as dev from './dev';
 import * as fleetWorker from './fleet-worker';
 import * as grid from './grid';
+import * as jobControl from './job-control';
 import * as jobs from './jobs';
 import * as orchestrator from './orchestrator';
-import * as pause from './pause';
 import * as report from './report';
 import * as results from './results';
-import * as resume from './resume';
 import * as retry from './retry';
 import * as schedule from './schedule';
 import * as serve from './serve';
@@ -21,17 +19,15 @@ import * as workers from './workers';
 
 /** Each command module exports `register(program)`; add one line here per module. */
 export function registerCommands(program: Command): void {
-  cancel.register(program);
   db.register(program);
   dev.register(program);
   fleetWorker.register(program);
   grid.register(program);
+  jobControl.register(program);
   jobs.register(program);
   orchestrator.register(program);
-  pause.register(program);
   report.register(program);
   results.register(program);
-  resume.register(program);
   retry.register(program);
   schedule.register(program);
   serve.register(program);

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { config } from '../../../common/config';
 import { createLogger } from '../../../common/logger';
 import { buildApp, MIN_TOKEN_CHARS } from '../../api';
-import { processIo, runWithClient, type CliIo } from '../render/io';
+import { processIo, runCommand, type CliIo } from '../render/io';
 
 export interface ServeCommandOptions {
   /** Default: BATCHGRID_API_PORT (8080); 0 picks a free port. */
@@ -28,16 +28,16 @@ export function resolveToken(configured: string | undefined, devToken: boolean |
  * once it accepts requests (with `--port 0`, the port picked).
  */
 export async function serveCommand(opts: ServeCommandOptions, io: CliIo = processIo, stop?: Promise<void>): Promise<number> {
-  const cfg = config();
-  const token = resolveToken(cfg.BATCHGRID_API_TOKEN, opts.devToken, io);
-  if (token === undefined) {
-    io.err(
-      `batchgrid: BATCHGRID_API_TOKEN is not set, and the API never runs without a token. Set it to a secret of at least ${MIN_TOKEN_CHARS} characters ` +
-        '(e.g. `export BATCHGRID_API_TOKEN=$(openssl rand -hex 32)`), or pass --dev-token to generate one for this run.\n',
-    );
-    return 1;
-  }
-  return runWithClient(io, async (client) => {
+  return runCommand(io, async (ctx) => {
+    const cfg = config();
+    const token = resolveToken(cfg.BATCHGRID_API_TOKEN, opts.devToken, io);
+    if (token === undefined) {
+      throw new Error(
+        `BATCHGRID_API_TOKEN is not set, and the API never runs without a token. Set it to a secret of at least ${MIN_TOKEN_CHARS} characters ` +
+          '(e.g. `export BATCHGRID_API_TOKEN=$(openssl rand -hex 32)`), or pass --dev-token to generate one for this run.',
+      );
+    }
+    const client = await ctx.client();
     const app = buildApp({ client, token, logger: createLogger('api') });
     const stopped =
       stop ??
@@ -50,7 +50,7 @@ export async function serveCommand(opts: ServeCommandOptions, io: CliIo = proces
       io.out(`batchgrid API listening on ${address}\n`);
       await stopped;
     } finally {
-      // Stops accepting, lets requests in flight finish, then the client closes (runWithClient).
+      // Stops accepting, lets requests in flight finish, then the client closes (runCommand).
       await app.close();
     }
   });

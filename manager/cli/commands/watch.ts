@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { BatchGridClient } from '../../client';
 import type { JobProgressView } from '../../client/progress';
 import { isTerminal } from '../../../common/status';
@@ -37,7 +38,7 @@ export async function watchJob(client: BatchGridClient, jobId: string, io: CliIo
       lastJob = view.status;
     }
     if (ended) return view;
-    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+    await sleep(intervalMs);
   }
 }
 

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import type { WorkerStats } from '../../../grid/service';
 import { listFleetWorkers } from '../../client/database';
 import { formatElapsed, formatTable } from '../render/format';
+import { runAction } from '../render/io';
 
 /** The `batchgrid workers` table. */
 export function renderWorkers(workers: WorkerStats[], now = Date.now()): string {
@@ -30,8 +31,10 @@ export function register(program: Command): void {
     .option('--fleet <name>', 'only this fleet')
     .option('--all', 'include stopped and lost workers')
     .option('--json', 'print as JSON')
-    .action(async (o: { fleet?: string; all?: boolean; json?: boolean }) => {
-      const workers = await listFleetWorkers({ fleet: o.fleet, all: o.all });
-      process.stdout.write(o.json ? `${JSON.stringify(workers, null, 2)}\n` : renderWorkers(workers));
-    });
+    .action((o: { fleet?: string; all?: boolean; json?: boolean }) =>
+      runAction(async () => {
+        const workers = await listFleetWorkers({ fleet: o.fleet, all: o.all });
+        process.stdout.write(o.json ? `${JSON.stringify(workers, null, 2)}\n` : renderWorkers(workers));
+      }),
+    );
 }

@@ -42,20 +42,30 @@ export interface CommandContext {
   client(): Promise<BatchGridClient>;
 }
 
+/** The one way the CLI reports an error: `batchgrid: <describeError's text>` on stderr. */
+export function reportError(io: CliIo, err: unknown, context: { file?: string } = {}): void {
+  io.err(`batchgrid: ${describeError(err, context)}\n`);
+}
+
 /**
  * Runs a command body, closing the client if it connected one. Returns the exit code: the body's
- * (default 0), or 1 after printing the error as `batchgrid: <message>` on stderr.
+ * (default 0), or 1 after reporting the error (reportError).
  */
 export async function runCommand(io: CliIo, body: (ctx: CommandContext) => Promise<number | void>, context: { file?: string } = {}): Promise<number> {
   let connecting: Promise<BatchGridClient> | undefined;
   try {
     return (await body({ client: () => (connecting ??= factory()) })) ?? 0;
   } catch (err) {
-    io.err(`batchgrid: ${describeError(err, context)}\n`);
+    reportError(io, err, context);
     return 1;
   } finally {
     if (connecting) await connecting.then((c) => c.close(), () => undefined);
   }
+}
+
+/** A commander action for a body that needs no client: `runCommand` on the process's terminal, its result the exit code. */
+export async function runAction(body: () => Promise<number | void>, context: { file?: string } = {}): Promise<void> {
+  process.exitCode = await runCommand(processIo, () => body(), context);
 }
 
 /** `runCommand` for bodies that need the client from the start. */
