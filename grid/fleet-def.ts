@@ -27,12 +27,19 @@ export const FLEET_LIMITS = {
   // An ASG lifecycle hook waits at most 2 hours.
   shutdownGraceMs: { min: 0, max: 7_200_000, default: 30_000 },
   workerLostAfterMs: { min: 5_000, max: 86_400_000, default: 60_000 },
+  pricePerWorkerHour: { min: 0, max: 1_000_000 },
 } as const;
 
 const name = z.string().superRefine((value, ctx) => {
   if (value.length < 1 || value.length > FLEET_NAME_MAX || !FLEET_NAME_PATTERN.test(value)) {
     custom(ctx, `must be 1–${FLEET_NAME_MAX} lowercase letters, digits or dashes, starting with a letter (got ${JSON.stringify(value)})`);
   }
+});
+
+/** What one worker costs per hour up, in any currency (reports multiply worker-hours by it). */
+const price = z.number().superRefine((value, ctx) => {
+  const { min, max } = FLEET_LIMITS.pricePerWorkerHour;
+  if (!Number.isFinite(value) || value < min || value > max) custom(ctx, `must be a price per worker-hour between ${min} and ${max} (got ${value})`);
 });
 
 const PROVIDER_TYPES = ['local', 'asg', 'static'] as const;
@@ -79,6 +86,7 @@ export const FleetSchema = z
     idleTimeout: duration(FLEET_LIMITS.idleTimeoutMs).prefault(formatDuration(FLEET_LIMITS.idleTimeoutMs.default)),
     shutdownGrace: duration(FLEET_LIMITS.shutdownGraceMs).prefault(formatDuration(FLEET_LIMITS.shutdownGraceMs.default)),
     workerLostAfter: duration(FLEET_LIMITS.workerLostAfterMs).prefault(formatDuration(FLEET_LIMITS.workerLostAfterMs.default)),
+    pricePerWorkerHour: price.optional(),
   })
   .transform((raw): FleetDef => {
     const provider = raw.provider as ProviderDef;
@@ -98,6 +106,7 @@ export const FleetSchema = z
       idleTimeoutMs: raw.idleTimeout,
       shutdownGraceMs: raw.shutdownGrace,
       workerLostAfterMs: raw.workerLostAfter,
+      ...(raw.pricePerWorkerHour === undefined ? {} : { pricePerWorkerHour: raw.pricePerWorkerHour }),
     };
   });
 
@@ -129,6 +138,7 @@ function ruleProblems(raw: unknown): RawProblem[] {
 const KNOWN_KEYS = [
   ...['apiVersion', 'kind', 'name', 'description', 'provider', 'min', 'max', 'targetBacklogPerWorker'],
   ...['period', 'scaleInCooldown', 'idleTimeout', 'shutdownGrace', 'workerLostAfter', 'type', 'concurrency', 'tasks', 'groupName', 'lifecycleHook', 'size'],
+  'pricePerWorkerHour',
 ];
 
 /** Hints for compiled keys written into a definition. */

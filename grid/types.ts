@@ -38,6 +38,8 @@ export interface FleetDef {
   shutdownGraceMs: number;
   /** A worker not heard from for this long is marked lost, in ms. */
   workerLostAfterMs: number;
+  /** What one worker costs per hour up, in any currency; reports show no cost without it. Default: none. */
+  pricePerWorkerHour?: number;
 }
 
 /** One problem with a definition: `path` like `provider.groupName`, and the YAML line when known. */

@@ -61,7 +61,8 @@ export interface WorkerStatsRow {
 }
 
 const FINISHED = `status IN ('succeeded', 'failed')`;
-const ms = (from: string, to: string) => `(extract(epoch FROM ${to} - ${from}) * 1000)::float8`;
+/** SQL: the ms from one timestamp expression to another, as float8. */
+export const ms = (from: string, to: string) => `(extract(epoch FROM ${to} - ${from}) * 1000)::float8`;
 
 const percentiles = (row: QueryResultRow, column: string): Percentiles | null => {
   const v = row[column] as number[] | null;

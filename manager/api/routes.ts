@@ -229,6 +229,19 @@ export const apiRoutes: ApiRoute[] = [
       return { status: 200, body: await client.report(params.id, { slowest: query.slowest }) };
     },
   }),
+  route({
+    method: 'GET',
+    url: '/v1/fleets/:fleet/cost',
+    operationId: 'getFleetCost',
+    summary: "A fleet's worker time and cost over a period",
+    description: "All the fleet's workers' up time in [since, until], busy (every job's parts) or idle, times the fleet's pricePerWorkerHour (docs/api.md, \"Cost\").",
+    params: s.FleetParams,
+    query: s.FleetCostQuery,
+    responses: { 200: { description: 'The fleet over the period (durations in ms; cost null without a price).', schema: s.FleetCostBody } },
+    async handle({ params, query }, { client }) {
+      return { status: 200, body: await client.fleetCost(params.fleet, { since: new Date(query.since), until: query.until === undefined ? undefined : new Date(query.until) }) };
+    },
+  }),
   action('cancel', 'Cancel a job: no new part is sent, parts in flight are abandoned'),
   action('pause', 'Pause a job: parts in flight finish, no new part is sent until resume'),
   action('resume', 'Resume a paused job'),

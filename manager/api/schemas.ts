@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { JOB_ID_PATTERN } from '../../common/ids';
 import { FINAL_PART_STATUSES, isJobStatus, JOB_STATUSES, STAGE_MODES, STAGE_STATUSES } from '../../common/status';
+import { FLEET_NAME_MAX, FLEET_NAME_PATTERN } from '../../grid/fleet-def';
 import { SCHEDULE_ID_PATTERN } from '../client/schedules';
 
 /**
@@ -60,6 +61,17 @@ export const ResultsQuery = z.strictObject({
 export const ReportQuery = z.strictObject({
   slowest: z.coerce.number().int().min(0).max(1000).optional().meta({ description: 'How many of the slowest parts to list, per stage and for the job. Default: 10.' }),
 });
+
+export const FleetParams = z.strictObject({
+  fleet: z.string().max(FLEET_NAME_MAX).regex(FLEET_NAME_PATTERN, `must be 1–${FLEET_NAME_MAX} lowercase letters, digits or dashes, starting with a letter`).meta({ examples: ['default'] }),
+});
+
+export const FleetCostQuery = z
+  .strictObject({
+    since: z.iso.datetime({ offset: true }).meta({ description: 'Start of the period (ISO 8601 time).' }),
+    until: z.iso.datetime({ offset: true }).optional().meta({ description: 'End of the period (ISO 8601 time), after `since`. Default: now.' }),
+  })
+  .refine((q) => q.until === undefined || Date.parse(q.until) > Date.parse(q.since), { path: ['until'], message: 'must be after since' });
 
 export const RetryBody = z
   .strictObject({ jobId: JobId.optional().meta({ description: 'Id of the retry job (idempotent like submit). Default: a new id.' }) })
@@ -172,6 +184,15 @@ export const ResultsBody = z.object({
   ),
 });
 
+const FleetWindow = {
+  fleet: z.string(),
+  pricePerWorkerHour: z.number().nullable().meta({ description: "From the fleet's definition; null: no price, no cost." }),
+  workers: z.number().int(),
+  workerMs: z.number(),
+  busyMs: z.number(),
+  idleMs: z.number(),
+};
+
 const Percentiles = z.object({ p50: z.number(), p95: z.number(), p99: z.number() }).nullable();
 const partStats = {
   parts: z.number().int(),
@@ -214,6 +235,7 @@ export const ReportBody = z.object({
       throughput: z.number().nullable(),
       ...partStats,
       slowest: z.array(SlowPart),
+      cost: z.object({ fleet: z.string(), pricePerWorkerHour: z.number().nullable(), busyMs: z.number(), idleShareMs: z.number(), cost: z.number().nullable() }),
     }),
   ),
   slowest: z.array(SlowPart),
@@ -228,7 +250,21 @@ export const ReportBody = z.object({
       bytesOut: z.number(),
     }),
   ),
+  cost: z.object({
+    busyMs: z.number(),
+    idleShareMs: z.number(),
+    cost: z.number().nullable(),
+    unpriced: z.array(z.string()),
+    fleets: z.array(z.object(FleetWindow)),
+  }),
   generatedAt: Time,
+});
+
+export const FleetCostBody = z.object({
+  ...FleetWindow,
+  since: Time,
+  until: Time,
+  cost: z.number().nullable(),
 });
 
 export const AcceptedBody = z.object({ jobId: z.string(), action: z.enum(['cancel', 'pause', 'resume']) });

@@ -29,7 +29,7 @@ import { succeededParts } from '../../store/task-runs';
 import type { BatchJobOptions, batchJob } from '../../workflows/batch-job';
 import { pauseSignal, resumeSignal } from '../../workflows/batch-job';
 import { launchJob, type LaunchRequest } from '../launch';
-import { jobReport, type JobReport, type JobReportOptions } from '../reports';
+import { fleetCostReport, jobReport, type FleetCost, type JobReport, type JobReportOptions } from '../reports';
 import { decodeCursor, encodeCursor } from './cursor';
 import { InvalidOptionError, JobIdTakenError, JobInputError, JobStartError, JobStateError } from './errors';
 import { listLocalInput, resolveS3Input, uploadFiles, type UploadProgress } from './input';
@@ -469,6 +469,13 @@ export class BatchGridClient {
   /** The job's performance report (parts, retries, makespan, throughput, wait/run percentiles, slowest parts, workers); JobNotFoundError when unknown. */
   async report(jobId: string, options: JobReportOptions = {}): Promise<JobReport> {
     return jobReport(this.#db, jobId, options);
+  }
+
+  /** What a fleet cost over [since, until] (default until: now): its workers' time, busy or idle, at its price per worker-hour. */
+  async fleetCost(fleet: string, options: { since: Date; until?: Date }): Promise<FleetCost> {
+    const until = options.until ?? new Date();
+    if (!(until.getTime() > options.since.getTime())) throw new InvalidOptionError(`until (${until.toISOString()}) must be after since (${options.since.toISOString()}).`);
+    return fleetCostReport(this.#db, fleet, options.since, until);
   }
 
   /** Checks that Postgres and Temporal answer now (Temporal within 3 s); the first that does not is a ServiceUnavailableError naming it. */

@@ -4,6 +4,8 @@ import { getJob, type Job } from '../../store/jobs';
 import type { Queryable } from '../../store/db';
 import { partStats, slowestParts, workerStats, type PartStatsRow, type SlowPartRow, type WorkerStatsRow } from '../../store/reports';
 import { getStageRuns, type StageRun } from '../../store/stage-runs';
+import { fleetPrices, fleetUsage, stageBusy, type StageBusyRow } from '../../store/cost';
+import { buildJobCost, fleetWindow, stageFleet, type FleetWindow, type JobCost, type StageCost } from './cost';
 
 export type { Percentiles } from '../../store/reports';
 
@@ -36,6 +38,8 @@ export interface StageReport extends PartStats {
   throughput: number | null;
   /** The stage's slowest finished parts, longest first. */
   slowest: SlowPart[];
+  /** Busy and idle-share worker time on its fleet, and their price (docs/api.md, "Cost"). */
+  cost: StageCost;
 }
 
 /** What one worker did for the job (the parts whose latest attempt ran on it). */
@@ -57,6 +61,8 @@ export interface JobReport extends PartStats {
   slowest: SlowPart[];
   /** Busiest first. */
   workers: WorkerReport[];
+  /** What the job cost on each fleet it ran on (docs/api.md, "Cost"). */
+  cost: JobCost;
   /** When the report was made: the end of the makespan and wall times of what still runs. */
   generatedAt: Date;
 }
@@ -75,6 +81,8 @@ export interface JobReportRows {
   stats: PartStatsRow[];
   slowest: SlowPartRow[];
   workers: WorkerStatsRow[];
+  /** Busy time per stage and each fleet over the job's run; none: no busy time, no price. */
+  cost?: { stageBusy: StageBusyRow[]; fleets: FleetWindow[] };
 }
 
 export const DEFAULT_SLOWEST = 10;
@@ -84,8 +92,26 @@ export async function jobReport(db: Queryable, jobId: string, options: JobReport
   const slowest = options.slowest ?? DEFAULT_SLOWEST;
   const job = await getJob(db, jobId);
   if (!job) throw new JobNotFoundError(jobId);
-  const [stageRuns, stats, slow, workers] = await Promise.all([getStageRuns(db, jobId), partStats(db, jobId), slowestParts(db, jobId, slowest), workerStats(db, jobId)]);
-  return buildJobReport({ job, stageRuns, stats, slowest: slow, workers }, { slowest, now: options.now });
+  const now = options.now ?? new Date();
+  const [stageRuns, stats, slow, workers, cost] = await Promise.all([
+    getStageRuns(db, jobId),
+    partStats(db, jobId),
+    slowestParts(db, jobId, slowest),
+    workerStats(db, jobId),
+    costRows(db, job, now),
+  ]);
+  return buildJobReport({ job, stageRuns, stats, slowest: slow, workers, cost }, { slowest, now });
+}
+
+/** The job's busy time per stage, and each fleet its stages name over its run (none before it starts). */
+async function costRows(db: Queryable, job: Job, now: Date): Promise<NonNullable<JobReportRows['cost']>> {
+  const fleets = [...new Set(job.definition.stages.map((s) => stageFleet(job.definition, s.id)))];
+  const [busy, prices] = await Promise.all([stageBusy(db, job.jobId), fleetPrices(db, fleets)]);
+  const start = job.startedAt;
+  const windows = await Promise.all(
+    fleets.map(async (f) => fleetWindow(f, start ? await fleetUsage(db, f, start, job.finishedAt ?? now, now) : { workers: 0, workerMs: 0, busyMs: 0 }, prices.get(f) ?? null)),
+  );
+  return { stageBusy: busy, fleets: windows };
 }
 
 const EMPTY_STATS: PartStats = { parts: 0, succeeded: 0, failed: 0, retried: 0, bytesIn: 0, bytesOut: 0, queueWaitMs: null, runTimeMs: null, busyMs: 0 };
@@ -114,6 +140,7 @@ export function buildJobReport(rows: JobReportRows, options: JobReportOptions = 
       .map(slowPart);
   // Stages in definition order; a stage run the definition does not name (none should) goes last.
   const ids = [...job.definition.stages.map((s) => s.id), ...rows.stageRuns.map((r) => r.stageId)].filter((id, i, all) => all.indexOf(id) === i);
+  const cost = buildJobCost(job.definition, ids, rows.cost?.stageBusy ?? [], rows.cost?.fleets ?? []);
   const stages = ids.map((stageId): StageReport => {
     const run = rows.stageRuns.find((r) => r.stageId === stageId);
     const stats = statsOf(rows.stats.find((s) => s.stageId === stageId));
@@ -129,6 +156,7 @@ export function buildJobReport(rows: JobReportRows, options: JobReportOptions = 
       throughput: rate(stats.succeeded, wallMs),
       ...stats,
       slowest: slowOf(stageId),
+      cost: cost.stages.get(stageId)!,
     };
   });
   const totals = statsOf(rows.stats.find((s) => s.stageId === null));
@@ -150,6 +178,7 @@ export function buildJobReport(rows: JobReportRows, options: JobReportOptions = 
     stages,
     slowest,
     workers: rows.workers.map((w) => ({ ...w })),
+    cost: cost.job,
     generatedAt: now,
   };
 }

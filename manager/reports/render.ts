@@ -1,4 +1,5 @@
 import { formatBytes, formatElapsed, formatRate, formatTimestamp } from '../cli/render/format';
+import type { FleetCost, JobCost } from './cost';
 import type { JobReport, Percentiles, SlowPart } from './job-report';
 
 /**
@@ -21,6 +22,35 @@ export function alignedTable(headers: string[], rows: string[][], right: boolean
       .join('  ')
       .trimEnd();
   return [line(headers), ...rows.map(line)].join('\n');
+}
+
+/** Money in the price's currency, four decimals (`0.0150`); `no price` without one. */
+export function formatCost(cost: number | null): string {
+  return cost === null || !Number.isFinite(cost) ? 'no price' : cost.toFixed(4);
+}
+
+const fleetList = (fleets: string[]) => `fleet${fleets.length === 1 ? '' : 's'} ${fleets.join(', ')}`;
+
+/** The header's cost line: the total and its worker time, the prices, fleets without one. */
+function costLine(c: JobCost): string {
+  if (c.cost === null) return `  cost: no price (${fleetList(c.unpriced)} ${c.unpriced.length === 1 ? 'has' : 'have'} no pricePerWorkerHour)`;
+  const prices = c.fleets.filter((w) => w.pricePerWorkerHour !== null).map((w) => `${w.fleet} ${w.pricePerWorkerHour}`);
+  const unpriced = c.unpriced.length > 0 ? `; not counted: ${fleetList(c.unpriced)} (no price)` : '';
+  return `  cost ${formatCost(c.cost)}: busy ${formatMs(c.busyMs)} + idle share ${formatMs(c.idleShareMs)}; price per worker-hour: ${prices.join(', ')}${unpriced}`;
+}
+
+function costTables(r: JobReport): string {
+  const stages = alignedTable(
+    ['STAGE', 'FLEET', 'PRICE/H', 'BUSY', 'IDLE SHARE', 'COST'],
+    r.stages.map((s) => [s.stageId, s.cost.fleet, s.cost.pricePerWorkerHour === null ? '-' : String(s.cost.pricePerWorkerHour), formatMs(s.cost.busyMs), formatMs(s.cost.idleShareMs), formatCost(s.cost.cost)]),
+    [false, false, true, true, true, true],
+  );
+  const fleets = alignedTable(
+    ['FLEET', 'WORKERS', 'WORKER TIME', 'BUSY (ALL JOBS)', 'IDLE'],
+    r.cost.fleets.map((w) => [w.fleet, String(w.workers), formatMs(w.workerMs), formatMs(w.busyMs), formatMs(w.idleMs)]),
+    [false, true, true, true, true],
+  );
+  return ['cost = (busy + idle share) × price per worker-hour; idle share: the fleet\'s idle time while the job ran, by busy time', stages, '', 'fleets while the job ran', fleets].join('\n');
 }
 
 const pct = (p: Percentiles | null): [string, string, string] => [formatMs(p?.p50), formatMs(p?.p95), formatMs(p?.p99)];
@@ -75,13 +105,28 @@ export function renderReport(r: JobReport): string {
     `  started ${formatTimestamp(r.startedAt)}, finished ${formatTimestamp(r.finishedAt)} (UTC); makespan ${formatMs(r.makespanMs)}${running ? ' so far' : ''}`,
     `  parts ${r.parts}: ${r.succeeded} succeeded, ${r.failed} failed, ${r.retried} retried; throughput ${formatRate(r.throughput)}; bytes in ${formatBytes(r.bytesIn)}, out ${formatBytes(r.bytesOut)}`,
     `  queue wait p50 ${formatMs(r.queueWaitMs?.p50)}, p95 ${formatMs(r.queueWaitMs?.p95)}, p99 ${formatMs(r.queueWaitMs?.p99)}; run time p50 ${formatMs(r.runTimeMs?.p50)}, p95 ${formatMs(r.runTimeMs?.p95)}, p99 ${formatMs(r.runTimeMs?.p99)}`,
+    costLine(r.cost),
     '',
     stagesTable(r),
     '',
     'timings of finished parts (wait: sent → received by a worker; run: handler start → end)',
     timingsTable(r),
   ];
+  if (r.cost.cost !== null) lines.push('', costTables(r));
   if (r.slowest.length > 0) lines.push('', `slowest ${r.slowest.length} part${r.slowest.length === 1 ? '' : 's'}`, slowestTable(r.slowest));
   lines.push('', r.workers.length > 0 ? `workers\n${workersTable(r)}` : 'workers: none yet');
   return lines.join('\n');
+}
+
+/** `batchgrid report --fleet`: a fleet's worker time over a period and its cost, without a trailing newline. */
+export function renderFleetCost(c: FleetCost): string {
+  const cost =
+    c.pricePerWorkerHour === null
+      ? `  cost: no price (fleet ${c.fleet} has no pricePerWorkerHour)`
+      : `  cost ${formatCost(c.cost)}: (busy + idle) × ${c.pricePerWorkerHour} per worker-hour`;
+  return [
+    `fleet ${c.fleet}: ${formatTimestamp(c.since)} → ${formatTimestamp(c.until)} (UTC)`,
+    `  ${c.workers} worker${c.workers === 1 ? '' : 's'} up, worker time ${formatMs(c.workerMs)}: busy ${formatMs(c.busyMs)} (every job's parts), idle ${formatMs(c.idleMs)}`,
+    cost,
+  ].join('\n');
 }

@@ -1,8 +1,12 @@
 import { JobNotFoundError } from '../../common/errors';
+import { compileFleetObject } from '../../grid/fleet-def';
 import { BatchGridClient } from '../../manager';
-import { reportCommand } from '../../manager/cli/commands/report';
+import { buildApp } from '../../manager/api';
+import * as s from '../../manager/api/schemas';
+import { reportCommand, type ReportCommandOptions } from '../../manager/cli/commands/report';
 import { setClientFactory, type CliIo } from '../../manager/cli/render/io';
-import { jobReport, type JobReport } from '../../manager/reports';
+import { fleetCostReport, jobReport, renderReport, type JobReport } from '../../manager/reports';
+import type { PipelineDef } from '../../pipeline/types';
 import { insertJob } from '../../store/jobs';
 import { pipeline, randomId, startEngine, type TestEngine } from '../support/engine';
 
@@ -161,6 +165,189 @@ describe('job reports', () => {
       const missing = capture();
       expect(await reportCommand('no-such-job', {}, missing)).toBe(1);
       expect(missing.stderr).toBe('batchgrid: job no-such-job not found\n');
+    } finally {
+      setClientFactory(previous);
+    }
+  });
+  /**
+   * Cost, over rows with known timings (seconds after T1 = 2026-02-01 00:00:00Z). Fleet F costs 36 per
+   * worker-hour (10 s of worker time = 0.1); fleet O has a definition without a price.
+   * Workers of F: w1 up [0, 100] then stopped; w2 [20, 80], lost (ends when last heard of); w3 [200, 300]
+   * stopped; w4 started at 140 and still up (counts to now). O: o1 [0, 200] stopped.
+   * Job A [10, 60] on F: stage a ran 20 s [10, 30] (succeeded) and 10 s [30, 40] (waiting for a retry);
+   * stage b ran 10 s [40, 50] and 10 s [50, 60] (sent again, still carrying the attempt that ran), and
+   * one part is in flight (no times yet: not counted). Job B [30, 90] on F: stage x ran 20 s [30, 50]
+   * and 30 s [50, 80]. Job C [100, 120] on O, with stage z on F by its own `fleet`: y ran 10 s
+   * [100, 110] on O, z 10 s [105, 115] on F.
+   */
+  async function insertCostRows(): Promise<{ F: string; O: string; A: string; B: string; C: string }> {
+    const db = engine.db.pool;
+    const F = randomId('cost-f-');
+    const O = randomId('cost-o-');
+    const T1 = `timestamptz '2026-02-01 00:00:00Z'`;
+    const at = (sec: number) => `${T1} + interval '${sec} seconds'`;
+    for (const [fleet, price] of [[F, 36], [O, undefined]] as const) {
+      const def = compileFleetObject({ apiVersion: 'batchgrid/v1', kind: 'Fleet', name: fleet, provider: { type: 'static', size: 2 }, ...(price === undefined ? {} : { pricePerWorkerHour: price }) });
+      if (!def.ok) throw new Error(JSON.stringify(def.problems));
+      await db.query(`INSERT INTO fleets (fleet, provider, desired, min, max, definition) VALUES ($1, 'static', 2, 2, 2, $2::jsonb)`, [fleet, JSON.stringify(def.fleet)]);
+    }
+    const workers: [string, string, number, number, number | null, string][] = [
+      ['w1', F, 0, 100, 100, 'stopped'],
+      ['w2', F, 20, 80, null, 'lost'],
+      ['w3', F, 200, 300, 300, 'stopped'],
+      ['w4', F, 140, 141, null, 'up'],
+      ['o1', O, 0, 200, 200, 'stopped'],
+    ];
+    for (const [id, fleet, start, seen, stop, status] of workers) {
+      await db.query(
+        `INSERT INTO workers (worker_id, fleet, instance_id, started_at, last_seen_at, stopped_at, status)
+         VALUES ($1, $2, $1, ${at(start)}, ${at(seen)}, ${stop === null ? 'NULL' : at(stop)}, $3)`,
+        [`${fleet}-${id}`, fleet, status],
+      );
+    }
+    const job = async (name: string, def: PipelineDef, start: number, end: number, runs: [string, number, string, number | null, number | null][]) => {
+      const jobId = randomId(`${name}-`);
+      await insertJob(db, { jobId, pipelineName: def.name, definition: def, bucket: engine.bucket, inputPrefix: `jobs/${jobId}/input/`, workflowId: `job-${jobId}`, fleet: def.fleet });
+      await db.query(`UPDATE jobs SET status = 'succeeded', started_at = ${at(start)}, finished_at = ${at(end)} WHERE job_id = $1`, [jobId]);
+      for (const stage of def.stages) {
+        await db.query(`INSERT INTO stage_runs (job_id, stage_id, status, task, mode) VALUES ($1, $2, 'succeeded', 'noop', 'input')`, [jobId, stage.id]);
+      }
+      for (const [stageId, part, status, from, to] of runs) {
+        await db.query(
+          `INSERT INTO task_runs (job_id, stage_id, part, attempt, status, worker_id, sent_at, started_at, finished_at)
+           VALUES ($1, $2, $3, $4, $5, 'w1', ${at(start)}, ${from === null ? 'NULL' : at(from)}, ${to === null ? 'NULL' : at(to)})`,
+          [jobId, stageId, part, status === 'queued' ? 2 : 1, status],
+        );
+      }
+      return jobId;
+    };
+    const A = await job('cost-a', pipeline({ name: 'cost-a', fleet: F, stages: [{ id: 'a', task: 'noop' }, { id: 'b', task: 'noop', needs: ['a'] }] }), 10, 60, [
+      ['a', 0, 'succeeded', 10, 30],
+      ['a', 1, 'retry_wait', 30, 40],
+      ['b', 0, 'succeeded', 40, 50],
+      ['b', 1, 'queued', 50, 60],
+      ['b', 2, 'queued', null, null],
+    ]);
+    const B = await job('cost-b', pipeline({ name: 'cost-b', fleet: F, stages: [{ id: 'x', task: 'noop' }] }), 30, 90, [
+      ['x', 0, 'succeeded', 30, 50],
+      ['x', 1, 'succeeded', 50, 80],
+    ]);
+    // A stage's own fleet (`stage.fleet ?? pipeline.fleet`), written into the stored definition.
+    const c = pipeline({ name: 'cost-c', fleet: O, stages: [{ id: 'y', task: 'noop' }, { id: 'z', task: 'noop' }] });
+    const C = await job('cost-c', { ...c, stages: [c.stages[0]!, { ...c.stages[1]!, fleet: F } as PipelineDef['stages'][number]] }, 100, 120, [
+      ['y', 0, 'succeeded', 100, 110],
+      ['z', 0, 'succeeded', 105, 115],
+    ]);
+    return { F, O, A, B, C };
+  }
+
+  const T1 = Date.parse('2026-02-01T00:00:00Z');
+  const t1 = (sec: number) => new Date(T1 + sec * 1000);
+
+  test('cost per stage, per job and per fleet period: exact figures from known prices and timings', async () => {
+    const { F, O, A, B, C } = await insertCostRows();
+    const db = engine.db.pool;
+
+    // Job A [10, 60]: F's workers were up 50 s (w1) + 40 s (w2) = 90 s; busy 50 s (A) + 30 s (B inside
+    // the window: [30, 50] and [50, 60]) = 80 s; idle 10 s. A's share 10 × 50/80 = 6.25 s: a 3.75 s, b 2.5 s.
+    const a = await jobReport(db, A);
+    const window = { fleet: F, pricePerWorkerHour: 36, workers: 2, workerMs: 90_000, busyMs: 80_000, idleMs: 10_000 };
+    expect(a.cost).toEqual({ busyMs: 50_000, idleShareMs: 6_250, cost: 0.5625, unpriced: [], fleets: [window] });
+    expect(a.stages.map((st) => st.cost)).toEqual([
+      { fleet: F, pricePerWorkerHour: 36, busyMs: 30_000, idleShareMs: 3_750, cost: 0.3375 },
+      { fleet: F, pricePerWorkerHour: 36, busyMs: 20_000, idleShareMs: 2_500, cost: 0.225 },
+    ]);
+    // The report's timings keep to finished parts: b's re-sent part is cost, not a run time.
+    expect(a.stages[1]!.busyMs).toBe(10_000);
+
+    // Job B [30, 90]: workers 60 s + 50 s = 110 s; busy 50 s (B) + 30 s (A from 30 s on) = 80 s; idle 30 s;
+    // B's share 30 × 50/80 = 18.75 s; (50 + 18.75) s at 36/h = 0.6875.
+    const b = await jobReport(db, B);
+    expect(b.cost).toEqual({ busyMs: 50_000, idleShareMs: 18_750, cost: 0.6875, unpriced: [], fleets: [{ ...window, workers: 2, workerMs: 110_000, busyMs: 80_000, idleMs: 30_000 }] });
+
+    // Job C [100, 120]: z ran on F, where no worker was up in the window (w1 stopped at 100): idle 0, cost
+    // 10 s = 0.1; y ran on O (o1 up 20 s, busy 10 s, idle 10 s, all y's), which has no price.
+    const c = await jobReport(db, C);
+    expect(c.stages.map((st) => st.cost)).toEqual([
+      { fleet: O, pricePerWorkerHour: null, busyMs: 10_000, idleShareMs: 10_000, cost: null },
+      { fleet: F, pricePerWorkerHour: 36, busyMs: 10_000, idleShareMs: 0, cost: 0.1 },
+    ]);
+    expect(c.cost).toEqual({
+      busyMs: 20_000,
+      idleShareMs: 10_000,
+      cost: 0.1,
+      unpriced: [O],
+      fleets: [
+        { fleet: O, pricePerWorkerHour: null, workers: 1, workerMs: 20_000, busyMs: 10_000, idleMs: 10_000 },
+        { fleet: F, pricePerWorkerHour: 36, workers: 0, workerMs: 0, busyMs: 10_000, idleMs: 0 },
+      ],
+    });
+
+    // F over [0, 150]: w1 100 s + w2 60 s + w4 10 s (up: to the period's end) = 170 s; busy 50 + 50 + 10 = 110 s.
+    expect(await fleetCostReport(db, F, t1(0), t1(150))).toEqual({ fleet: F, pricePerWorkerHour: 36, since: t1(0), until: t1(150), workers: 3, workerMs: 170_000, busyMs: 110_000, idleMs: 60_000, cost: 1.7 });
+    // [0, 250] adds w3 [200, 250] and w4 [150, 250]: 320 s. [50, 70]: w1 20 s + w2 20 s; busy A's [50, 60] + B's [50, 70].
+    expect(await fleetCostReport(db, F, t1(0), t1(250))).toMatchObject({ workers: 4, workerMs: 320_000, busyMs: 110_000, idleMs: 210_000, cost: 3.2 });
+    expect(await fleetCostReport(db, F, t1(50), t1(70))).toMatchObject({ workers: 2, workerMs: 40_000, busyMs: 30_000, idleMs: 10_000, cost: 0.4 });
+    expect(await fleetCostReport(db, O, t1(0), t1(150))).toMatchObject({ pricePerWorkerHour: null, workers: 1, workerMs: 150_000, busyMs: 10_000, cost: null });
+    expect(await fleetCostReport(db, 'never-seen', t1(0), t1(150))).toMatchObject({ pricePerWorkerHour: null, workers: 0, workerMs: 0, busyMs: 0, idleMs: 0, cost: null });
+
+    const text = renderReport(a);
+    expect(text).toContain('\n  cost 0.5625: busy 50.0s + idle share 6.2s; price per worker-hour: ' + `${F} 36\n`);
+    expect(text).toMatch(new RegExp(`\\nb +${F} +36 +20\\.0s +2\\.5s +0\\.2250\\n`));
+    expect(renderReport(await jobReport(db, (await insertControlledJob())))).toContain('\n  cost: no price (fleet default has no pricePerWorkerHour)\n');
+  });
+
+  test('the API and the CLI show cost: GET /v1/fleets/{fleet}/cost needs the token, checks its period', async () => {
+    const { F, A } = await insertCostRows();
+    const connect = () =>
+      BatchGridClient.connect({ db: engine.db.pool, temporal: engine.temporal, aws: engine.aws, taskQueue: engine.taskQueue, bucket: engine.bucket, queuePrefix: engine.queuePrefix });
+    const client = await connect();
+    const token = `cost-token-${randomId()}-${randomId()}`;
+    const app = buildApp({ client, token });
+    const auth = { authorization: `Bearer ${token}` };
+    try {
+      const url = `/v1/fleets/${F}/cost?since=2026-02-01T00:00:00Z&until=2026-02-01T00:02:30Z`;
+      expect((await app.inject({ method: 'GET', url })).statusCode).toBe(401);
+      const ok = await app.inject({ method: 'GET', url, headers: auth });
+      expect(ok.statusCode).toBe(200);
+      expect(s.FleetCostBody.parse(ok.json())).toEqual({ fleet: F, pricePerWorkerHour: 36, since: '2026-02-01T00:00:00.000Z', until: '2026-02-01T00:02:30.000Z', workers: 3, workerMs: 170_000, busyMs: 110_000, idleMs: 60_000, cost: 1.7 });
+      const bad = await app.inject({ method: 'GET', url: `/v1/fleets/${F}/cost?since=2026-02-01T00:02:30Z&until=2026-02-01T00:00:00Z`, headers: auth });
+      expect([bad.statusCode, bad.json()]).toEqual([400, { error: 'invalid request', problems: [{ path: 'query.until', message: 'must be after since' }] }]);
+      const missing = await app.inject({ method: 'GET', url: `/v1/fleets/${F}/cost`, headers: auth });
+      expect(missing.statusCode).toBe(400);
+      const report = await app.inject({ method: 'GET', url: `/v1/jobs/${A}/report`, headers: auth });
+      expect(s.ReportBody.parse(report.json()).cost).toMatchObject({ busyMs: 50_000, idleShareMs: 6_250, cost: 0.5625 });
+      expect(report.json().stages.map((st: { cost: { cost: number } }) => st.cost.cost)).toEqual([0.3375, 0.225]);
+    } finally {
+      await app.close();
+      await client.close();
+    }
+
+    const previous = setClientFactory(connect);
+    try {
+      const text = capture();
+      expect(await reportCommand(undefined, { fleet: F, since: '2026-02-01T00:00:00Z', until: '2026-02-01T00:02:30Z' }, text)).toBe(0);
+      expect(text.stdout).toBe(
+        [`fleet ${F}: 2026-02-01 00:00:00 → 2026-02-01 00:02:30 (UTC)`, "  3 workers up, worker time 2m50s: busy 1m50s (every job's parts), idle 1m00s", '  cost 1.7000: (busy + idle) × 36 per worker-hour', ''].join('\n'),
+      );
+      const json = capture();
+      expect(await reportCommand(undefined, { fleet: F, since: '2026-02-01T00:00:50Z', until: '2026-02-01T00:01:10Z', json: true }, json)).toBe(0);
+      expect(JSON.parse(json.stdout)).toMatchObject({ fleet: F, workerMs: 40_000, busyMs: 30_000, idleMs: 10_000, cost: 0.4 });
+      const job = capture();
+      expect(await reportCommand(A, {}, job)).toBe(0);
+      expect(job.stdout).toContain('  cost 0.5625: busy 50.0s');
+      for (const [args, message] of [
+        [[undefined, { fleet: F }], 'batchgrid: --fleet needs --since: the start of the period (an ISO time, or -DURATION like -24h).\n'],
+        [[A, { fleet: F, since: '-1h' }], `batchgrid: give a job or --fleet, not both (got job ${A} and --fleet ${F}).\n`],
+        [[undefined, { fleet: F, since: 'yesterday' }], 'batchgrid: invalid --since "yesterday": use an ISO time like 2026-01-31T14:00:00Z, or -DURATION before now like -24h, -7d\n'],
+        [[undefined, { fleet: F, since: '-1h', until: '-2h' }], expect.stringMatching(/^batchgrid: until \(.*\) must be after since \(.*\)\.\n$/)],
+        [[undefined, {}], "batchgrid: give a job id, or --fleet F --since T for a fleet's cost.\n"],
+      ] as const) {
+        const err = capture();
+        const [jobId, opts] = args as [string | undefined, ReportCommandOptions];
+        expect(await reportCommand(jobId, opts, err)).toBe(1);
+        expect(err.stderr).toEqual(message);
+      }
     } finally {
       setClientFactory(previous);
     }

@@ -61,6 +61,19 @@ test('every problem, with its path and line', () => {
   ]);
 });
 
+test('pricePerWorkerHour: kept when given (any currency, 0 allowed), checked, absent by default', () => {
+  expect(ok(compileFleet(`${HEAD}provider: { type: local }\npricePerWorkerHour: 0.085\n`)).pricePerWorkerHour).toBe(0.085);
+  expect(ok(compileFleet(`${HEAD}provider: { type: local }\npricePerWorkerHour: 0\n`)).pricePerWorkerHour).toBe(0);
+  expect('pricePerWorkerHour' in ok(compileFleet(`${HEAD}provider: { type: local }\n`))).toBe(false);
+  expect(listed(compileFleet(`${HEAD}provider: { type: local }\npricePerWorkerHour: -1\npricePerWorkerHuor: 2\n`))).toEqual([
+    '5: pricePerWorkerHour: must be a price per worker-hour between 0 and 1000000 (got -1)',
+    '6: pricePerWorkerHuor: unknown key "pricePerWorkerHuor" (did you mean "pricePerWorkerHour"?)',
+  ]);
+  expect(listed(compileFleetObject({ apiVersion: 'batchgrid/v1', kind: 'Fleet', name: 'a', provider: { type: 'local' }, pricePerWorkerHour: '2 USD' }))).toEqual([
+    '-: pricePerWorkerHour: must be a number, got the string "2 USD"',
+  ]);
+});
+
 test('provider type is checked with the choices', () => {
   expect(listed(compileFleetObject({ apiVersion: 'batchgrid/v1', kind: 'Fleet', name: 'a', provider: { type: 'k8s' } }))).toEqual([
     '-: provider.type: must be one of "local", "asg", "static" (got "k8s")',

@@ -7,7 +7,7 @@ const at = (ms: number) => new Date(T0 + ms);
 
 /** Store rows of a two-stage job: `a` finished, `b` still running; the report is made at T0+8s. */
 function rows(): JobReportRows {
-  const definition = { name: 'demo', stages: [{ id: 'a', task: 'lines.upper' }, { id: 'b', task: 'lines.count' }] } as unknown as PipelineDef;
+  const definition = { name: 'demo', fleet: 'default', stages: [{ id: 'a', task: 'lines.upper' }, { id: 'b', task: 'lines.count' }] } as unknown as PipelineDef;
   const job: Job = {
     jobId: 'j1', pipelineName: 'demo', definition, status: 'running', bucket: 'bk', inputPrefix: 'jobs/j1/input/', workflowId: 'job-j1', parentJobId: null,
     fleet: 'default', createdAt: at(0), startAt: null, startedAt: at(0), finishedAt: null, summary: null, error: null,
@@ -76,6 +76,7 @@ describe('renderReport', () => {
         '  started 2026-01-01 00:00:00, finished - (UTC); makespan 8.0s so far',
         '  parts 5: 4 succeeded, 1 failed, 1 retried; throughput 0.50/s; bytes in 5.0KiB, out 10.0KiB',
         '  queue wait p50 150ms, p95 240ms, p99 248ms; run time p50 1.5s, p95 2.4s, p99 2.4s',
+        '  cost: no price (fleet default has no pricePerWorkerHour)',
         '',
         'STAGE  TASK         STATUS     PARTS  SUCCEEDED  FAILED  RETRIED  WALL  THROUGHPUT  BYTES IN  BYTES OUT',
         'a      lines.upper  succeeded      4          3       1        1  4.0s      0.75/s    4.0KiB     8.0KiB',
