@@ -27,7 +27,7 @@ export interface RunStageInput {
   dlqUrl: string;
   /** Parts per task message. Default: from the concurrency (1 for small windows, up to 10). */
   partsPerMessage?: number;
-  /** Extra wait for a completion beyond the part timeout before the part is sent again, in ms. Default: 10 minutes. */
+  /** The lost-message slack past a started part's timeout, in ms (see BatchJobOptions). Default: DEFAULT_LOST_MESSAGE_SLACK_MS. */
   overdueSlackMs?: number;
 }
 

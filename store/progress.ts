@@ -10,6 +10,8 @@ export interface StageProgress extends Record<PartCountName, number> {
   mode: StageMode;
   /** Known once the stage is planned (stream stages: when upstream is done). */
   partsTotal: number | null;
+  /** Of the parts in flight, those a worker has started (the rest wait in the queue). */
+  running: number;
   /** Parts that needed more than one attempt, whatever their status. */
   retried: number;
   bytesIn: number;
@@ -23,6 +25,7 @@ export async function jobProgress(db: Queryable, jobId: string): Promise<StagePr
   const r = await db.query(
     `SELECT s.stage_id, s.status, s.task, s.mode, s.parts_total,
             ${partCountColumns('t.')},
+            count(t.part) FILTER (WHERE t.status = 'queued' AND t.started_at IS NOT NULL)::int AS running,
             count(t.part) FILTER (WHERE t.attempt > 1)::int AS retried,
             coalesce(sum(t.bytes_in), 0)::float8 AS bytes_in,
             coalesce(sum(t.bytes_out), 0)::float8 AS bytes_out,
@@ -41,6 +44,7 @@ export async function jobProgress(db: Queryable, jobId: string): Promise<StagePr
     mode: x.mode,
     partsTotal: x.parts_total,
     inFlight: x.inFlight,
+    running: x.running,
     retryWaiting: x.retryWaiting,
     succeeded: x.succeeded,
     failed: x.failed,

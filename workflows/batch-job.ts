@@ -42,7 +42,11 @@ export interface BatchJobOptions {
   stageHeartbeatTimeoutMs?: number;
   /** Parts per task message; default from the concurrency. */
   partsPerMessage?: number;
-  /** Extra wait for a completion beyond the part timeout before a part is sent again, in ms. Default: 600000. */
+  /**
+   * The lost-message slack: how long past its timeout, counted from when a worker started it, a
+   * part's completion may be missing before its attempt is failed as timed out, in ms. A part
+   * waiting in the queue is never timed out for waiting. Default: 120000.
+   */
   overdueSlackMs?: number;
 }
 

@@ -155,6 +155,8 @@ export const ProgressBody = z.object({
       status: StageStatus,
       partsTotal: z.number().int().nullable(),
       inFlight: z.number().int(),
+      running: z.number().int(),
+      queued: z.number().int(),
       retryWaiting: z.number().int(),
       succeeded: z.number().int(),
       failed: z.number().int(),

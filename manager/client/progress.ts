@@ -14,6 +14,10 @@ export interface StageProgressView {
   partsTotal: number | null;
   /** Sent and not completed yet: task_runs status `queued`, counted as in flight (PART_COUNTS in common/status.ts). */
   inFlight: number;
+  /** Of those in flight, parts a worker has started; the others are queued (waiting for a free worker). */
+  running: number;
+  /** In flight and not started yet: waiting in the fleet's queue. */
+  queued: number;
   /** Failed attempts waiting for their retry. */
   retryWaiting: number;
   succeeded: number;
@@ -68,6 +72,8 @@ export function stageView(stage: { id: string; task: string }, counts: StageProg
     status,
     partsTotal,
     inFlight: counts?.inFlight ?? 0,
+    running: counts?.running ?? 0,
+    queued: (counts?.inFlight ?? 0) - (counts?.running ?? 0),
     retryWaiting: counts?.retryWaiting ?? 0,
     succeeded,
     failed,

@@ -7,7 +7,7 @@ import type { StageRun } from '../../store/stage-runs';
 const t0 = Date.parse('2026-01-31T12:00:00Z');
 
 function counts(over: Partial<StageProgress> = {}): StageProgress {
-  return { stageId: 's', status: 'running', task: 'noop', mode: 'input', partsTotal: 10, inFlight: 2, retryWaiting: 0, succeeded: 3, failed: 1, retried: 1, bytesIn: 0, bytesOut: 0, firstStartedAt: null, lastFinishedAt: null, ...over };
+  return { stageId: 's', status: 'running', task: 'noop', mode: 'input', partsTotal: 10, inFlight: 2, running: 1, retryWaiting: 0, succeeded: 3, failed: 1, retried: 1, bytesIn: 0, bytesOut: 0, firstStartedAt: null, lastFinishedAt: null, ...over };
 }
 
 function run(over: Partial<StageRun> = {}): StageRun {
@@ -53,13 +53,13 @@ describe('bars and lines', () => {
     expect(percentText(s)).toBe('40%');
     expect(percentText({ done: 0, partsTotal: null })).toBe('-');
     expect(percentText({ done: 0, partsTotal: 0 })).toBe('100%');
-    expect(countsText(s)).toBe('2 in flight, 1 failed, 1 retried');
+    expect(countsText(s)).toBe('1 queued, 1 running, 1 failed, 1 retried');
   });
 
   test('the plain line holds status and counts only, so it changes only when they do', () => {
     const a = stageView({ id: 's', task: 'noop' }, counts(), run(), t0 + 1000);
     const b = stageView({ id: 's', task: 'noop' }, counts(), run(), t0 + 9000);
-    expect(progressLine('j1', a)).toBe('j1 s: running 4/10 done (2 in flight, 1 failed, 1 retried)');
+    expect(progressLine('j1', a)).toBe('j1 s: running 4/10 done (1 queued, 1 running, 1 failed, 1 retried)');
     expect(progressLine('j1', b)).toBe(progressLine('j1', a));
   });
 
@@ -67,7 +67,7 @@ describe('bars and lines', () => {
     const stages = [stageView({ id: 'split', task: 'noop' }, counts(), run(), t0 + 8000), stageView({ id: 'reduce', task: 'noop' }, undefined, undefined, t0 + 8000)];
     const lines = renderProgress(view(stages), 120, t0 + 8000);
     expect(lines[0]).toBe('job j1 (p): running after 8.0s');
-    expect(lines[1]).toMatch(/^split {3}running {3}█+░+ +4\/10 {2}40% +0\.50\/s {2}eta 12\.0s +2 in flight, 1 failed, 1 retried$/);
+    expect(lines[1]).toMatch(/^split {3}running {3}█+░+ +4\/10 {2}40% +0\.50\/s {2}eta 12\.0s +1 queued, 1 running, 1 failed, 1 retried$/);
     expect(lines[2]).toMatch(/^reduce {2}pending {3}░+ +0\/\? {4}- +- +eta - *$/);
     for (const line of lines) expect(line.length).toBeLessThanOrEqual(120);
     // A narrow terminal gets the same lines, cut to fit.
@@ -75,13 +75,13 @@ describe('bars and lines', () => {
   });
 
   test('job line and status table', () => {
-    const stages = [stageView({ id: 'split', task: 'noop' }, counts({ succeeded: 9, failed: 1, inFlight: 0 }), run({ status: 'failed', finishedAt: new Date(t0 + 10_000) }), t0)];
+    const stages = [stageView({ id: 'split', task: 'noop' }, counts({ succeeded: 9, failed: 1, inFlight: 0, running: 0 }), run({ status: 'failed', finishedAt: new Date(t0 + 10_000) }), t0)];
     const done = view(stages, { status: 'failed', finishedAt: new Date(t0 + 10_000), error: 'stage split failed' });
     expect(jobLine(done)).toBe('j1: failed after 10.0s - stage split failed');
     expect(jobLine(view([], { status: 'scheduled', startedAt: null, startAt: new Date(t0) }))).toBe('j1: scheduled (starts 2026-01-31T12:00:00.000Z)');
     expect(stageTable(done).split('\n')).toEqual([
-      'STAGE  TASK  STATUS  PARTS  DONE  IN FLIGHT  SUCCEEDED  FAILED  RETRIED  RATE   ELAPSED  ETA',
-      'split  noop  failed     10  100%          0          9       1        1  1.0/s  10.0s      -',
+      'STAGE  TASK  STATUS  PARTS  DONE  QUEUED  RUNNING  SUCCEEDED  FAILED  RETRIED  RATE   ELAPSED  ETA',
+      'split  noop  failed     10  100%       0        0          9       1        1  1.0/s  10.0s      -',
     ]);
   });
 });

@@ -26,10 +26,11 @@ export function percentText(s: Pick<StageProgressView, 'done' | 'partsTotal'>): 
   return `${Math.floor((100 * Math.min(s.done, s.partsTotal)) / s.partsTotal)}%`;
 }
 
-/** Counts beyond done/total, only those that are not zero: `2 in flight, 1 failed, 3 retried`. */
+/** Counts beyond done/total, only those that are not zero: `1 queued, 2 running, 1 failed, 3 retried`. */
 export function countsText(s: StageProgressView): string {
   const words: string[] = [];
-  if (s.inFlight) words.push(`${s.inFlight} in flight`);
+  if (s.queued) words.push(`${s.queued} queued`);
+  if (s.running) words.push(`${s.running} running`);
   if (s.retryWaiting) words.push(`${s.retryWaiting} awaiting retry`);
   if (s.failed) words.push(`${s.failed} failed`);
   if (s.retried) words.push(`${s.retried} retried`);
@@ -63,14 +64,15 @@ export function jobLine(view: JobProgressView, now = Date.now()): string {
 /** The per-stage table of `status`. */
 export function stageTable(view: JobProgressView): string {
   return formatTable(
-    ['STAGE', 'TASK', 'STATUS', 'PARTS', 'DONE', 'IN FLIGHT', 'SUCCEEDED', 'FAILED', 'RETRIED', 'RATE', 'ELAPSED', 'ETA'],
+    ['STAGE', 'TASK', 'STATUS', 'PARTS', 'DONE', 'QUEUED', 'RUNNING', 'SUCCEEDED', 'FAILED', 'RETRIED', 'RATE', 'ELAPSED', 'ETA'],
     view.stages.map((s) => [
       s.stageId,
       s.task,
       s.status,
       s.partsTotal === null ? '-' : String(s.partsTotal),
       percentText(s),
-      String(s.inFlight),
+      String(s.queued),
+      String(s.running),
       String(s.succeeded),
       String(s.failed),
       String(s.retried),
