@@ -2,8 +2,10 @@
  * The autoscaling policy: backlog per worker → desired capacity. Pure and deterministic (time comes
  * in as `now`), so it is unit-tested on its own and safe to import anywhere, workflows included.
  *
- * Backlog counts task *messages* (visible + in flight), not parts: one message may carry several
- * parts, so `targetBacklogPerWorker` is in messages; set it near a worker's concurrency.
+ * The backlog is the fleet's whole remaining work in *parts*: the parts of its running stages not
+ * sent yet (waiting behind their jobs' windows, or for a retry) plus those sent and not finished
+ * (from the store), or the queue's messages when those are more (another engine's jobs).
+ * `targetBacklogPerWorker` is in parts; set it near a worker's concurrency.
  */
 
 export interface PolicySettings {
@@ -31,6 +33,10 @@ export interface Observation {
   visible: number;
   /** Messages received by workers and not yet deleted. */
   inFlight: number;
+  /** Parts of the fleet's running stages not sent yet: behind their jobs' windows, or waiting for a retry. Default: 0. */
+  unsent?: number;
+  /** Parts of the fleet's running stages sent and not finished (queued or running). Default: 0. */
+  sent?: number;
   /** The provider's desired capacity now. */
   current: number;
 }
@@ -49,9 +55,12 @@ export interface PolicyDecision {
 
 export const clamp = (n: number, min: number, max: number): number => Math.min(max, Math.max(min, n));
 
+/** The whole backlog in parts: what is not sent yet, plus what is out (the store's count, or the queue's when larger). */
+export const backlogOf = (o: Observation): number => (o.unsent ?? 0) + Math.max(o.visible + o.inFlight, o.sent ?? 0);
+
 /** desired = clamp(ceil(backlog / targetBacklogPerWorker), min, max): what the backlog alone asks for. */
-export function backlogTarget(s: PolicySettings, visible: number, inFlight: number): number {
-  return clamp(Math.ceil((visible + inFlight) / s.targetBacklogPerWorker), s.min, s.max);
+export function backlogTarget(s: PolicySettings, backlog: number): number {
+  return clamp(Math.ceil(backlog / s.targetBacklogPerWorker), s.min, s.max);
 }
 
 /**
@@ -61,10 +70,11 @@ export function backlogTarget(s: PolicySettings, visible: number, inFlight: numb
  * (min/max changed by a new definition) apply at once.
  */
 export function decide(s: PolicySettings, o: Observation, state: PolicyState): PolicyDecision {
-  const backlog = o.visible + o.inFlight;
-  const target = backlogTarget(s, o.visible, o.inFlight);
+  const backlog = backlogOf(o);
+  const target = backlogTarget(s, backlog);
   const emptySince = backlog === 0 ? (state.emptySince ?? o.now) : null;
-  const detail = `${o.visible} queued + ${o.inFlight} in flight, target ${s.targetBacklogPerWorker} per worker`;
+  const behind = o.unsent ? `${o.unsent} parts behind job windows + ` : '';
+  const detail = `${behind}${o.visible} queued + ${o.inFlight} in flight, target ${s.targetBacklogPerWorker} per worker`;
   const to = (desired: number, kind: DecisionKind, why: string, belowSince: number | null = null): PolicyDecision => ({
     desired,
     kind,
@@ -97,7 +107,7 @@ export function decide(s: PolicySettings, o: Observation, state: PolicyState): P
  */
 export function decideManual(s: PolicySettings, o: Observation, requested: number): PolicyDecision {
   const desired = clamp(requested, s.min, s.max);
-  const backlog = o.visible + o.inFlight;
+  const backlog = backlogOf(o);
   const clamped = desired === requested ? '' : ` (asked ${requested}, clamped to ${s.min}..${s.max})`;
   return {
     desired,

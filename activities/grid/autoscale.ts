@@ -5,6 +5,7 @@ import { saveFleetObservation } from '../../store/fleet-state';
 import { recordDecision } from '../../store/scaling';
 import { listWorkers, markLostWorkers } from '../../store/workers';
 import { ensureFleetQueues, type FleetQueues } from '../../common/sqs/queues';
+import { fleetBacklog } from '../../store/backlog';
 import type { ActivityDeps } from '../deps';
 import { drainWorkerEvents } from './events';
 import { providerFor, releaseLocalFleet } from './fleet-providers';
@@ -85,10 +86,11 @@ export function createAutoscalerActivities(deps: ActivityDeps) {
     const lost = await markLostWorkers(deps.db, def.name, def.workerLostAfterMs);
     if (lost.length > 0) log.warn({ workers: lost }, 'fleet workers lost (no events for workerLostAfter)');
 
-    const [attrs, capacity, live] = await Promise.all([
+    const [attrs, capacity, live, backlog] = await Promise.all([
       deps.aws.sqs.send(new GetQueueAttributesCommand({ QueueUrl: inputQueueUrl, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] })),
       provider.describe(),
       listWorkers(deps.db, { fleet: def.name, liveWithinMs: def.workerLostAfterMs }),
+      fleetBacklog(deps.db, def.name),
     ]);
     const visible = Number(attrs.Attributes?.ApproximateNumberOfMessages ?? 0);
     const inFlight = Number(attrs.Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0);
@@ -97,7 +99,7 @@ export function createAutoscalerActivities(deps: ActivityDeps) {
     const min = Math.max(def.min, capacity.min);
     const max = Math.max(min, Math.min(def.max, capacity.max));
     const settings = { min, max, targetBacklogPerWorker: def.targetBacklogPerWorker, scaleInCooldownMs: def.scaleInCooldownMs, idleTimeoutMs: def.idleTimeoutMs };
-    const observation = { now, visible, inFlight, current: capacity.desired };
+    const observation = { now, visible, inFlight, current: capacity.desired, unsent: backlog.unsent, sent: backlog.sent };
     const decision = input.manual ? decideManual(settings, observation, input.manual.desired) : decide(settings, observation, input.state.policy);
 
     const busySlots = Object.fromEntries(live.map((w) => [w.instanceId, w.busySlots]));
@@ -108,7 +110,7 @@ export function createAutoscalerActivities(deps: ActivityDeps) {
       await provider.reconcile?.({ busySlots });
     }
 
-    const snapshot = { desired: decision.desired, workers: capacity.actual, visible, inFlight };
+    const snapshot = { desired: decision.desired, workers: capacity.actual, visible: visible + backlog.unsent, inFlight };
     const last = input.state.lastRecorded;
     // Before any record, compare with an empty fleet: an idle fleet at zero is not worth a row.
     const seen = last ?? { desired: 0, workers: 0, visible: 0, inFlight: 0 };

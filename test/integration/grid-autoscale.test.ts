@@ -164,3 +164,24 @@ test('a scale-in during a running job loses nothing: every part accounted once, 
   const decisions = await chronological(fleet);
   expect(decisions.at(-1)!.reason).toMatch(/^stopped:/);
 });
+
+test('the whole backlog: a 2,000-part job with concurrency 100 grows its fleet to max from the parts behind its window, then back to zero', async () => {
+  const fleet = newFleetName('backlog');
+  // The window alone (100 parts) asks for 100 / 50 = 2 workers; the whole backlog asks for 40, so max.
+  await startAutoscaler(deps, localFleet(fleet, { max: 4, targetBacklogPerWorker: 50 }));
+  const { jobId, handle } = await linesJob(fleet, 2000, 20, 100);
+  const summary = await handle.result();
+  expect(summary.stages[0]).toMatchObject({ partsTotal: 2000, succeeded: 2000, failed: 0 });
+  const ds = await waitFor('the fleet to go idle to zero', async () => {
+    const all = await chronological(fleet);
+    const last = changes(all).at(-1);
+    return last && last.desired === 0 ? all : undefined;
+  });
+  const story = changes(ds);
+  const toMax = story.find((d) => d.desired === 4);
+  process.stdout.write(`whole backlog: ${story.map((d) => `${d.previous}->${d.desired} (${d.reason})`).join('; ')}\n`);
+  expect(toMax).toBeDefined();
+  expect(toMax!.reason).toMatch(/\d+ parts behind job windows/);
+  expect(kind(story.at(-1)!)).toBe('idle');
+  expect((await taskRuns(jobId)).length).toBe(2000);
+});

@@ -3,7 +3,7 @@ import { ConfigError, loadConfig } from '../../common/config';
 describe('loadConfig', () => {
   test('local emulators unless BATCHGRID_REAL_AWS is 1', () => {
     const local = loadConfig({});
-    expect(local).toMatchObject({ BATCHGRID_REAL_AWS: false, localAws: true, endpoints: { s3: 'http://127.0.0.1:5000', sqs: 'http://127.0.0.1:9324' } });
+    expect(local).toMatchObject({ BATCHGRID_REAL_AWS: false, localAws: true, endpoints: { s3: 'http://127.0.0.1:9000', sqs: 'http://127.0.0.1:9324' } });
     expect(loadConfig({ BATCHGRID_REAL_AWS: 'true' }).localAws).toBe(true);
     const real = loadConfig({ BATCHGRID_REAL_AWS: '1' });
     expect(real).toMatchObject({ BATCHGRID_REAL_AWS: true, localAws: false, endpoints: { s3: undefined, sqs: undefined, autoScaling: undefined } });

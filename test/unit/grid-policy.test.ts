@@ -1,4 +1,4 @@
-import { backlogTarget, decide, decideManual, initialPolicyState, type PolicySettings, type PolicyState } from '../../grid/policy';
+import { backlogOf, backlogTarget, decide, decideManual, initialPolicyState, type PolicySettings, type PolicyState } from '../../grid/policy';
 
 const s: PolicySettings = { min: 0, max: 5, targetBacklogPerWorker: 4, scaleInCooldownMs: 2000, idleTimeoutMs: 3000 };
 
@@ -25,11 +25,24 @@ describe('backlogTarget', () => {
     [3, 5, 2],
     [100, 100, 5],
   ])('%i visible + %i in flight → %i workers', (visible, inFlight, want) => {
-    expect(backlogTarget(s, visible, inFlight)).toBe(want);
+    expect(backlogTarget(s, backlogOf({ now: 0, visible, inFlight, current: 0 }))).toBe(want);
   });
 
   test('min holds with an empty queue', () => {
-    expect(backlogTarget({ ...s, min: 2 }, 0, 0)).toBe(2);
+    expect(backlogTarget({ ...s, min: 2 }, 0)).toBe(2);
+  });
+
+  test('the whole backlog: parts behind job windows count, and the store\'s count of parts out when the queue shows fewer (packed) messages', () => {
+    expect(backlogOf({ now: 0, visible: 10, inFlight: 0, current: 0, unsent: 1900, sent: 100 })).toBe(2000);
+    expect(backlogOf({ now: 0, visible: 30, inFlight: 0, current: 0, unsent: 0, sent: 10 })).toBe(30);
+  });
+});
+
+describe('decide with the whole backlog', () => {
+  test('grows to max from parts waiting behind a job window, and says so', () => {
+    const d = decide(s, { now: 0, visible: 20, inFlight: 80, current: 1, unsent: 1900, sent: 100 }, initialPolicyState());
+    expect(d).toMatchObject({ desired: 5, kind: 'scale out', changed: true });
+    expect(d.reason).toBe('scale out: 1900 parts behind job windows + 20 queued + 80 in flight, target 4 per worker');
   });
 });
 

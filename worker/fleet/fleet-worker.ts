@@ -192,7 +192,8 @@ export class FleetWorker extends EventEmitter<FleetWorkerEvents> {
     const { log } = this.options;
     await this.startPromise?.catch(() => undefined);
     log.info({ workerId: this.workerId, graceMs, running: this.runningSince.size }, 'fleet worker stopping');
-    await this.poller?.stop();
+    // The receive in flight may take the poll's whole wait: half the grace period at most (2 s at least).
+    await this.poller?.stop(Math.min(this.options.waitTimeSeconds * 1000, Math.max(graceMs / 2, 2000)));
     // Parts not started yet go back with their message.
     for (const { msg } of this.waiting.splice(0)) {
       msg.handBack = true;

@@ -37,15 +37,18 @@ export interface PollerOptions {
 const RECEIVE_MARGIN_MS = 5000;
 
 /**
- * Long-polls the fleet input queue while there is a free slot. `stop()` lets the receive in
- * flight finish (at most its wait time) and hands back what it brings: a receive abandoned by
- * the client stays open on the server, which would take a message handed back meanwhile and
- * hide it for a whole visibility timeout.
+ * Long-polls the fleet input queue while there is a free slot. `stop(maxWaitMs)` lets the receive
+ * in flight finish, for up to `maxWaitMs`, and hands back what it brings: a receive abandoned by
+ * the client stays open on the server, which would take a message handed back meanwhile and hide
+ * it for a whole visibility timeout. Past `maxWaitMs` (a stop must fit its grace period) the
+ * receive is abandoned after all.
  */
 export class Poller {
   private readonly abort = new AbortController();
   private readonly recent: number[] = [];
   private loop?: Promise<void>;
+  /** Aborts the receive in flight (stop() past its bound). */
+  private receiving?: AbortController;
   private readonly aborted = new Promise<void>((resolve) => this.abort.signal.addEventListener('abort', () => resolve(), { once: true }));
 
   constructor(private readonly options: PollerOptions) {}
@@ -60,9 +63,15 @@ export class Poller {
     if (this.recent.length > SIZE_WINDOW) this.recent.shift();
   }
 
-  /** Ends the loop after the receive in flight (if any) returns; waits for it. */
-  async stop(): Promise<void> {
+  /** Ends the loop after the receive in flight (if any) returns, or after `maxWaitMs` (then it is aborted); waits for it. */
+  async stop(maxWaitMs = Number.POSITIVE_INFINITY): Promise<void> {
     this.abort.abort();
+    if (!this.loop) return;
+    let timer: NodeJS.Timeout | undefined;
+    const bounded = Number.isFinite(maxWaitMs) ? new Promise<void>((resolve) => (timer = setTimeout(resolve, maxWaitMs))) : new Promise<void>(() => undefined);
+    await Promise.race([this.loop, bounded]);
+    clearTimeout(timer);
+    this.receiving?.abort();
     await this.loop;
   }
 
@@ -86,8 +95,8 @@ export class Poller {
           }),
           // A long poll that never answers (SQS servers have been seen to hang one whose queue was
           // deleted meanwhile) is abandoned after its wait plus a margin, and polling goes on.
-          // Not aborted by stop() (see the class comment).
-          { abortSignal: AbortSignal.timeout(o.waitTimeSeconds * 1000 + RECEIVE_MARGIN_MS) },
+          // Not aborted by stop() unless it outlasts stop's bound (see the class comment).
+          { abortSignal: AbortSignal.any([(this.receiving = new AbortController()).signal, AbortSignal.timeout(o.waitTimeSeconds * 1000 + RECEIVE_MARGIN_MS)]) },
         );
         failures = 0;
         if (r.Messages?.length && !signal.aborted) o.onMessages(r.Messages, Date.now());

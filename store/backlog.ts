@@ -1,0 +1,33 @@
+import type { Queryable } from './db';
+
+/** The remaining work of a fleet's running stages, in parts. */
+export interface FleetBacklog {
+  /** Not sent yet: behind their jobs' windows (planned and not dispatched, or ready stream parts), or waiting for a retry. */
+  unsent: number;
+  /** Sent and not finished: queued in the fleet's input queue or running on a worker. */
+  sent: number;
+}
+
+/**
+ * The whole backlog of a fleet, from the store: every running stage whose stage (or, when it
+ * names none, its pipeline) runs on `fleet`. A planned stage's unsent parts are its total less
+ * the parts it recorded; a stream stage's are those it has ready but no window slot for.
+ */
+export async function fleetBacklog(db: Queryable, fleet: string): Promise<FleetBacklog> {
+  const r = await db.query(
+    `WITH stages AS (
+       SELECT s.job_id, s.stage_id, s.parts_total, s.waiting
+         FROM stage_runs s
+         JOIN jobs j ON j.job_id = s.job_id
+         CROSS JOIN LATERAL (SELECT d FROM jsonb_array_elements(j.definition->'stages') d WHERE d->>'id' = s.stage_id) st
+        WHERE s.status = 'running' AND coalesce(st.d->>'fleet', j.definition->>'fleet') = $1)
+     SELECT coalesce(sum(greatest(coalesce(st.parts_total - t.recorded, st.waiting), 0) + t.retry_wait), 0)::int AS unsent,
+            coalesce(sum(t.queued), 0)::int AS sent
+       FROM stages st
+       CROSS JOIN LATERAL (
+         SELECT count(*) AS recorded, count(*) FILTER (WHERE status = 'queued') AS queued, count(*) FILTER (WHERE status = 'retry_wait') AS retry_wait
+           FROM task_runs WHERE job_id = st.job_id AND stage_id = st.stage_id) t`,
+    [fleet],
+  );
+  return { unsent: r.rows[0].unsent, sent: r.rows[0].sent };
+}
