@@ -17,7 +17,12 @@ describe('PartWindow', () => {
     expect(w.nextRetryAt()).toBe(50);
     expect(w.inFlightParts()).toEqual([{ part: 2, attempt: 1 }]);
     expect(w.overdue(150)).toEqual([]);
-    expect(w.overdue(200)).toEqual([{ part: 2, attempt: 1 }]);
+    expect(w.overdue(200)).toEqual([{ part: 2, attempt: 1, started: false }]);
+    // A start notice moves the deadline to start + timeout + slack, for the outstanding attempt only.
+    expect(w.started(2, 9, 500)).toBe(false);
+    expect(w.started(2, 1, 500)).toBe(true);
+    expect(w.overdue(200)).toEqual([]);
+    expect(w.runningCount).toBe(1);
     w.close(2);
     w.sent(1, 2, 300);
     expect(w.attemptOf(1)).toBe(2);
