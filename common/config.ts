@@ -60,6 +60,11 @@ const schema = z.object({
   BATCHGRID_EXEC_POLICY: z.string().optional(),
   /** Removed (checked program names only): a fleet worker refuses to start while it is set; use BATCHGRID_EXEC_POLICY. */
   BATCHGRID_EXEC_ALLOW: z.string().optional(),
+  /**
+   * The EC2 instance metadata service (IMDSv2) a fleet worker asks for spot interruption notices
+   * when spot watching is on (`fleet-worker --spot`). Only EC2 has the default; tests run a fake on 127.0.0.1.
+   */
+  BATCHGRID_IMDS_ENDPOINT: url.default('http://169.254.169.254'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

@@ -53,10 +53,27 @@ export interface FleetWorkerOptions {
    * instanceId is an EC2 instance id (hook name from BATCHGRID_ASG_LIFECYCLE_HOOK).
    */
   asg?: AsgLifecycleOptions | false;
+  /**
+   * Watch the EC2 spot interruption notices (spot.ts): on an interruption the worker stops taking
+   * parts, hands back at once the parts that cannot finish before the instance goes (no attempt
+   * spent) and stops; on a rebalance recommendation it stops gracefully. true for the defaults.
+   * Default: off (`fleet-worker --spot`, or a fleet definition with `spot: true`, turn it on).
+   */
+  spot?: boolean | SpotOptions;
 }
 
-export interface CompiledFleetWorkerOptions extends Required<Omit<FleetWorkerOptions, 'tasks' | 'builtins' | 'execPolicy' | 'clients' | 'log' | 'asg'>> {
+/** Where and how often a spot-watching worker asks for notices. */
+export interface SpotOptions {
+  /** The instance metadata service. Default: config BATCHGRID_IMDS_ENDPOINT (http://169.254.169.254). */
+  endpoint?: string;
+  /** Between checks, in ms. Default: 5000 (AWS suggests every 5 s). */
+  pollIntervalMs?: number;
+}
+
+export interface CompiledFleetWorkerOptions extends Required<Omit<FleetWorkerOptions, 'tasks' | 'builtins' | 'execPolicy' | 'clients' | 'log' | 'asg' | 'spot'>> {
   asg?: AsgLifecycleOptions;
+  /** Present when spot watching is on. */
+  spot?: Required<SpotOptions>;
   registry: TaskRegistry;
   clients: Pick<AwsClients, 's3' | 'sqs'>;
   /** True when the worker made its clients (and so destroys them). */
@@ -106,6 +123,13 @@ export function compileFleetWorkerOptions(o: FleetWorkerOptions): CompiledFleetW
   const instanceId = o.instanceId ?? (process.env.BATCHGRID_INSTANCE_ID || `${host}:${process.pid}`);
   const asgName = process.env.BATCHGRID_ASG_NAME;
   const asg = o.asg === false ? undefined : (o.asg ?? (asgName && EC2_INSTANCE_ID.test(instanceId) ? { groupName: asgName, hookName: process.env.BATCHGRID_ASG_LIFECYCLE_HOOK || undefined } : undefined));
+  let spot: Required<SpotOptions> | undefined;
+  if (o.spot) {
+    const given = o.spot === true ? {} : o.spot;
+    const endpoint = given.endpoint ?? config().BATCHGRID_IMDS_ENDPOINT;
+    if (!/^https?:\/\/[^/]/.test(endpoint)) throw new FleetWorkerOptionsError(`spot.endpoint must be an http(s) URL (got ${JSON.stringify(endpoint)}).`);
+    spot = { endpoint, pollIntervalMs: int('spot.pollIntervalMs', given.pollIntervalMs, 5000, 50, 600_000) };
+  }
   return {
     fleet: o.fleet,
     concurrency,
@@ -120,6 +144,7 @@ export function compileFleetWorkerOptions(o: FleetWorkerOptions): CompiledFleetW
     workerId: o.workerId ?? `${host}-${process.pid}-${randomBytes(3).toString('hex')}`,
     instanceId,
     asg,
+    spot,
     registry,
     clients: o.clients ?? createAwsClients(),
     ownClients: o.clients === undefined,
