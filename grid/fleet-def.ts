@@ -79,6 +79,8 @@ export const FleetSchema = z
     idleTimeout: duration(FLEET_LIMITS.idleTimeoutMs).prefault(formatDuration(FLEET_LIMITS.idleTimeoutMs.default)),
     shutdownGrace: duration(FLEET_LIMITS.shutdownGraceMs).prefault(formatDuration(FLEET_LIMITS.shutdownGraceMs.default)),
     workerLostAfter: duration(FLEET_LIMITS.workerLostAfterMs).prefault(formatDuration(FLEET_LIMITS.workerLostAfterMs.default)),
+    /** The workers run on EC2 spot instances: they watch the interruption notices (`fleet-worker --spot`). Default: false. */
+    spot: z.boolean().default(false),
   })
   .transform((raw): FleetDef => {
     const provider = raw.provider as ProviderDef;
@@ -98,6 +100,7 @@ export const FleetSchema = z
       idleTimeoutMs: raw.idleTimeout,
       shutdownGraceMs: raw.shutdownGrace,
       workerLostAfterMs: raw.workerLostAfter,
+      spot: raw.spot,
     };
   });
 
@@ -128,7 +131,7 @@ function ruleProblems(raw: unknown): RawProblem[] {
 
 const KNOWN_KEYS = [
   ...['apiVersion', 'kind', 'name', 'description', 'provider', 'min', 'max', 'targetBacklogPerWorker'],
-  ...['period', 'scaleInCooldown', 'idleTimeout', 'shutdownGrace', 'workerLostAfter', 'type', 'concurrency', 'tasks', 'groupName', 'lifecycleHook', 'size'],
+  ...['period', 'scaleInCooldown', 'idleTimeout', 'shutdownGrace', 'workerLostAfter', 'spot', 'type', 'concurrency', 'tasks', 'groupName', 'lifecycleHook', 'size'],
 ];
 
 /** Hints for compiled keys written into a definition. */
