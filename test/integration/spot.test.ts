@@ -27,22 +27,43 @@ const slowUpper = defineTask({
 describe('spot interruption', () => {
   let engine: TestEngine;
   let imds: FakeImds;
+  const lines = Array.from({ length: 12 }, (_, i) => `spot row ${i}`);
+  const common = { tasks: [slowUpper], visibilityTimeoutSeconds: 30 }; // a part left to its visibility timeout would restart only after 30 s
+  const submit = () =>
+    engine.submit(
+      {
+        name: 'spot-interruption',
+        concurrency: 6,
+        input: { split: { by: 'lines', size: 1 } },
+        stages: [
+          { id: 'upper', task: 'spot.slow-upper', timeout: '10m' },
+          { id: 'total', task: 'lines.count', needs: ['upper'], gather: true },
+        ],
+      },
+      { 'in.txt': lines.join('\n') },
+    );
+  const upperRows = async (jobId: string) =>
+    (await engine.db.pool.query(`SELECT part, attempt, status, worker_id FROM task_runs WHERE job_id = $1 AND stage_id = 'upper' ORDER BY part`, [jobId])).rows;
 
   beforeAll(async () => {
-    imds = await startFakeImds();
     engine = await startEngine();
   }, 120_000);
 
+  beforeEach(async () => {
+    imds = await startFakeImds();
+  });
+
+  afterEach(async () => {
+    await imds.close();
+  });
+
   afterAll(async () => {
     await engine?.close();
-    await imds?.close();
   });
 
   test('a notice mid-job: the noticed worker\'s parts restart elsewhere at once, attempts unchanged, each counted once, output exact', async () => {
     const autoScalingCalls: string[] = [];
     const autoScaling = { send: async (command: object) => (autoScalingCalls.push(command.constructor.name), {}) } as unknown as AutoScalingClient;
-    // A long visibility timeout: a part left to it would restart only after 30 s.
-    const common = { tasks: [slowUpper], visibilityTimeoutSeconds: 30 };
     const [spotWorker] = await engine.startFleet(1, {
       ...common, workerId: 'spot-worker', concurrency: 3, instanceId: 'i-0123456789abcdef0',
       spot: { endpoint: imds.endpoint, pollIntervalMs: 100 },
@@ -59,19 +80,7 @@ describe('spot interruption', () => {
     spotWorker.on('part:aborted', (e) => aborted.push(e.part));
     spotWorker.on('part:start', (e) => noticeAt > 0 && startedOnSpotAfterNotice.push(e.part));
 
-    const lines = Array.from({ length: 12 }, (_, i) => `spot row ${i}`);
-    const { jobId, handle } = await engine.submit(
-      {
-        name: 'spot-interruption',
-        concurrency: 6,
-        input: { split: { by: 'lines', size: 1 } },
-        stages: [
-          { id: 'upper', task: 'spot.slow-upper', timeout: '10m' },
-          { id: 'total', task: 'lines.count', needs: ['upper'], gather: true },
-        ],
-      },
-      { 'in.txt': lines.join('\n') },
-    );
+    const { jobId, handle } = await submit();
     // The spot worker is busy before the other one exists, so it surely holds parts at the notice.
     await waitFor('the spot worker to run 3 parts', async () => spotWorker.stats().busySlots === 3);
     const [other] = await engine.startFleet(1, { ...common, workerId: 'other-worker', concurrency: 6 });
@@ -101,12 +110,39 @@ describe('spot interruption', () => {
     for (const s of delays) expect(s).toBeLessThan(5);
 
     // Each part counted once, on its first attempt; the handed-back ones completed by the other worker only.
-    const rows = (await engine.db.pool.query(`SELECT part, attempt, status, worker_id FROM task_runs WHERE job_id = $1 AND stage_id = 'upper' ORDER BY part`, [jobId])).rows;
+    const rows = await upperRows(jobId);
     expect(rows.map((r) => [r.part, r.attempt, r.status])).toEqual(lines.map((_, i) => [i, 1, 'succeeded']));
     for (const part of aborted) expect(rows[part].worker_id).toBe('other-worker');
 
     for (const [i, line] of lines.entries()) expect(await engine.readText(`jobs/${jobId}/stages/upper/parts/${i}/out.txt`)).toBe(`${line.toUpperCase()}\n`);
     const results = await engine.readJsonLines<{ stage: string; result: { lines: number } }>(summary.resultsKey!);
     expect(results).toEqual([expect.objectContaining({ stage: 'total', result: { lines: 12, chars: lines.join('').length } })]);
+    await other.stop(); // the next test starts its own pair
+  });
+
+  test('a rebalance recommendation: the worker takes no more parts, finishes its running ones and stops', async () => {
+    const [spotWorker] = await engine.startFleet(1, { ...common, workerId: 'rebalanced-worker', concurrency: 3, spot: { endpoint: imds.endpoint, pollIntervalMs: 100 } });
+    const notices: SpotNotice[] = [];
+    const done: number[] = [];
+    const aborted: number[] = [];
+    spotWorker.on('spot:notice', (n) => notices.push(n));
+    spotWorker.on('part:done', (e) => done.push(e.part));
+    spotWorker.on('part:aborted', (e) => aborted.push(e.part));
+    const { jobId, handle } = await submit();
+    await waitFor('the spot worker to run 3 parts', async () => spotWorker.stats().busySlots === 3);
+    const doneBefore = spotWorker.stats().partsDone;
+    await engine.startFleet(1, { ...common, workerId: 'steady-worker', concurrency: 6 });
+    imds.recommendRebalance(new Date());
+    await waitFor('the spot worker to see the recommendation', () => notices.length > 0);
+    expect(notices[0].kind).toBe('rebalance');
+    await spotWorker.stop();
+    // Its 3 running parts finished there (grace 2 s > 1.5 s a part); nothing aborted, nothing new started.
+    expect(aborted).toEqual([]);
+    expect(done.length - doneBefore).toBe(3);
+    const summary = await handle.result();
+    expect(summary.status).toBe('succeeded');
+    const rows = await upperRows(jobId);
+    expect(rows.map((r) => [r.part, r.attempt, r.status])).toEqual(lines.map((_, i) => [i, 1, 'succeeded']));
+    expect(rows.filter((r) => r.worker_id === 'rebalanced-worker').map((r) => r.part)).toEqual([...done].sort((a, b) => a - b));
   });
 });
