@@ -82,6 +82,11 @@ const schema = z.object({
   BATCHGRID_ASG_NAME: optionalText,
   /** The scale-in lifecycle hook of BATCHGRID_ASG_NAME that a draining worker completes. Default: `batchgrid-drain`. */
   BATCHGRID_ASG_LIFECYCLE_HOOK: optionalText,
+  /**
+   * The EC2 instance metadata service (IMDSv2) a fleet worker asks for spot interruption notices
+   * when spot watching is on (`fleet-worker --spot`). Only EC2 has the default; tests run a fake on 127.0.0.1.
+   */
+  BATCHGRID_IMDS_ENDPOINT: url.default('http://169.254.169.254'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

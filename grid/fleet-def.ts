@@ -87,6 +87,8 @@ export const FleetSchema = z
     shutdownGrace: duration(FLEET_LIMITS.shutdownGraceMs).prefault(formatDuration(FLEET_LIMITS.shutdownGraceMs.default)),
     workerLostAfter: duration(FLEET_LIMITS.workerLostAfterMs).prefault(formatDuration(FLEET_LIMITS.workerLostAfterMs.default)),
     pricePerWorkerHour: price.optional(),
+    /** The workers run on EC2 spot instances: they watch the interruption notices (`fleet-worker --spot`). Default: false. */
+    spot: z.boolean().default(false),
   })
   .transform((raw): FleetDef => {
     const provider = raw.provider as ProviderDef;
@@ -107,6 +109,7 @@ export const FleetSchema = z
       shutdownGraceMs: raw.shutdownGrace,
       workerLostAfterMs: raw.workerLostAfter,
       ...(raw.pricePerWorkerHour === undefined ? {} : { pricePerWorkerHour: raw.pricePerWorkerHour }),
+      spot: raw.spot,
     };
   });
 
@@ -137,7 +140,7 @@ function ruleProblems(raw: unknown): RawProblem[] {
 
 const KNOWN_KEYS = [
   ...['apiVersion', 'kind', 'name', 'description', 'provider', 'min', 'max', 'targetBacklogPerWorker'],
-  ...['period', 'scaleInCooldown', 'idleTimeout', 'shutdownGrace', 'workerLostAfter', 'type', 'concurrency', 'tasks', 'groupName', 'lifecycleHook', 'size'],
+  ...['period', 'scaleInCooldown', 'idleTimeout', 'shutdownGrace', 'workerLostAfter', 'spot', 'type', 'concurrency', 'tasks', 'groupName', 'lifecycleHook', 'size'],
   'pricePerWorkerHour',
 ];
 

@@ -40,6 +40,12 @@ export interface FleetDef {
   workerLostAfterMs: number;
   /** What one worker costs per hour up, in any currency; reports show no cost without it. Default: none. */
   pricePerWorkerHour?: number;
+  /**
+   * The workers run on EC2 spot instances and watch the interruption notices: on one a worker hands
+   * back at once the parts it cannot finish (no attempt spent) and stops. A local fleet's workers
+   * get `--spot`; on an Auto Scaling group the launch template's user data passes it.
+   */
+  spot: boolean;
 }
 
 /** One problem with a definition: `path` like `provider.groupName`, and the YAML line when known. */

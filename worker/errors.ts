@@ -54,6 +54,15 @@ export class WorkerStoppingError extends Error {
   }
 }
 
+/** Thrown (as the abort reason of `ctx.signal`) when the spot instance is reclaimed before the part can finish; handed back like a stop, no attempt spent. */
+export class SpotInterruptionError extends WorkerStoppingError {
+  constructor(readonly reclaimAt: number) {
+    super();
+    this.message = `the spot instance is reclaimed at ${new Date(reclaimAt).toISOString()}; the part is handed back to the queue to run elsewhere`;
+    this.name = 'SpotInterruptionError';
+  }
+}
+
 /** Thrown (as the abort reason of `ctx.signal`) when the part's job was cancelled (its completion queue is gone). */
 export class PartCancelledError extends Error {
   constructor(readonly completionQueueUrl: string) {

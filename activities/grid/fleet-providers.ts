@@ -34,7 +34,7 @@ export function providerFor(def: FleetDef, ctx: ProviderContext): FleetProvider 
     return new StaticProvider({ fleet: def.name, size: p.size, countLive });
   }
   const key = localKey(ctx.queuePrefix, def.name);
-  const settings = { concurrency: p.concurrency, tasks: p.tasks, shutdownGraceMs: def.shutdownGraceMs, min: def.min, max: def.max };
+  const settings = { concurrency: p.concurrency, tasks: p.tasks, shutdownGraceMs: def.shutdownGraceMs, spot: def.spot, min: def.min, max: def.max };
   let local = localFleets.get(key);
   if (local) {
     local.update(settings);

@@ -15,6 +15,7 @@ FLEET=default                                                # the pipelines' `f
 QUEUE_PREFIX=bg                                              # BATCHGRID_QUEUE_PREFIX, same on every process
 CONCURRENCY=4                                                # parts at once on this instance
 GRACE_MS=120000                                              # drain time on scale-in (< the hook's heartbeat timeout)
+SPOT=false                                                   # true on spot instances: watch interruption notices (--spot)
 # ----------------------------------------------------------------------------------------------
 
 dnf install -y nodejs24 tar gzip
@@ -29,6 +30,9 @@ rm -f /tmp/batchgrid.tgz
 # scale-in protection and lifecycle calls of its own instance.
 TOKEN=$(curl -sSf -X PUT http://169.254.169.254/latest/api/token -H 'X-aws-ec2-metadata-token-ttl-seconds: 300')
 INSTANCE_ID=$(curl -sSf -H "X-aws-ec2-metadata-token: $TOKEN" http://169.254.169.254/latest/meta-data/instance-id)
+
+SPOT_FLAG=
+if [ "$SPOT" = true ]; then SPOT_FLAG=--spot; fi
 
 # Only S3 and SQS settings: the fleet has no database and no Temporal access.
 cat > /etc/batchgrid/fleet-worker.env <<ENV
@@ -55,7 +59,7 @@ User=batchgrid
 Group=batchgrid
 EnvironmentFile=/etc/batchgrid/fleet-worker.env
 WorkingDirectory=/var/lib/batchgrid
-ExecStart=/usr/bin/node-24 /opt/batchgrid/dist/manager/cli/main.js fleet-worker --fleet $FLEET --concurrency $CONCURRENCY --grace-ms $GRACE_MS
+ExecStart=/usr/bin/node-24 /opt/batchgrid/dist/manager/cli/main.js fleet-worker --fleet $FLEET --concurrency $CONCURRENCY --grace-ms $GRACE_MS $SPOT_FLAG
 Restart=on-failure
 RestartSec=5
 # SIGTERM goes to the worker alone: it drains (finishes or hands back its parts) and stops the

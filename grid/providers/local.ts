@@ -16,6 +16,8 @@ export interface LocalProviderOptions {
   tasks?: string;
   /** Grace of a worker asked to stop (`--grace-ms`), in ms. */
   shutdownGraceMs: number;
+  /** The workers watch spot interruption notices (`--spot`), for a local fleet on an EC2 spot instance. Default: false. */
+  spot?: boolean;
   /** Bounds reported by describe(). */
   min: number;
   max: number;
@@ -87,7 +89,7 @@ export class LocalProvider implements FleetProvider {
   }
 
   /** Applies a new definition's settings; running workers keep theirs, new ones get them. */
-  update(options: Partial<Pick<LocalProviderOptions, 'concurrency' | 'tasks' | 'shutdownGraceMs' | 'min' | 'max'>>): void {
+  update(options: Partial<Pick<LocalProviderOptions, 'concurrency' | 'tasks' | 'shutdownGraceMs' | 'spot' | 'min' | 'max'>>): void {
     this.o = { ...this.o, ...options };
   }
 
@@ -152,6 +154,7 @@ export class LocalProvider implements FleetProvider {
     const out = fs.openSync(logFile, 'a');
     const args = [this.o.cliPath, 'fleet-worker', '--fleet', this.o.fleet, '--concurrency', String(this.o.concurrency), '--grace-ms', String(Math.max(1, this.o.shutdownGraceMs))];
     if (this.o.tasks) args.push('--tasks', this.o.tasks);
+    if (this.o.spot) args.push('--spot');
     let proc: ChildProcess;
     try {
       // An empty BATCHGRID_INSTANCE_ID makes the worker report `<host>:<pid>`, the id describe() gives it.

@@ -28,6 +28,7 @@ test('a minimal local fleet gets the product defaults', () => {
     idleTimeoutMs: 600_000,
     shutdownGraceMs: 30_000,
     workerLostAfterMs: 60_000,
+    spot: false,
   });
 });
 
@@ -40,6 +41,12 @@ test('every field, units converted (JSON too)', () => {
     }),
   );
   expect(def).toMatchObject({ provider: { type: 'asg', groupName: 'gpu-workers', lifecycleHook: 'drain' }, min: 1, max: 20, periodMs: 1000, scaleInCooldownMs: 2000, idleTimeoutMs: 3000, shutdownGraceMs: 500, workerLostAfterMs: 10_000 });
+});
+
+test('a fleet may say its workers run on spot instances; only true or false', () => {
+  expect(ok(compileFleet(`${HEAD}provider: { type: asg, groupName: spot-workers }\nspot: true\n`))).toMatchObject({ spot: true });
+  expect(listed(compileFleet(`${HEAD}provider: { type: local }\nspot: yes please\n`))).toEqual([expect.stringMatching(/^5: spot: /)]);
+  expect(listed(compileFleet(`${HEAD}provider: { type: local }\nspto: true\n`))).toEqual(['5: spto: unknown key "spto" (did you mean "spot"?)']);
 });
 
 test('a static fleet is its size', () => {

@@ -71,6 +71,11 @@ export class AsgLifecycle {
     return this.terminating;
   }
 
+  /** The instance goes whatever its state says now (a spot interruption): close() completes the lifecycle action. */
+  expectTermination(): void {
+    if (!this.closed) this.terminating = true;
+  }
+
   start(): void {
     for (const e of PART_EVENTS) this.worker.on(e, this.onPart);
     this.pollTimer = setInterval(() => void this.checkLifecycle(), this.o.pollIntervalMs ?? 5000);

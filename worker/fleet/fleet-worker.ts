@@ -5,7 +5,7 @@ import { createAwsClients, destroyAwsClients, FLEET_WORKER_SDK_ATTEMPTS, SDK_MAX
 import { config } from '../../common/config';
 import { errorMessage } from '../../common/errors';
 import { parseBody, TaskMessage, type PartResult, type PartTask } from '../../common/messages';
-import { PartCancelledError, WorkerStoppingError } from '../errors';
+import { PartCancelledError, SpotInterruptionError, WorkerStoppingError } from '../errors';
 import { AsgLifecycle } from './asg-lifecycle';
 import { isQueueGone } from '../../common/sqs/errors';
 import { stageClosedKeyOf } from '../../common/layout';
@@ -20,6 +20,7 @@ import { Poller } from './poller';
 import { ensureFleetQueues, type FleetQueues } from '../../common/sqs/queues';
 import { retryAws } from './retry';
 import { runPart, type PartOutcome } from './runner';
+import { finishesInTime, SPOT_DEADLINE_MARGIN_MS, SpotWatcher, type SpotNotice } from './spot';
 import { changeVisibility, VisibilityKeeper } from './visibility';
 
 /** Which part an event is about. */
@@ -46,6 +47,8 @@ export interface FleetWorkerEvents {
   'completions:dropped': [{ completionQueueUrl: string }];
   /** A completion queue SQS had lost (a restarted or wiped server) was made again; its results are sent. */
   'queue:recreated': [{ queueUrl: string }];
+  /** A spot notice (spot watching on): an interruption hands back what cannot finish in time and stops; a rebalance stops gracefully. */
+  'spot:notice': [SpotNotice];
   /** Something went wrong that the worker survives (it is also logged). Only emitted when someone listens. */
   error: [Error];
 }
@@ -90,6 +93,7 @@ export class FleetWorker extends EventEmitter<FleetWorkerEvents> {
   private visibility?: VisibilityKeeper;
   private reporter?: EventReporter;
   private lifecycle?: AsgLifecycle;
+  private spot?: { watcher: SpotWatcher; deadline?: NodeJS.Timeout };
   private startPromise?: Promise<void>;
   private stopPromise?: Promise<void>;
   private stopping = false;
@@ -184,6 +188,10 @@ export class FleetWorker extends EventEmitter<FleetWorkerEvents> {
       this.lifecycle = new AsgLifecycle({ ...this.options.asg, autoScaling, instanceId: this.options.instanceId, log }, this);
       this.lifecycle.start();
     }
+    if (this.options.spot) {
+      this.spot = { watcher: new SpotWatcher({ ...this.options.spot, log, onNotice: (n) => this.onSpotNotice(n) }) };
+      this.spot.watcher.start();
+    }
     log.info({ workerId: this.workerId, fleet, concurrency: this.options.concurrency, tasks: this.options.registry.names, queueUrl: queues.inputQueueUrl }, 'fleet worker started');
   }
 
@@ -194,11 +202,7 @@ export class FleetWorker extends EventEmitter<FleetWorkerEvents> {
     log.info({ workerId: this.workerId, graceMs, running: this.runningSince.size }, 'fleet worker stopping');
     // The receive in flight may take the poll's whole wait: half the grace period at most (2 s at least).
     await this.poller?.stop(Math.min(this.options.waitTimeSeconds * 1000, Math.max(graceMs / 2, 2000)));
-    // Parts not started yet go back with their message.
-    for (const { msg } of this.waiting.splice(0)) {
-      msg.handBack = true;
-      this.settlePart(msg);
-    }
+    this.handBackWaiting();
     if (!(await this.until(() => this.runningSince.size === 0, graceMs))) {
       log.warn({ running: this.runningSince.size }, 'grace period over; aborting running parts and handing their messages back');
       for (const msg of this.held) for (const c of msg.running) c.abort(new WorkerStoppingError());
@@ -210,11 +214,50 @@ export class FleetWorker extends EventEmitter<FleetWorkerEvents> {
     await this.until(() => this.held.size === 0, this.options.flushTimeoutMs);
     while (this.background.size > 0) await Promise.allSettled([...this.background]);
     await this.deleter.drain(giveUpAt);
+    clearTimeout(this.spot?.deadline);
+    await this.spot?.watcher.stop();
     await this.visibility?.stop();
     await this.reporter?.stop();
     await this.lifecycle?.close();
     if (this.options.ownClients) destroyAwsClients(this.options.clients as AwsClients);
     log.info({ workerId: this.workerId, ...this.stats() }, 'fleet worker stopped');
+  }
+
+  /** Parts not started yet go back with their message. */
+  private handBackWaiting(): void {
+    for (const { msg } of this.waiting.splice(0)) {
+      msg.handBack = true;
+      this.settlePart(msg);
+    }
+  }
+
+  /**
+   * A rebalance recommendation: a graceful stop. An interruption: stop taking parts, and hand back
+   * at once every part that cannot finish before the instance goes (finishesInTime in spot.ts),
+   * aborted with no result posted, so its redelivery carries the same attempt; parts kept are
+   * aborted at the deadline if still running. stop() then completes the lifecycle action.
+   */
+  private onSpotNotice(notice: SpotNotice): void {
+    const { log } = this.options;
+    this.emit('spot:notice', notice);
+    if (notice.kind === 'rebalance') {
+      log.warn({ workerId: this.workerId }, 'spot rebalance recommendation: finishing running parts, then stopping');
+      void this.stop();
+      return;
+    }
+    const keepUntil = notice.at - SPOT_DEADLINE_MARGIN_MS;
+    log.warn({ workerId: this.workerId, action: notice.action, at: new Date(notice.at).toISOString() }, 'spot interruption notice: handing back the parts that cannot finish in time, then stopping');
+    this.lifecycle?.expectTermination();
+    void this.stop({ graceMs: Math.max(0, keepUntil - Date.now()) }); // stops taking parts at once; its poller's receive in flight is handed back when it returns
+    this.handBackWaiting();
+    const reason = new SpotInterruptionError(notice.at);
+    const abortRunning = (keep: (startedAt: number, timeoutMs: number) => boolean) => {
+      for (const msg of this.held) for (const c of msg.running) if (!keep(this.runningSince.get(c)!, msg.task.timeoutMs)) c.abort(reason);
+    };
+    abortRunning((startedAt, timeoutMs) => finishesInTime(startedAt, timeoutMs, keepUntil));
+    // A stop begun earlier (a rebalance, a signal) may allow longer than the deadline.
+    this.spot!.deadline = setTimeout(() => abortRunning(() => false), Math.max(0, keepUntil - Date.now()));
+    this.spot!.deadline.unref();
   }
 
   private heldParts(): number {

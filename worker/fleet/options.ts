@@ -18,6 +18,13 @@ function wholeNumber(name: string, min: number, max: number, byDefault: number) 
   return z.number({ error }).int({ error }).min(min, { error }).max(max, { error }).default(byDefault);
 }
 
+/** A spot watcher's poll interval: 50 ms to 10 min, default 5 s. */
+function spotPollIntervalMs(given: number | undefined): number {
+  const parsed = wholeNumber('spot.pollIntervalMs', 50, 600_000, 5000).safeParse(given);
+  if (!parsed.success) throw new FleetWorkerOptionsError(parsed.error.issues.map((i) => i.message).join(' '));
+  return parsed.data;
+}
+
 const NAME = /^[A-Za-z0-9_-]{1,40}$/;
 const fleetError = (issue: { input?: unknown }) => `fleet must be 1–40 letters, digits, '-' or '_' (got ${JSON.stringify(issue.input)}).`;
 const prefixError = (issue: { input?: unknown }) => `queuePrefix must be at most 20 letters, digits, '-' or '_' (got ${JSON.stringify(issue.input)}).`;
@@ -68,10 +75,27 @@ export interface FleetWorkerOptions extends z.input<typeof FleetWorkerSettings> 
    * instanceId is an EC2 instance id (hook name from BATCHGRID_ASG_LIFECYCLE_HOOK).
    */
   asg?: AsgLifecycleOptions | false;
+  /**
+   * Watch the EC2 spot interruption notices (spot.ts): on an interruption the worker stops taking
+   * parts, hands back at once the parts that cannot finish before the instance goes (no attempt
+   * spent) and stops; on a rebalance recommendation it stops gracefully. true for the defaults.
+   * Default: off (`fleet-worker --spot`, or a fleet definition with `spot: true`, turn it on).
+   */
+  spot?: boolean | SpotOptions;
 }
 
-export interface CompiledFleetWorkerOptions extends Required<Omit<FleetWorkerOptions, 'tasks' | 'builtins' | 'execPolicy' | 'clients' | 'log' | 'asg'>> {
+/** Where and how often a spot-watching worker asks for notices. */
+export interface SpotOptions {
+  /** The instance metadata service. Default: config BATCHGRID_IMDS_ENDPOINT (http://169.254.169.254). */
+  endpoint?: string;
+  /** Between checks, in ms. Default: 5000 (AWS suggests every 5 s). */
+  pollIntervalMs?: number;
+}
+
+export interface CompiledFleetWorkerOptions extends Required<Omit<FleetWorkerOptions, 'tasks' | 'builtins' | 'execPolicy' | 'clients' | 'log' | 'asg' | 'spot'>> {
   asg?: AsgLifecycleOptions;
+  /** Present when spot watching is on. */
+  spot?: Required<SpotOptions>;
   registry: TaskRegistry;
   clients: Pick<AwsClients, 's3' | 'sqs'>;
   /** True when the worker made its clients (and so destroys them). */
@@ -109,11 +133,19 @@ export function compileFleetWorkerOptions(o: FleetWorkerOptions, c: FleetWorkerC
   const instanceId = o.instanceId ?? c.BATCHGRID_INSTANCE_ID ?? `${host}:${process.pid}`;
   const asgOnEc2 = c.BATCHGRID_ASG_NAME && EC2_INSTANCE_ID.test(instanceId) ? { groupName: c.BATCHGRID_ASG_NAME, hookName: c.BATCHGRID_ASG_LIFECYCLE_HOOK } : undefined;
   const asg = o.asg === false ? undefined : (o.asg ?? asgOnEc2);
+  let spot: Required<SpotOptions> | undefined;
+  if (o.spot) {
+    const given = o.spot === true ? {} : o.spot;
+    const endpoint = given.endpoint ?? config().BATCHGRID_IMDS_ENDPOINT;
+    if (!/^https?:\/\/[^/]/.test(endpoint)) throw new FleetWorkerOptionsError(`spot.endpoint must be an http(s) URL (got ${JSON.stringify(endpoint)}).`);
+    spot = { endpoint, pollIntervalMs: spotPollIntervalMs(given.pollIntervalMs) };
+  }
   return {
     ...settings,
     workerId: o.workerId ?? `${host}-${process.pid}-${randomBytes(3).toString('hex')}`,
     instanceId,
     asg,
+    spot,
     registry,
     clients: o.clients ?? createAwsClients(config(), FLEET_WORKER_SDK_ATTEMPTS),
     ownClients: o.clients === undefined,

@@ -22,11 +22,12 @@ export function register(program: Command): void {
     .option('--grace-ms <ms>', 'on SIGTERM/SIGINT, let running parts finish for this long (default: 30000)', positiveInt)
     .option('--exec-policy <file>', 'what the built-in exec task runs: a policy file of command templates, none, or unrestricted (single-user machines only) (default: BATCHGRID_EXEC_POLICY; unset: every command refused)')
     .option('--visibility-timeout <seconds>', 'how long a received message stays hidden; renewed while its parts run, so a dead worker\'s parts reappear after it (default: 60)', positiveInt)
-    .action(async (opts: { fleet: string; tasks?: string; concurrency?: number; workerId?: string; graceMs?: number; visibilityTimeout?: number; execPolicy?: string }) => {
+    .option('--spot', 'the instance is an EC2 spot instance: watch its interruption notices (BATCHGRID_IMDS_ENDPOINT), hand back at once what cannot finish in time, and exit')
+    .action(async (opts: { fleet: string; tasks?: string; concurrency?: number; workerId?: string; graceMs?: number; visibilityTimeout?: number; execPolicy?: string; spot?: boolean }) => {
       const tasks = opts.tasks ? loadTaskModule(opts.tasks) : [];
       // Loaded before anything starts: a bad policy file stops the worker with every problem named.
       const execPolicy = opts.execPolicy === undefined ? undefined : execPolicyFromSetting(opts.execPolicy);
-      const worker = createFleetWorker({ fleet: opts.fleet, tasks, concurrency: opts.concurrency, workerId: opts.workerId, shutdownGraceMs: opts.graceMs, visibilityTimeoutSeconds: opts.visibilityTimeout, execPolicy });
+      const worker = createFleetWorker({ fleet: opts.fleet, tasks, concurrency: opts.concurrency, workerId: opts.workerId, shutdownGraceMs: opts.graceMs, visibilityTimeoutSeconds: opts.visibilityTimeout, execPolicy, spot: opts.spot });
       const stopped = new Promise<void>((resolve) => {
         const stop = (signal: NodeJS.Signals) => {
           worker.options.log.info({ signal }, 'signal received; draining');
@@ -36,6 +37,8 @@ export function register(program: Command): void {
         };
         process.once('SIGTERM', stop);
         process.once('SIGINT', stop);
+        // A spot notice stops the worker by itself: exit once it has.
+        worker.once('spot:notice', () => void worker.stop().then(resolve, resolve));
       });
       await worker.start();
       await stopped;
