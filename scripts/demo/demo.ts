@@ -1,7 +1,5 @@
-import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
-import type { JobSummary } from '../../activities/job-state';
 import { config } from '../../common/config';
 import { stagesPrefix } from '../../common/layout';
 import { distPath, packageRoot } from '../../common/paths';
@@ -13,6 +11,7 @@ import { formatBytes, formatElapsed, formatTable } from '../../manager/cli/rende
 import { processIo } from '../../manager/cli/render/io';
 import { generateClaims } from './generate-claims';
 import { startLocalEngine } from './local-engine';
+import { heading, indent, printReport, printStageTimings, say } from './print';
 
 /**
  * `npm run demo` (after scripts/demo.sh has built, started the stack and migrated): runs the
@@ -27,8 +26,6 @@ interface DemoOptions {
   seed: number;
 }
 
-const say = (text = '') => process.stdout.write(`${text}\n`);
-const heading = (text: string) => say(`\n== ${text}`);
 const count = (n: number) => n.toLocaleString('en-US');
 /** 12345678 → `123,456.78`. */
 const money = (cents: number) => formatCents(cents).replace(/\B(?=(\d{3})+(?!\d))(?=.*\.)/g, ',');
@@ -41,7 +38,7 @@ async function run(): Promise<void> {
   const inputDir = path.join(cfg.BATCHGRID_HOME, 'demo', 'claims');
 
   heading(`starting an orchestrator and ${opts.workers} fleet workers (${opts.concurrency} parts each at once)`);
-  const engine = startLocalEngine({ workers: opts.workers, workerConcurrency: opts.concurrency, tasksModule: distPath('examples/claims/tasks.js'), logDir: path.join(cfg.BATCHGRID_HOME, 'logs') });
+  const engine = startLocalEngine({ fleets: [{ workers: opts.workers, concurrency: opts.concurrency, tasksModule: distPath('examples/claims/tasks.js') }], logDir: path.join(cfg.BATCHGRID_HOME, 'logs') });
   for (const p of engine.processes) say(`  ${p.name.padEnd(16)} pid ${p.child.pid}  log ${path.relative(root, p.logFile)}`);
   let client: BatchGridClient | undefined;
   try {
@@ -132,24 +129,6 @@ function printClaimsSummary(v: ValidateResult, s: ClaimsSummary): void {
   ];
   say(indent(formatTable(['CATEGORY', 'CLAIMS', 'BILLED', 'ALLOWED', 'ALLOWED/BILLED'], [...cats.map(([c, t]) => row(c, t)), row('total', s)])));
 }
-
-function printStageTimings(summary: JobSummary): void {
-  const rows = summary.stages.map((s) => [s.stageId, s.status, String(s.partsTotal), String(s.failed), String(s.retried), formatElapsed(s.startedAt - summary.startedAt), formatElapsed(s.finishedAt - s.startedAt)]);
-  say(indent(formatTable(['STAGE', 'STATUS', 'PARTS', 'FAILED', 'RETRIED', 'STARTED AT', 'TOOK'], rows)));
-}
-
-/** `batchgrid report JOB`, when this build has it (a performance report from Postgres). */
-function printReport(jobId: string): void {
-  const r = spawnSync(process.execPath, [distPath('manager/cli/main.js'), 'report', jobId], { encoding: 'utf8' });
-  if (r.status === 0) {
-    say();
-    say(indent(r.stdout.trimEnd()));
-  } else {
-    say(`  (no performance report: \`batchgrid report ${jobId}\` failed: ${(r.stderr || r.error?.message || '').trim().split('\n')[0]})`);
-  }
-}
-
-const indent = (text: string) => text.replace(/^/gm, '  ');
 
 function parseOptions(): DemoOptions {
   const whole = (min: number) => (value: string) => {
