@@ -6,10 +6,9 @@ import { distPath, packageRoot } from '../../common/paths';
 import { formatCents } from '../../examples/claims/claims';
 import type { ClaimsSummary, ValidateResult } from '../../examples/claims/tasks';
 import { BatchGridClient } from '../../manager/client';
-import { watchJob } from '../../manager/cli/commands/watch';
 import { formatBytes, formatElapsed, formatTable } from '../../manager/cli/render/format';
-import { processIo } from '../../manager/cli/render/io';
 import { generateClaims } from './generate-claims';
+import { submitAndFollow } from './follow';
 import { startLocalEngine } from './local-engine';
 import { heading, indent, printReport, printStageTimings, say } from './print';
 
@@ -49,39 +48,26 @@ async function run(): Promise<void> {
 
     client = await BatchGridClient.connect();
     const pipelineFile = path.join(root, 'examples/claims/pipeline.yaml');
-    heading(`submitting ${path.relative(root, pipelineFile)}`);
-    const submitted = Date.now();
-    const job = await Promise.race([client.submit(pipelineFile, { input: inputDir }), engine.died]);
-    const uiUrl = `http://127.0.0.1:${cfg.TEMPORAL_UI_PORT}/namespaces/${cfg.TEMPORAL_NAMESPACE}/workflows/${job.workflowId}`;
-    say(`  job ${job.jobId} (input uploaded in ${formatElapsed(Date.now() - submitted)})`);
-    say(`  Temporal UI: ${uiUrl}`);
+    const followed = await submitAndFollow(client, engine, pipelineFile, inputDir);
+    if (!followed) return;
+    const { summary, uiUrl, submitted, ended } = followed;
+    const { jobId } = followed;
 
-    heading('progress');
-    const view = await Promise.race([watchJob(client, job.jobId, processIo), engine.died]);
-    const summary = await client.wait(job.jobId);
-    const ended = Date.now();
-    say(`  job ${view.status} after ${formatElapsed(summary.finishedAt - summary.startedAt)}${summary.error ? `: ${summary.error}` : ''}`);
-    if (summary.status !== 'succeeded') {
-      process.exitCode = 1;
-      say(`  see the processes' logs above, \`batchgrid status ${job.jobId}\` and the Temporal UI`);
-      return;
-    }
-
-    const results = await client.results(job.jobId);
+    const results = await client.results(jobId);
     const entry = results.entries.find((e) => e.stage === 'summarize');
     const claims = entry?.result as ClaimsSummary | undefined;
-    if (claims) printClaimsSummary(await validationTotals(client, job.jobId), claims);
+    if (claims) printClaimsSummary(await validationTotals(client, jobId), claims);
 
     heading('results');
-    const { bucket } = await client.get(job.jobId);
+    const { bucket } = await client.get(jobId);
     say(`  results:       s3://${bucket}/${results.resultsKey}`);
     for (const o of entry?.outputs ?? []) say(`  summary:       s3://${bucket}/${o.key} (${formatBytes(o.bytes)})`);
-    say(`  part outputs:  s3://${bucket}/${stagesPrefix(job.jobId)}{validate,price}/parts/<n>/{valid,rejected,priced}.csv`);
-    say(`  download them: batchgrid results ${job.jobId} --download ./claims-results`);
+    say(`  part outputs:  s3://${bucket}/${stagesPrefix(jobId)}{validate,price}/parts/<n>/{valid,rejected,priced}.csv`);
+    say(`  download them: batchgrid results ${jobId} --download ./claims-results`);
 
     heading('performance');
     printStageTimings(summary);
-    printReport(job.jobId);
+    printReport(jobId);
 
     const jobSeconds = (summary.finishedAt - summary.startedAt) / 1000;
     const endToEnd = (ended - submitted) / 1000;

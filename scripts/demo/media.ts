@@ -6,9 +6,8 @@ import { distPath, packageRoot } from '../../common/paths';
 import { DEFAULT_VIDEOS, generateVideos } from '../../examples/media/generate-videos';
 import type { Catalogue, CatalogueFile } from '../../examples/media/tasks';
 import { BatchGridClient } from '../../manager/client';
-import { watchJob } from '../../manager/cli/commands/watch';
 import { formatBytes, formatElapsed, formatTable } from '../../manager/cli/render/format';
-import { processIo } from '../../manager/cli/render/io';
+import { submitAndFollow } from './follow';
 import { startLocalEngine } from './local-engine';
 import { heading, indent, printReport, printStageTimings, say } from './print';
 
@@ -52,33 +51,21 @@ async function run(): Promise<void> {
   try {
     client = await BatchGridClient.connect();
     const pipelineFile = path.join(root, 'examples/media/pipeline.yaml');
-    heading(`submitting ${path.relative(root, pipelineFile)}`);
-    const submitted = Date.now();
-    const job = await Promise.race([client.submit(pipelineFile, { input: inputDir }), engine.died]);
-    say(`  job ${job.jobId} (input uploaded in ${formatElapsed(Date.now() - submitted)})`);
-    say(`  Temporal UI: http://127.0.0.1:${cfg.TEMPORAL_UI_PORT}/namespaces/${cfg.TEMPORAL_NAMESPACE}/workflows/${job.workflowId}`);
+    const followed = await submitAndFollow(client, engine, pipelineFile, inputDir);
+    if (!followed) return;
+    const { summary, submitted, ended } = followed;
+    const { jobId } = followed;
 
-    heading('progress');
-    const view = await Promise.race([watchJob(client, job.jobId, processIo), engine.died]);
-    const summary = await client.wait(job.jobId);
-    const ended = Date.now();
-    say(`  job ${view.status} after ${formatElapsed(summary.finishedAt - summary.startedAt)}${summary.error ? `: ${summary.error}` : ''}`);
-    if (summary.status !== 'succeeded') {
-      process.exitCode = 1;
-      say(`  see the processes' logs above, \`batchgrid status ${job.jobId}\` and the Temporal UI`);
-      return;
-    }
-
-    const download = path.join(cfg.BATCHGRID_HOME, 'demo', 'media-results', job.jobId);
-    const results = await client.results(job.jobId, { download });
+    const download = path.join(cfg.BATCHGRID_HOME, 'demo', 'media-results', jobId);
+    const results = await client.results(jobId, { download });
     const file = results.entries.find((e) => e.stage === 'catalogue')?.outputs.find((o) => o.key.endsWith('/catalogue.json'))?.path;
-    if (!file) throw new Error(`job ${job.jobId} wrote no catalogue.json`);
+    if (!file) throw new Error(`job ${jobId} wrote no catalogue.json`);
     heading(`catalogue (${path.relative(root, file)}), read back by ffprobe`);
     printCatalogue(JSON.parse(await readFile(file, 'utf8')) as Catalogue);
 
     heading('performance');
     printStageTimings(summary);
-    printReport(job.jobId);
+    printReport(jobId);
 
     heading('makespan');
     say(`  job (workflow start → end):   ${formatElapsed(summary.finishedAt - summary.startedAt)} for ${videos.length} videos, ${videos.reduce((s, v) => s + v.seconds, 0)} s of video`);
