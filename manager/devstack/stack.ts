@@ -3,6 +3,7 @@ import { Config, config as defaultConfig } from '../../common/config';
 import { ensureBucket } from './bucket';
 import { DevStackError } from './errors';
 import { elasticmqService } from './elasticmq';
+import { ensureFfmpeg } from './ffmpeg';
 import { ensureServiceRunning, serviceStatus, stopService } from './launch';
 import { layoutOf, prepareLayout } from './layout';
 import { withLock } from './lock';
@@ -87,16 +88,19 @@ export async function ensureStack(options: StackOptions = {}): Promise<StackResu
   const started = Date.now();
   const { cfg, ctx, services, backend, s3OnDisk, lockFile, lockTimeoutMs } = resolveStack(options);
   const [temporal, moto, elasticmq, s3] = services;
-  const reports = await withLock(lockFile, lockTimeoutMs, () =>
-    settleAll([
+  const reports = await withLock(lockFile, lockTimeoutMs, () => {
+    const postgres = ensurePostgres(cfg, ctx);
+    return settleAll([
       ensureServiceRunning(temporal, ctx),
       ensureWithBucket(moto, ctx, !s3OnDisk),
       ...(s3OnDisk ? [ensureWithBucket(s3, ctx, true)] : []),
       ...(backend === 'elasticmq' ? [ensureServiceRunning(elasticmq, ctx)] : []),
-      ensurePostgres(cfg, ctx),
-    ]),
-  );
-  const order = ['temporal', 'moto', 'elasticmq', 's3', 'postgres', 'bucket'];
+      postgres,
+      // After Postgres, whatever its outcome: both may run apt-get, and dpkg takes one lock.
+      postgres.catch(() => undefined).then(() => ensureFfmpeg(ctx)),
+    ]);
+  });
+  const order = ['temporal', 'moto', 'elasticmq', 's3', 'postgres', 'bucket', 'ffmpeg'];
   reports.sort((a, b) => order.indexOf(a.service) - order.indexOf(b.service));
   return { services: reports, elapsedMs: Date.now() - started, sqsEndpoint: (backend === 'elasticmq' ? elasticmq : moto).endpoint };
 }

@@ -1,18 +1,16 @@
-import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
-import type { JobSummary } from '../../activities/job-state';
 import { config } from '../../common/config';
 import { stagesPrefix } from '../../common/layout';
 import { distPath, packageRoot } from '../../common/paths';
 import { formatCents } from '../../examples/claims/claims';
 import type { ClaimsSummary, ValidateResult } from '../../examples/claims/tasks';
 import { BatchGridClient } from '../../manager/client';
-import { watchJob } from '../../manager/cli/commands/watch';
 import { formatBytes, formatElapsed, formatTable } from '../../manager/cli/render/format';
-import { processIo } from '../../manager/cli/render/io';
 import { generateClaims } from './generate-claims';
+import { submitAndFollow } from './follow';
 import { startLocalEngine } from './local-engine';
+import { heading, indent, printReport, printStageTimings, say } from './print';
 
 /**
  * `npm run demo` (after scripts/demo.sh has built, started the stack and migrated): runs the
@@ -27,8 +25,6 @@ interface DemoOptions {
   seed: number;
 }
 
-const say = (text = '') => process.stdout.write(`${text}\n`);
-const heading = (text: string) => say(`\n== ${text}`);
 const count = (n: number) => n.toLocaleString('en-US');
 /** 12345678 → `123,456.78`. */
 const money = (cents: number) => formatCents(cents).replace(/\B(?=(\d{3})+(?!\d))(?=.*\.)/g, ',');
@@ -41,7 +37,7 @@ async function run(): Promise<void> {
   const inputDir = path.join(cfg.BATCHGRID_HOME, 'demo', 'claims');
 
   heading(`starting an orchestrator and ${opts.workers} fleet workers (${opts.concurrency} parts each at once)`);
-  const engine = startLocalEngine({ workers: opts.workers, workerConcurrency: opts.concurrency, tasksModule: distPath('examples/claims/tasks.js'), logDir: path.join(cfg.BATCHGRID_HOME, 'logs') });
+  const engine = startLocalEngine({ fleets: [{ workers: opts.workers, concurrency: opts.concurrency, tasksModule: distPath('examples/claims/tasks.js') }], logDir: path.join(cfg.BATCHGRID_HOME, 'logs') });
   for (const p of engine.processes) say(`  ${p.name.padEnd(16)} pid ${p.child.pid}  log ${path.relative(root, p.logFile)}`);
   let client: BatchGridClient | undefined;
   try {
@@ -52,39 +48,26 @@ async function run(): Promise<void> {
 
     client = await BatchGridClient.connect();
     const pipelineFile = path.join(root, 'examples/claims/pipeline.yaml');
-    heading(`submitting ${path.relative(root, pipelineFile)}`);
-    const submitted = Date.now();
-    const job = await Promise.race([client.submit(pipelineFile, { input: inputDir }), engine.died]);
-    const uiUrl = `http://127.0.0.1:${cfg.TEMPORAL_UI_PORT}/namespaces/${cfg.TEMPORAL_NAMESPACE}/workflows/${job.workflowId}`;
-    say(`  job ${job.jobId} (input uploaded in ${formatElapsed(Date.now() - submitted)})`);
-    say(`  Temporal UI: ${uiUrl}`);
+    const followed = await submitAndFollow(client, engine, pipelineFile, inputDir);
+    if (!followed) return;
+    const { summary, uiUrl, submitted, ended } = followed;
+    const { jobId } = followed;
 
-    heading('progress');
-    const view = await Promise.race([watchJob(client, job.jobId, processIo), engine.died]);
-    const summary = await client.wait(job.jobId);
-    const ended = Date.now();
-    say(`  job ${view.status} after ${formatElapsed(summary.finishedAt - summary.startedAt)}${summary.error ? `: ${summary.error}` : ''}`);
-    if (summary.status !== 'succeeded') {
-      process.exitCode = 1;
-      say(`  see the processes' logs above, \`batchgrid status ${job.jobId}\` and the Temporal UI`);
-      return;
-    }
-
-    const results = await client.results(job.jobId);
+    const results = await client.results(jobId);
     const entry = results.entries.find((e) => e.stage === 'summarize');
     const claims = entry?.result as ClaimsSummary | undefined;
-    if (claims) printClaimsSummary(await validationTotals(client, job.jobId), claims);
+    if (claims) printClaimsSummary(await validationTotals(client, jobId), claims);
 
     heading('results');
-    const { bucket } = await client.get(job.jobId);
+    const { bucket } = await client.get(jobId);
     say(`  results:       s3://${bucket}/${results.resultsKey}`);
     for (const o of entry?.outputs ?? []) say(`  summary:       s3://${bucket}/${o.key} (${formatBytes(o.bytes)})`);
-    say(`  part outputs:  s3://${bucket}/${stagesPrefix(job.jobId)}{validate,price}/parts/<n>/{valid,rejected,priced}.csv`);
-    say(`  download them: batchgrid results ${job.jobId} --download ./claims-results`);
+    say(`  part outputs:  s3://${bucket}/${stagesPrefix(jobId)}{validate,price}/parts/<n>/{valid,rejected,priced}.csv`);
+    say(`  download them: batchgrid results ${jobId} --download ./claims-results`);
 
     heading('performance');
     printStageTimings(summary);
-    printReport(job.jobId);
+    printReport(jobId);
 
     const jobSeconds = (summary.finishedAt - summary.startedAt) / 1000;
     const endToEnd = (ended - submitted) / 1000;
@@ -132,24 +115,6 @@ function printClaimsSummary(v: ValidateResult, s: ClaimsSummary): void {
   ];
   say(indent(formatTable(['CATEGORY', 'CLAIMS', 'BILLED', 'ALLOWED', 'ALLOWED/BILLED'], [...cats.map(([c, t]) => row(c, t)), row('total', s)])));
 }
-
-function printStageTimings(summary: JobSummary): void {
-  const rows = summary.stages.map((s) => [s.stageId, s.status, String(s.partsTotal), String(s.failed), String(s.retried), formatElapsed(s.startedAt - summary.startedAt), formatElapsed(s.finishedAt - s.startedAt)]);
-  say(indent(formatTable(['STAGE', 'STATUS', 'PARTS', 'FAILED', 'RETRIED', 'STARTED AT', 'TOOK'], rows)));
-}
-
-/** `batchgrid report JOB`, when this build has it (a performance report from Postgres). */
-function printReport(jobId: string): void {
-  const r = spawnSync(process.execPath, [distPath('manager/cli/main.js'), 'report', jobId], { encoding: 'utf8' });
-  if (r.status === 0) {
-    say();
-    say(indent(r.stdout.trimEnd()));
-  } else {
-    say(`  (no performance report: \`batchgrid report ${jobId}\` failed: ${(r.stderr || r.error?.message || '').trim().split('\n')[0]})`);
-  }
-}
-
-const indent = (text: string) => text.replace(/^/gm, '  ');
 
 function parseOptions(): DemoOptions {
   const whole = (min: number) => (value: string) => {

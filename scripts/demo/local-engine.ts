@@ -9,13 +9,23 @@ import { distPath } from '../../common/paths';
  * grid's fleet provider scales the workers.)
  */
 
-export interface LocalEngineOptions {
+/** Workers of one fleet. */
+export interface LocalFleet {
+  /** Fleet name (`--fleet`). Default: `default`. */
+  fleet?: string;
   /** Fleet worker processes. */
   workers: number;
   /** Parts each worker runs at once. */
-  workerConcurrency: number;
-  /** Compiled task module the workers load (`--tasks`). */
-  tasksModule: string;
+  concurrency: number;
+  /** Compiled task module the workers load (`--tasks`), if any. */
+  tasksModule?: string;
+  /** Exec policy file of the built-in `exec` task (`--exec-policy`), if any. */
+  execPolicy?: string;
+}
+
+export interface LocalEngineOptions {
+  /** The fleets and their workers. */
+  fleets: readonly LocalFleet[];
   /** Folder of the processes' log files. */
   logDir: string;
 }
@@ -34,7 +44,7 @@ export interface LocalEngine {
   stop(timeoutMs?: number): Promise<void>;
 }
 
-/** Starts the orchestrator and `workers` fleet workers. */
+/** Starts the orchestrator and every fleet's workers. */
 export function startLocalEngine(options: LocalEngineOptions): LocalEngine {
   const cli = distPath('manager/cli/main.js');
   if (!fs.existsSync(cli)) throw new Error(`${cli} is missing: run \`npm run build\` first`);
@@ -51,8 +61,19 @@ export function startLocalEngine(options: LocalEngineOptions): LocalEngine {
   };
   const processes = [
     start('orchestrator', ['orchestrator']),
-    ...Array.from({ length: options.workers }, (_, i) =>
-      start(`fleet-worker-${i + 1}`, ['fleet-worker', '--tasks', options.tasksModule, '--concurrency', String(options.workerConcurrency), '--grace-ms', '5000']),
+    ...options.fleets.flatMap((f) =>
+      Array.from({ length: f.workers }, (_, i) =>
+        start(`${f.fleet && f.fleet !== 'default' ? `${f.fleet}-` : ''}fleet-worker-${i + 1}`, [
+          'fleet-worker',
+          ...(f.fleet ? ['--fleet', f.fleet] : []),
+          ...(f.tasksModule ? ['--tasks', f.tasksModule] : []),
+          ...(f.execPolicy ? ['--exec-policy', f.execPolicy] : []),
+          '--concurrency',
+          String(f.concurrency),
+          '--grace-ms',
+          '5000',
+        ]),
+      ),
     ),
   ];
   const died = new Promise<never>((_, reject) => {
