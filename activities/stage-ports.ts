@@ -4,7 +4,9 @@ import type { Pool } from 'pg';
 import type { AwsClients } from '../common/aws';
 import type { Logger } from '../common/logger';
 import { parseBody, StageRunMessage, type DeadLetter, type TaskMessage } from '../common/messages';
+import { runLanes } from '../common/concurrency';
 import { isAbortError, isQueueGone } from '../common/sqs/errors';
+import { retryAws } from '../common/sqs/retry';
 import { ensureCompletionQueue, ensureFleetQueues } from '../common/sqs/queues';
 import { withTransaction } from '../store/db';
 import { stageRunnerState } from '../store/stage-runs';
@@ -110,6 +112,9 @@ export function sqsTaskSender(o: { aws: AwsClients; queues: StageQueues; header:
   };
 }
 
+/** Attempts of one completion deletion (with backoff), before the stage loop lets the error end this attempt. */
+const DELETE_ATTEMPTS = 5;
+
 /** How long a received completion stays invisible: a resumed attempt gets back what a dead one held after this, in seconds. */
 const COMPLETION_VISIBILITY_SECONDS = 10;
 /** How long past its wait time a receive may take before it is abandoned, in ms. */
@@ -122,10 +127,20 @@ const RECEIVE_MARGIN_MS = 5000;
 export function sqsCompletionReceiver(o: { aws: AwsClients; queues: StageQueues; jobId: string; stageId: string; log: Logger; signal: AbortSignal }): CompletionReceiver {
   const { sqs } = o.aws;
   const nothing = { results: [], started: [], settle: async () => undefined };
+  // Batched deletes with the same retry layer as the fleet's (retryAws); a deletion that still
+  // fails only means the completion comes back after its visibility timeout and is applied again, harmlessly.
   const deleteAll = async (queueUrl: string, messages: Message[]) => {
     const batches: Message[][] = [];
     for (let i = 0; i < messages.length; i += 10) batches.push(messages.slice(i, i + 10));
-    await Promise.all(batches.map((batch) => sqs.send(new DeleteMessageBatchCommand({ QueueUrl: queueUrl, Entries: batch.map((m, j) => ({ Id: String(j), ReceiptHandle: m.ReceiptHandle! })) }))));
+    await Promise.all(
+      batches.map((batch) =>
+        retryAws('DeleteMessageBatch(completions)', () => sqs.send(new DeleteMessageBatchCommand({ QueueUrl: queueUrl, Entries: batch.map((m, j) => ({ Id: String(j), ReceiptHandle: m.ReceiptHandle! })) })), {
+          log: o.log,
+          maxAttempts: DELETE_ATTEMPTS,
+          signal: o.signal,
+        }),
+      ),
+    );
   };
   const deadLetter = async (m: Message, reason: string) => {
     o.log.warn({ reason }, 'invalid completion message dead-lettered');
@@ -141,7 +156,7 @@ export function sqsCompletionReceiver(o: { aws: AwsClients; queues: StageQueues;
         sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: waitSeconds, VisibilityTimeout: COMPLETION_VISIBILITY_SECONDS }), { abortSignal });
       let messages: Message[];
       try {
-        messages = (await Promise.all(Array.from({ length: lanes }, receive))).flatMap((b) => b.Messages ?? []);
+        messages = (await runLanes(lanes, receive)).flatMap((b) => b.Messages ?? []);
       } catch (err) {
         if (o.signal.aborted) throw err;
         if (isAbortError(err)) return nothing;

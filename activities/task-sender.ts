@@ -1,5 +1,6 @@
 import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { MAX_MESSAGE_BYTES, PartTask, TaskMessage } from '../common/messages';
+import { eachLimited } from '../common/concurrency';
 import { packBatches } from '../common/sqs/batching';
 
 /** The parts of one message's worth, and the stage-wide fields every message repeats. */
@@ -48,20 +49,15 @@ export function packMessages(header: MessageHeader, parts: PartTask[], partsPerM
  */
 export async function sendBodies(sqs: SQSClient, queueUrl: string, bodies: string[], signal?: AbortSignal): Promise<void> {
   const batches = packBatches(bodies.map((b) => Buffer.byteLength(b))).map((indexes) => indexes.map((i) => bodies[i]));
-  let next = 0;
-  const lane = async () => {
-    while (next < batches.length) {
-      const batch = batches[next++];
-      let pending = batch.map((b, i) => ({ Id: String(i), MessageBody: b }));
-      for (let attempt = 1; pending.length > 0; attempt += 1) {
-        const r = await sqs.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: pending }), { abortSignal: signal });
-        const failed = new Set((r.Failed ?? []).map((f) => f.Id));
-        if (failed.size > 0 && attempt >= SEND_ATTEMPTS) {
-          throw new Error(`SQS refused ${failed.size} task messages after ${attempt} attempts: ${(r.Failed ?? []).map((f) => f.Message ?? f.Code).join('; ')}`);
-        }
-        pending = pending.filter((e) => failed.has(e.Id));
+  await eachLimited(batches, PARALLEL_CALLS, async (batch) => {
+    let pending = batch.map((b, i) => ({ Id: String(i), MessageBody: b }));
+    for (let attempt = 1; pending.length > 0; attempt += 1) {
+      const r = await sqs.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: pending }), { abortSignal: signal });
+      const failed = new Set((r.Failed ?? []).map((f) => f.Id));
+      if (failed.size > 0 && attempt >= SEND_ATTEMPTS) {
+        throw new Error(`SQS refused ${failed.size} task messages after ${attempt} attempts: ${(r.Failed ?? []).map((f) => f.Message ?? f.Code).join('; ')}`);
       }
+      pending = pending.filter((e) => failed.has(e.Id));
     }
-  };
-  await Promise.all(Array.from({ length: Math.min(PARALLEL_CALLS, batches.length) }, lane));
+  });
 }

@@ -18,7 +18,7 @@ export interface AwsClients {
  *   jittered backoff and a retry quota. The orchestrator's activities, the client, the API and
  *   the CLI have no retry of their own (Temporal retries a whole activity, not a call).
  * - A caller that retries by itself asks for 1 attempt on the clients it retries: the fleet
- *   worker's SQS and Auto Scaling calls all go through retryAws (worker/fleet/retry.ts: logged,
+ *   worker's SQS and Auto Scaling calls all go through retryAws (common/sqs/retry.ts: logged,
  *   abortable, bounded by the stop deadline) or a loop that tries again (the poller), so its
  *   clients are made with FLEET_WORKER_SDK_ATTEMPTS. Its S3 client keeps the SDK's retry:
  *   handlers read and write through it with no retry of their own.

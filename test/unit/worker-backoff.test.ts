@@ -1,5 +1,5 @@
 import { describeAwsError, isQueueGone } from '../../common/sqs/errors';
-import { delay, retryDelayMs } from '../../worker/fleet/backoff';
+import { delay, retryDelayMs } from '../../common/backoff';
 import { messagesToReceive } from '../../worker/fleet/poller';
 
 describe('retryDelayMs', () => {

@@ -6,7 +6,7 @@ import {
   type AutoScalingClient,
 } from '@aws-sdk/client-auto-scaling';
 import type { Logger } from '../../common/logger';
-import { retryAws } from './retry';
+import { retryAws } from '../../common/sqs/retry';
 
 /** EC2 instance ids: `i-` and 8 or 17 hex digits. */
 export const EC2_INSTANCE_ID = /^i-[0-9a-f]{8,17}$/;

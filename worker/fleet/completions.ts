@@ -2,7 +2,7 @@ import { SendMessageBatchCommand, type SendMessageBatchRequestEntry, type SQSCli
 import type { Logger } from '../../common/logger';
 import { MAX_MESSAGE_BYTES, type CompletionMessage, type PartResult } from '../../common/messages';
 import { isQueueGone } from '../../common/sqs/errors';
-import { retryAws } from './retry';
+import { retryAws } from '../../common/sqs/retry';
 import { QueueBatcher } from './queue-batcher';
 import { MAX_BATCH_ENTRIES, packBatches } from '../../common/sqs/batching';
 

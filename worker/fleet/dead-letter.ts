@@ -1,7 +1,7 @@
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { Logger } from '../../common/logger';
 import { MAX_MESSAGE_BYTES, type DeadLetter } from '../../common/messages';
-import { retryAws } from './retry';
+import { retryAws } from '../../common/sqs/retry';
 
 /** The JSON body of a dead letter; the original body is cut (and says so) when the whole would exceed MAX_MESSAGE_BYTES. */
 export function deadLetterBody(letter: DeadLetter): string {

@@ -1,7 +1,7 @@
 import { DeleteMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { Logger } from '../../common/logger';
 import { QueueBatcher } from './queue-batcher';
-import { retryAws } from './retry';
+import { retryAws } from '../../common/sqs/retry';
 
 /** Batching window of deletions, in ms: completions finishing together are deleted in one call. */
 const DELETE_BATCH_DELAY_MS = 20;

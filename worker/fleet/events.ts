@@ -1,7 +1,7 @@
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { Logger } from '../../common/logger';
 import type { WorkerEvent } from '../../common/messages';
-import { retryAws } from './retry';
+import { retryAws } from '../../common/sqs/retry';
 
 /** Counters a worker reports; see WorkerEvent. */
 export type WorkerCounters = Pick<WorkerEvent, 'slots' | 'busySlots' | 'partsDone' | 'partsFailed' | 'bytesIn' | 'bytesOut' | 'uptimeMs' | 'busyMs'>;

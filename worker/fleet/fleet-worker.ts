@@ -18,7 +18,7 @@ import { EventReporter, type WorkerCounters } from './events';
 import { compileFleetWorkerOptions, type CompiledFleetWorkerOptions, type FleetWorkerOptions } from './options';
 import { Poller } from './poller';
 import { ensureFleetQueues, type FleetQueues } from '../../common/sqs/queues';
-import { retryAws } from './retry';
+import { retryAws } from '../../common/sqs/retry';
 import { runPart, type PartOutcome } from './runner';
 import { finishesInTime, SPOT_DEADLINE_MARGIN_MS, SpotWatcher, type SpotNotice } from './spot';
 import { changeVisibility, VisibilityKeeper } from './visibility';

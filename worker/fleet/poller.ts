@@ -1,7 +1,7 @@
 import { ReceiveMessageCommand, type Message, type SQSClient } from '@aws-sdk/client-sqs';
 import type { Logger } from '../../common/logger';
 import { describeAwsError, isAbortError, isQueueGone } from '../../common/sqs/errors';
-import { delay, retryDelayMs } from './backoff';
+import { delay, retryDelayMs } from '../../common/backoff';
 
 /** How many recent messages' part counts inform how many messages to ask for. */
 const SIZE_WINDOW = 20;

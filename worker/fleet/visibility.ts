@@ -1,6 +1,6 @@
 import { ChangeMessageVisibilityBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { Logger } from '../../common/logger';
-import { retryAws } from './retry';
+import { retryAws } from '../../common/sqs/retry';
 
 /** A received message, as far as its visibility is concerned. */
 export interface HeldReceipt {

@@ -1,6 +1,6 @@
-import type { Logger } from '../../common/logger';
-import { describeAwsError, isAbortError } from '../../common/sqs/errors';
-import { delay, retryDelayMs, type BackoffOptions } from './backoff';
+import type { Logger } from '../logger';
+import { describeAwsError, isAbortError } from './errors';
+import { delay, retryDelayMs, type BackoffOptions } from '../backoff';
 
 export interface AwsRetryOptions extends BackoffOptions {
   log: Logger;
