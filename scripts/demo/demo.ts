@@ -80,7 +80,7 @@ async function run(): Promise<void> {
     await client?.close();
     heading('stopping the orchestrator and the fleet workers');
     await engine.stop();
-    say('  stopped. The local stack (Temporal, moto, ElasticMQ, Postgres) is still running: `batchgrid dev down` stops it.');
+    say('  stopped. The local stack (Temporal, ElasticMQ, the versitygw S3 server, moto, Postgres) is still running: `bin/batchgrid dev down` stops it.');
   }
 }
 
