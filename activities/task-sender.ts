@@ -1,7 +1,7 @@
 import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { MAX_MESSAGE_BYTES, PartTask, TaskMessage } from '../common/messages';
 import { eachLimited } from '../common/concurrency';
-import { packBatches } from '../common/sqs/batching';
+import { packBatches, packJsonArrays } from '../common/sqs/batching';
 
 /** The parts of one message's worth, and the stage-wide fields every message repeats. */
 export type MessageHeader = Omit<TaskMessage, 'parts' | 'sentAt'>;
@@ -21,26 +21,13 @@ export interface PackedTasks {
  * message alone is over the limit is returned in `tooLarge`, for the caller to fail. Pure.
  */
 export function packMessages(header: MessageHeader, parts: PartTask[], partsPerMessage: number, sentAt: number): PackedTasks {
-  const out: PackedTasks = { bodies: [], tooLarge: [] };
-  let current: PartTask[] = [];
-  const body = (ps: PartTask[]) => JSON.stringify({ ...header, sentAt, parts: ps } satisfies TaskMessage);
-  for (const p of parts) {
-    const alone = body([p]);
-    const bytes = Buffer.byteLength(alone);
-    if (bytes > MAX_MESSAGE_BYTES) {
-      out.tooLarge.push({ part: p.part, attempt: p.attempt, bytes });
-      continue;
-    }
-    const next = [...current, p];
-    if (current.length > 0 && (next.length > partsPerMessage || Buffer.byteLength(body(next)) > MAX_MESSAGE_BYTES)) {
-      out.bodies.push(body(current));
-      current = [p];
-    } else {
-      current = next;
-    }
-  }
-  if (current.length > 0) out.bodies.push(body(current));
-  return out;
+  const tooLarge: PackedTasks['tooLarge'] = [];
+  const packed = packJsonArrays({ ...header, sentAt } satisfies Omit<TaskMessage, 'parts'>, 'parts', parts, {
+    maxItems: partsPerMessage,
+    maxBytes: MAX_MESSAGE_BYTES,
+    onTooLarge: (p, bytes) => tooLarge.push({ part: p.part, attempt: p.attempt, bytes }),
+  });
+  return { bodies: packed.map((m) => m.body), tooLarge };
 }
 
 /**

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MESSAGE_BUDGET_BYTES } from '../pipeline/limits';
 
 /**
  * The wire contracts between the orchestrator and the fleet. Versioned (`v`) so both sides can
@@ -74,12 +75,17 @@ export const PartResult = z.object({
 });
 export type PartResult = z.infer<typeof PartResult>;
 
-export const CompletionMessage = z.object({
+/** The fields every message a worker posts on a stage run's completion queue starts with. */
+const fromWorker = {
   v: z.literal(1),
-  type: z.literal('completion'),
   jobId: z.string(),
   stageId: z.string(),
   workerId: z.string(),
+};
+
+export const CompletionMessage = z.object({
+  ...fromWorker,
+  type: z.literal('completion'),
   results: z.array(PartResult).min(1),
 });
 export type CompletionMessage = z.infer<typeof CompletionMessage>;
@@ -95,11 +101,8 @@ export type StartedPart = z.infer<typeof StartedPart>;
 
 /** "These parts have started", posted (batched) on the stage run's completion queue beside the results. */
 export const StartedMessage = z.object({
-  v: z.literal(1),
+  ...fromWorker,
   type: z.literal('started'),
-  jobId: z.string(),
-  stageId: z.string(),
-  workerId: z.string(),
   parts: z.array(StartedPart).min(1),
 });
 export type StartedMessage = z.infer<typeof StartedMessage>;
@@ -139,8 +142,8 @@ export interface DeadLetter {
   at: number;
 }
 
-/** SQS refuses bodies above 256 KiB; packing keeps well below it. */
-export const MAX_MESSAGE_BYTES = 200 * 1024;
+/** SQS refuses bodies above 256 KiB; packing keeps well below it (the budget of pipeline/limits.ts). */
+export const MAX_MESSAGE_BYTES = MESSAGE_BUDGET_BYTES;
 
 /** Parses a JSON body against a schema; returns the reason on failure instead of throwing. */
 export function parseBody<T>(schema: z.ZodType<T>, body: string | undefined): { ok: true; value: T } | { ok: false; reason: string } {

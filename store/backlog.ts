@@ -1,4 +1,4 @@
-import type { Queryable } from './db';
+import { stageFleetSql, type Queryable } from './db';
 
 /** The remaining work of a fleet's running stages, in parts. */
 export interface FleetBacklog {
@@ -20,7 +20,7 @@ export async function fleetBacklog(db: Queryable, fleet: string): Promise<FleetB
          FROM stage_runs s
          JOIN jobs j ON j.job_id = s.job_id
          CROSS JOIN LATERAL (SELECT d FROM jsonb_array_elements(j.definition->'stages') d WHERE d->>'id' = s.stage_id) st
-        WHERE s.status = 'running' AND coalesce(st.d->>'fleet', j.definition->>'fleet') = $1)
+        WHERE s.status = 'running' AND ${stageFleetSql('j', 'st.d')} = $1)
      SELECT coalesce(sum(greatest(coalesce(st.parts_total - t.recorded, st.waiting), 0) + t.retry_wait), 0)::int AS unsent,
             coalesce(sum(t.queued), 0)::int AS sent
        FROM stages st

@@ -1,4 +1,4 @@
-import type { Queryable } from './db';
+import { stageFleetSql, type Queryable } from './db';
 import { ms } from './reports';
 
 /**
@@ -60,7 +60,7 @@ export async function fleetUsage(db: Queryable, fleet: string, since: Date, unti
        SELECT j.job_id, st->>'id' AS stage_id
          FROM jobs j CROSS JOIN LATERAL jsonb_array_elements(j.definition->'stages') st
         WHERE j.started_at < $3 AND coalesce(j.finished_at, 'infinity') > $2
-          AND coalesce(st->>'fleet', j.definition->>'fleet', j.fleet) = $1),
+          AND ${stageFleetSql('j', 'st')} = $1),
      b AS (
        SELECT greatest(t.started_at, $2) AS s, least(t.finished_at, $3) AS e
          FROM js JOIN task_runs t ON t.job_id = js.job_id AND t.stage_id = js.stage_id

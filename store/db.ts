@@ -122,3 +122,10 @@ export const json = (value: unknown): string | null => (value === undefined || v
 
 /** A Date or epoch ms as a timestamptz parameter. */
 export const toDate = (value: Date | number | undefined | null): Date | null => (value === undefined || value === null ? null : new Date(value));
+
+/**
+ * SQL for the fleet a stage runs on, from the stored definition: the stage's own `fleet`, else the
+ * pipeline's (definitions compiled before stages named fleets), else the job row's. `job` is an
+ * alias of `jobs`, `stage` a jsonb stage of its definition.
+ */
+export const stageFleetSql = (job: string, stage: string) => `coalesce(${stage}->>'fleet', ${job}.definition->>'fleet', ${job}.fleet)`;

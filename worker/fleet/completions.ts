@@ -4,7 +4,7 @@ import { MAX_MESSAGE_BYTES, type CompletionMessage, type PartResult } from '../.
 import { isQueueGone } from '../../common/sqs/errors';
 import { retryAws } from '../../common/sqs/retry';
 import { QueueBatcher } from './queue-batcher';
-import { MAX_BATCH_ENTRIES, packBatches } from '../../common/sqs/batching';
+import { MAX_BATCH_ENTRIES, packBatches, packJsonArrays } from '../../common/sqs/batching';
 
 /** Most results packed into one completion message. */
 export const MAX_RESULTS_PER_COMPLETION = 100;
@@ -26,33 +26,9 @@ export function packCompletions(
   results: readonly PartResult[],
   limits: { maxResults?: number; maxBytes?: number } = {},
 ): PackedCompletion[] {
-  const maxResults = limits.maxResults ?? MAX_RESULTS_PER_COMPLETION;
-  const maxBytes = limits.maxBytes ?? MAX_MESSAGE_BYTES;
-  const head = JSON.stringify(header).slice(0, -1); // without the closing brace
-  const emptyBytes = Buffer.byteLength(`${head},"results":[]}`);
-  const packed: PackedCompletion[] = [];
-  let items: string[] = [];
-  let group: PartResult[] = [];
-  let bytes = emptyBytes;
-  const close = () => {
-    if (group.length === 0) return;
-    const body = `${head},"results":[${items.join(',')}]}`;
-    packed.push({ body, bytes: Buffer.byteLength(body), results: group });
-    items = [];
-    group = [];
-    bytes = emptyBytes;
-  };
-  for (const result of results) {
-    const json = JSON.stringify(result);
-    const size = Buffer.byteLength(json);
-    // +1 for the comma before every result but the first.
-    if (group.length > 0 && (group.length >= maxResults || bytes + 1 + size > maxBytes)) close();
-    bytes += size + (group.length > 0 ? 1 : 0);
-    items.push(json);
-    group.push(result);
-  }
-  close();
-  return packed;
+  return packJsonArrays(header, 'results', results, { maxItems: limits.maxResults ?? MAX_RESULTS_PER_COMPLETION, maxBytes: limits.maxBytes ?? MAX_MESSAGE_BYTES }).map(
+    ({ body, bytes, items }) => ({ body, bytes, results: items }),
+  );
 }
 
 /** What became of a result: posted, dropped because its stage run is over (queue deleted), or not deliverable. */

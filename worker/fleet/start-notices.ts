@@ -1,7 +1,7 @@
 import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { Logger } from '../../common/logger';
-import type { StartedMessage, StartedPart } from '../../common/messages';
-import { MAX_BATCH_ENTRIES } from '../../common/sqs/batching';
+import { MAX_MESSAGE_BYTES, type StartedMessage, type StartedPart } from '../../common/messages';
+import { MAX_BATCH_ENTRIES, packBatches, packJsonArrays } from '../../common/sqs/batching';
 import { QueueBatcher } from './queue-batcher';
 
 /** Start notices per message: each is about 60 bytes, so a message stays far below SQS's limit. */
@@ -42,15 +42,13 @@ export class StartNotifier {
       const key = `${item.jobId}\u0000${item.stageId}`;
       byStage.set(key, [...(byStage.get(key) ?? []), item]);
     }
-    const bodies: string[] = [];
-    for (const group of byStage.values()) {
-      for (let i = 0; i < group.length; i += PARTS_PER_NOTICE) {
-        const notice: StartedMessage = { v: 1, type: 'started', jobId: group[0].jobId, stageId: group[0].stageId, workerId: this.o.workerId, parts: group.slice(i, i + PARTS_PER_NOTICE).map((g) => g.part) };
-        bodies.push(JSON.stringify(notice));
-      }
-    }
-    for (let i = 0; i < bodies.length; i += MAX_BATCH_ENTRIES) {
-      const entries = bodies.slice(i, i + MAX_BATCH_ENTRIES).map((MessageBody, j) => ({ Id: `s${j}`, MessageBody }));
+    // Packed like completions: within SQS's message size, then within both SendMessageBatch limits.
+    const bodies = [...byStage.values()].flatMap((group) => {
+      const header: Omit<StartedMessage, 'parts'> = { v: 1, type: 'started', jobId: group[0].jobId, stageId: group[0].stageId, workerId: this.o.workerId };
+      return packJsonArrays(header, 'parts', group.map((g) => g.part), { maxItems: PARTS_PER_NOTICE, maxBytes: MAX_MESSAGE_BYTES });
+    });
+    for (const batch of packBatches(bodies.map((b) => b.bytes))) {
+      const entries = batch.map((i, j) => ({ Id: `s${j}`, MessageBody: bodies[i].body }));
       await this.o.sqs.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: entries })).catch((err: unknown) => {
         this.o.log.debug({ queueUrl, err: (err as Error).message }, 'start notices not posted; those parts keep the deadline of unstarted ones');
       });
