@@ -1,5 +1,4 @@
 import { EventEmitter } from 'node:events';
-import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import type { Message } from '@aws-sdk/client-sqs';
 import { createAwsClients, destroyAwsClients, FLEET_WORKER_SDK_ATTEMPTS, SDK_MAX_ATTEMPTS, type AwsClients } from '../../common/aws';
 import { config } from '../../common/config';
@@ -9,7 +8,7 @@ import { PartCancelledError, SpotInterruptionError, WorkerStoppingError } from '
 import { AsgLifecycle } from './asg-lifecycle';
 import { isQueueGone } from '../../common/sqs/errors';
 import { stageClosedKeyOf } from '../../common/layout';
-import { ensureCompletionQueueAt } from '../../common/sqs/queues';
+import { MissingObjectError, objectSize } from '../../common/s3-io';
 import { CompletionSender, type MissingQueueVerdict, type ResultStage, type SendOutcome } from './completions';
 import { StartNotifier } from './start-notices';
 import { sendDeadLetter } from './dead-letter';
@@ -17,7 +16,7 @@ import { MessageDeleter } from './deleter';
 import { EventReporter, type WorkerCounters } from './events';
 import { compileFleetWorkerOptions, type CompiledFleetWorkerOptions, type FleetWorkerOptions } from './options';
 import { Poller } from './poller';
-import { ensureFleetQueues, type FleetQueues } from '../../common/sqs/queues';
+import { ensureCompletionQueueAt, ensureFleetQueues, type FleetQueues } from '../../common/sqs/queues';
 import { retryAws } from '../../common/sqs/retry';
 import { runPart, type PartOutcome } from './runner';
 import { finishesInTime, SPOT_DEADLINE_MARGIN_MS, SpotWatcher, type SpotNotice } from './spot';
@@ -383,16 +382,16 @@ export class FleetWorker extends EventEmitter<FleetWorkerEvents> {
     return 'recreated';
   }
 
-  private async stageClosed(stage: ResultStage): Promise<boolean> {
-    try {
-      await this.options.clients.s3.send(new HeadObjectCommand({ Bucket: stage.bucket, Key: stageClosedKeyOf(stage.jobId, stage.stageId) }));
-      return true;
-    } catch (err) {
-      const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
-      if (e.name === 'NotFound' || e.name === 'NoSuchKey' || e.$metadata?.httpStatusCode === 404) return false;
-      throw err;
-    }
+  private stageClosed(stage: ResultStage): Promise<boolean> {
+    return objectSize(this.options.clients.s3, stage.bucket, stageClosedKeyOf(stage.jobId, stage.stageId)).then(
+      () => true,
+      (err: unknown) => {
+        if (err instanceof MissingObjectError) return false;
+        throw err;
+      },
+    );
   }
+
 
   /** The stage run of a completion queue is over: drop everything for it and skip its messages for a while. */
   private markGone(url: string): void {
