@@ -12,6 +12,11 @@ npm run lint
 npm run build
 node dist/manager/cli/main.js dev up
 node dist/manager/cli/main.js db migrate
-npx jest --ci "$@"
+# Each jest run writes its results as JSON; the last line printed adds them up as
+# "tests: N passed, M failed" (the closing line CI reads), also when a run failed.
+results=.batchgrid/test-results
+rm -rf "$results" && mkdir -p "$results"
+trap 'node scripts/test-summary.mjs "$results"' EXIT
+npx jest --ci --json --outputFile="$results/jest.json" "$@"
 # A full run (no arguments) ends with the fault suite, on its own stack and serially (scripts/chaos.sh).
-if [ "$#" -eq 0 ]; then BATCHGRID_CHAOS_BUILT=1 bash scripts/chaos.sh; fi
+if [ "$#" -eq 0 ]; then BATCHGRID_CHAOS_BUILT=1 bash scripts/chaos.sh --json --outputFile="$results/chaos.json"; fi
