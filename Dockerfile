@@ -9,10 +9,11 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci
 COPY . .
-# The workflow bundle is built once here, so the orchestrator starts without webpack.
+# The workflow bundle is built once here, so the orchestrator starts without webpack. Tests and the
+# benchmark (whose peers need dev dependencies such as BullMQ) stay out of the image.
 RUN npm run build \
  && node dist/manager/cli/main.js orchestrator --write-bundle dist/workflow-bundle.js \
- && rm -rf dist/test
+ && rm -rf dist/test dist/scripts/bench
 
 FROM node:24-slim
 # tini as PID 1: forwards SIGTERM (fleet workers drain on it) and reaps the orphans of `exec`

@@ -6,7 +6,7 @@ import { builtinModules } from 'node:module';
 import tseslint from 'typescript-eslint';
 
 /** Files Temporal bundles into its workflow sandbox. */
-const workflowFiles = ['workflows/**/*.ts', 'test/fixtures/workflows*.ts'];
+const workflowFiles = ['workflows/**/*.ts', 'test/fixtures/workflows*.ts', 'scripts/bench/peers/temporal-workflow.ts'];
 
 const nodeBuiltins = builtinModules.filter((m) => !m.startsWith('_'));
 

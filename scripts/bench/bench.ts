@@ -1,177 +1,190 @@
-import { CreateQueueCommand, DeleteQueueCommand, GetQueueUrlCommand } from '@aws-sdk/client-sqs';
-import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { Client, Connection } from '@temporalio/client';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { Command } from 'commander';
-import { createAwsClients, destroyAwsClients, fleetQueueName, type AwsClients } from '../../common/aws';
+import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Command, InvalidArgumentError } from 'commander';
+import { createAwsClients, destroyAwsClients } from '../../common/aws';
 import { config } from '../../common/config';
-import { inputPrefixOf } from '../../common/layout';
 import { distPath } from '../../common/paths';
-import { launchJob } from '../../manager/launch';
-import { compilePipelineObject, DEFAULT_MANIFEST_KEY } from '../../pipeline';
-import { sendBodies } from '../../activities/task-sender';
-import { createPool } from '../../store/db';
-import { migrate } from '../../store/migrate';
-import { trackMemory } from './memory';
+import { stackStatus } from '../../manager/devstack';
+import { engineSystem, type EngineSetup } from './engine';
+import { trackAll } from './memory';
+import { bullmq } from './peers/bullmq';
+import { rawSqs } from './peers/raw-sqs';
+import { fanOutWorkflowsPath, temporalFanOut } from './peers/temporal-fanout';
+import { note } from './processes';
+import { renderText, type BenchReport, type SizeReport, type SystemFigures } from './report';
+import { streamAgainstBarrier } from './skew';
+import { pairedRatios, spreadOf } from './stats';
+import type { BenchSystem, RunResult } from './system';
 
 /**
- * `npm run bench`: the same N no-op parts through (a) a two-stage stream-chained batchgrid
- * pipeline and (b) a hand-rolled SQS loop (batches of 10 in, K consumers receive and delete), on
- * the same SQS backend, in one run; at two sizes, with and without packing several parts per
- * message. Prints parts/s, ratios, history events and peak memory.
+ * `npm run bench`: the engine and its peers — the raw SQS loop (one part per message and ten), a
+ * hand-rolled Temporal fan-out and BullMQ — on the same machine and services, in one run: a warm-up
+ * pass, then every system once per round, interleaved, for `--rounds` rounds; median parts/s and
+ * the engine's median ratio to each peer with their spread, history events, peak memory of every
+ * process and Postgres bytes per part-stage. Then stream against barrier on a skewed job.
+ * Progress goes to stderr; stdout carries the table, or with `--json` one JSON document.
  */
 interface Options {
   parts: number[];
+  rounds: number;
   workers: number;
   workerConcurrency: number;
   concurrency: number;
+  peerMaxParts: number;
+  warmupParts: number;
+  skewParts: number;
+  fanoutParts: number;
+  fanoutWindow?: number;
+  skip: string[];
+  redisPort: number;
+  json: boolean;
 }
 
-const cli = () => distPath('manager/cli/main.js');
-const mib = (n: number) => `${n} MiB`;
+const SYSTEM_IDS = ['engine', 'rawSqs', 'rawSqsPacked', 'temporalFanOut', 'bullmq', 'skew'];
 
-function child(args: string[], env: Record<string, string>): ChildProcess {
-  return spawn(process.execPath, args, { env: { ...process.env, LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+const positive = (what: string) => (v: string) => {
+  const n = Number(v.replace(/_/g, ''));
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${what} must be a whole number of at least 1, got "${v}".`);
+  return n;
+};
+
+function parseOptions(): Options {
+  const program = new Command('bench')
+    .option('--parts <list>', 'comma-separated sizes N (parts per job)', '20000')
+    .option('--rounds <n>', 'measured rounds per size, every system once per round, interleaved', positive('--rounds'), 3)
+    .option('--workers <n>', 'worker processes of every system (fleet workers, raw consumers, Temporal and BullMQ workers)', positive('--workers'), 2)
+    .option('--worker-concurrency <n>', 'slots per worker process (parts each runs at once)', positive('--worker-concurrency'), 64)
+    .option('--concurrency <n>', 'the window: parts in flight (engine and Temporal fan-out)', positive('--concurrency'), 2000)
+    .option('--peer-max-parts <n>', 'the Temporal fan-out and BullMQ are skipped above this size', positive('--peer-max-parts'), 100_000)
+    .option('--warmup-parts <n>', 'parts of the warm-up pass (each system once, not measured)', positive('--warmup-parts'), 2000)
+    .option('--fanout-parts <n>', 'the Temporal fan-out runs at most this many parts per round (about 35 parts/s here: 20,000 would take 10 minutes a round)', positive('--fanout-parts'), 2000)
+    .option('--fanout-window <n>', "the Temporal fan-out's window (default: --concurrency, at most 2,000 pending activities)", positive('--fanout-window'))
+    .option('--skew-parts <n>', 'parts of the skewed stream-against-barrier job', positive('--skew-parts'), 2000)
+    .option('--skip <list>', `comma-separated systems to leave out: ${SYSTEM_IDS.join(', ')}`, '')
+    .option('--redis-port <port>', "port of the benchmark's own Redis on 127.0.0.1 (BullMQ)", positive('--redis-port'), 16379)
+    .option('--json', 'print one JSON document on stdout instead of the table')
+    .parse(process.argv);
+  const raw = program.opts();
+  const parts = String(raw.parts).split(',').map((s) => positive('--parts')(s.trim()));
+  const skip = String(raw.skip).split(',').map((s) => s.trim()).filter(Boolean);
+  const unknown = skip.filter((s) => !SYSTEM_IDS.includes(s));
+  if (unknown.length > 0) throw new InvalidArgumentError(`--skip: unknown system ${unknown.join(', ')}; choose from ${SYSTEM_IDS.join(', ')}.`);
+  return { ...(raw as Omit<Options, 'parts' | 'skip'>), parts, skip, json: Boolean(raw.json) };
 }
 
-async function stop(p: ChildProcess): Promise<void> {
-  if (p.exitCode !== null || p.signalCode !== null) return;
-  const done = new Promise((r) => p.once('exit', r));
-  p.kill('SIGTERM');
-  await done;
+/** The engine's workflow bundle and the fan-out's, built once so that no measured run pays for bundling. */
+async function writeBundles(dir: string): Promise<{ engine: string; fanOut: string }> {
+  const engine = path.join(dir, 'engine-workflows.js');
+  const r = spawnSync(process.execPath, [distPath('manager/cli/main.js'), 'orchestrator', '--write-bundle', engine], { stdio: ['ignore', 'ignore', 'inherit'] });
+  if (r.status !== 0) throw new Error(`orchestrator --write-bundle exited with ${r.status}`);
+  const fanOut = path.join(dir, 'fanout-workflows.js');
+  const { code } = await bundleWorkflowCode({ workflowsPath: fanOutWorkflowsPath(), logger: new DefaultLogger('WARN') });
+  fs.writeFileSync(fanOut, code);
+  return { engine, fanOut };
 }
 
-async function waitUntil(what: string, check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!(await check().catch(() => false))) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
+/** Pids of the shared stack's servers this machine runs (Temporal, ElasticMQ, Postgres…), by service. */
+async function sharedServicePids(): Promise<Record<string, number>> {
+  const services = await stackStatus();
+  return Object.fromEntries(services.flatMap((s) => (s.pid !== undefined ? [[s.service, s.pid]] : [])));
 }
 
-/** (b) The hand-rolled loop: producer sends batches of 10; K consumer processes receive and delete. */
-async function rawLoop(aws: AwsClients, n: number, consumers: number): Promise<{ seconds: number }> {
-  const name = `bench-raw-${randomBytes(4).toString('hex')}`;
-  const url = (await aws.sqs.send(new CreateQueueCommand({ QueueName: name }))).QueueUrl!;
+function machine() {
+  const cpus = os.cpus();
+  return { cpus: cpus.length, cpuModel: cpus[0]?.model ?? 'unknown', memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version, platform: `${os.type()} ${os.release()}` };
+}
+
+async function measureSize(systems: BenchSystem[], n: number, o: Options): Promise<SizeReport> {
+  const active = systems.filter((s) => n <= (s.maxParts ?? Infinity));
+  const skipped = systems.filter((s) => !active.includes(s)).map((s) => ({ system: s.id, reason: `skipped above ${s.maxParts!.toLocaleString('en-US')} parts (--peer-max-parts)` }));
+  const partsOf = (s: BenchSystem) => Math.min(n, s.capParts ?? Infinity);
+  const capped = active.filter((s) => partsOf(s) < n).map((s) => ({ system: s.id, parts: partsOf(s), reason: `run at ${partsOf(s).toLocaleString('en-US')} parts, not ${n.toLocaleString('en-US')} (--fanout-parts)` }));
+  const shared = trackAll(await sharedServicePids(), { lifetimePeak: false });
+  const results = new Map<string, RunResult[]>(active.map((s) => [s.id, []]));
   try {
-    const procs = Array.from({ length: consumers }, () => child([distPath('scripts/bench/raw-consumer.js'), url, '3'], {}));
-    const outputs = procs.map(
-      (p) =>
-        new Promise<{ count: number; lastAt: number }>((resolve, reject) => {
-          let out = '';
-          p.stdout!.on('data', (d) => (out += d));
-          p.once('exit', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`raw consumer exited ${code}`))));
-        }),
-    );
-    const started = Date.now();
-    const bodies = Array.from({ length: n }, (_, i) => JSON.stringify({ part: i }));
-    await sendBodies(aws.sqs, url, bodies);
-    const results = await Promise.all(outputs);
-    const total = results.reduce((a, r) => a + r.count, 0);
-    if (total < n) throw new Error(`raw loop consumed ${total} of ${n} messages`);
-    return { seconds: (Math.max(...results.map((r) => r.lastAt)) - started) / 1000 };
+    for (let round = 1; round <= o.rounds; round += 1) {
+      for (const s of active) {
+        const r = await s.run(partsOf(s));
+        results.get(s.id)!.push(r);
+        note(`N=${n} round ${round}/${o.rounds}: ${s.label} ${r.seconds.toFixed(1)} s for ${partsOf(s)} parts, ${Math.round(partsOf(s) / r.seconds)} parts/s`);
+      }
+    }
   } finally {
-    await aws.sqs.send(new DeleteQueueCommand({ QueueUrl: url })).catch(() => undefined);
+    shared.stop();
   }
-}
-
-/** (a) The engine: a fresh orchestrator and fleet per run, so their peak memory belongs to this run. */
-async function engineRun(aws: AwsClients, n: number, o: Options, partsPerMessage: number | undefined) {
-  const cfg = config();
-  const prefix = `bench${randomBytes(3).toString('hex')}`;
-  const taskQueue = `bench-${prefix}`;
-  const env = { BATCHGRID_QUEUE_PREFIX: prefix, BATCHGRID_TASK_QUEUE: taskQueue };
-  const db = createPool();
-  const connection = await Connection.connect({ address: cfg.TEMPORAL_ADDRESS });
-  const temporal = new Client({ connection, namespace: cfg.TEMPORAL_NAMESPACE });
-  const orchestrator = child([cli(), 'orchestrator'], env);
-  const fleet = Array.from({ length: o.workers }, () => child([cli(), 'fleet-worker', '--fleet', 'bench', '--concurrency', String(o.workerConcurrency)], env));
-  const orchMem = trackMemory(orchestrator.pid!);
-  const fleetMem = trackMemory(fleet[0].pid!);
-  try {
-    await waitUntil('the orchestrator to poll', async () => {
-      const r = await temporal.workflowService.describeTaskQueue({ namespace: cfg.TEMPORAL_NAMESPACE, taskQueue: { name: taskQueue }, taskQueueType: 1 });
-      return (r.pollers?.length ?? 0) > 0;
-    });
-    await waitUntil('the fleet queue', async () => Boolean((await aws.sqs.send(new GetQueueUrlCommand({ QueueName: fleetQueueName(prefix, 'bench') }))).QueueUrl));
-    const jobId = `bench-${prefix}-${n}`;
-    const inputPrefix = inputPrefixOf(jobId);
-    const manifest = Array.from({ length: n }, (_, i) => JSON.stringify({ key: `item-${i}` })).join('\n');
-    await aws.s3.send(new PutObjectCommand({ Bucket: cfg.BATCHGRID_BUCKET, Key: `${inputPrefix}${DEFAULT_MANIFEST_KEY}`, Body: manifest }));
-    const compiled = compilePipelineObject({
-      apiVersion: 'batchgrid/v1',
-      kind: 'Pipeline',
-      name: 'bench',
-      fleet: 'bench',
-      concurrency: o.concurrency,
-      input: { split: { by: 'manifest' } },
-      stages: [
-        { id: 'first', task: 'noop' },
-        { id: 'second', task: 'noop', needs: ['first'], chain: 'stream' },
-      ],
-    });
-    if (!compiled.ok) throw new Error(JSON.stringify(compiled.problems));
-    const started = Date.now();
-    const { handle } = await launchJob({ db, temporal, taskQueue, bucket: cfg.BATCHGRID_BUCKET }, { jobId, pipeline: compiled.pipeline, inputPrefix, options: { partsPerMessage } });
-    const summary = await handle.result();
-    const seconds = (Date.now() - started) / 1000;
-    if (summary.stages.some((s) => s.succeeded !== n)) throw new Error(`engine run lost parts: ${JSON.stringify(summary.stages)}`);
-    const history = await handle.fetchHistory();
-    return { seconds, events: history.events?.length ?? 0, orchestratorMiB: orchMem.peakMiB(), workerMiB: fleetMem.peakMiB() };
-  } finally {
-    orchMem.stop();
-    fleetMem.stop();
-    await Promise.all([stop(orchestrator), ...fleet.map(stop)]);
-    await connection.close();
-    await db.end();
+  const figures: Record<string, SystemFigures> = {};
+  for (const s of active) {
+    const runs = results.get(s.id)!;
+    const peakMiB: Record<string, number> = {};
+    for (const r of runs) for (const [proc, mib] of Object.entries(r.memoryMiB)) peakMiB[proc] = Math.max(peakMiB[proc] ?? 0, mib);
+    const last = runs[runs.length - 1];
+    figures[s.id] = {
+      label: s.label,
+      parts: partsOf(s),
+      partsPerSecond: spreadOf(runs.map((r) => partsOf(s) / r.seconds)),
+      seconds: spreadOf(runs.map((r) => r.seconds)),
+      historyEvents: last.historyEvents,
+      workflowRuns: last.workflowRuns,
+      bytesPerPartStage: last.bytesPerPartStage,
+      peakMiB,
+    };
   }
+  const engine = figures.engine?.partsPerSecond.rounds;
+  const ratios = Object.fromEntries(
+    Object.entries(figures).flatMap(([id, f]) => {
+      const r = engine && id !== 'engine' ? pairedRatios(engine, f.partsPerSecond.rounds) : undefined;
+      return r ? [[id, r]] : [];
+    }),
+  );
+  return { parts: n, rounds: o.rounds, systems: figures, ratios, skipped, capped, sharedServicesPeakMiB: shared.peaks() };
 }
 
 async function run(): Promise<void> {
-  const program = new Command('bench')
-    .option('--parts <list>', 'comma-separated sizes N', '2000,20000')
-    .option('--workers <n>', 'fleet worker processes, and raw-loop consumer processes', '2')
-    .option('--worker-concurrency <n>', 'parts each fleet worker runs at once', '64')
-    .option('--concurrency <n>', 'the pipeline window (parts in flight)', '2000')
-    .parse(process.argv);
-  const raw = program.opts();
-  const o: Options = { parts: String(raw.parts).split(',').map(Number), workers: Number(raw.workers), workerConcurrency: Number(raw.workerConcurrency), concurrency: Number(raw.concurrency) };
+  const o = parseOptions();
+  const began = Date.now();
   const cfg = config();
   const aws = createAwsClients();
-  const db = createPool();
-  await migrate(db);
-  await db.end();
-  const rows: string[][] = [['N', 'raw loop parts/s', 'engine packed parts/s', 'ratio', 'engine unpacked parts/s', 'ratio', 'history events', 'orchestrator peak', 'fleet worker peak']];
-  process.stdout.write(`SQS at ${cfg.endpoints.sqs} (${cfg.BATCHGRID_SQS_BACKEND}); ${o.workers} fleet workers × ${o.workerConcurrency}; window ${o.concurrency}\n`);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'batchgrid-bench-'));
+  const bundles = await writeBundles(dir);
+  const setup: EngineSetup = { workers: o.workers, workerConcurrency: o.workerConcurrency, concurrency: o.concurrency, bundlePath: bundles.engine };
+  const all: BenchSystem[] = [
+    engineSystem(aws, setup),
+    rawSqs(aws, o.workers, 1),
+    rawSqs(aws, o.workers, 10),
+    temporalFanOut(
+      { workers: o.workers, slots: o.workerConcurrency, window: o.fanoutWindow ?? o.concurrency, partsPerRun: 10_000, bundlePath: bundles.fanOut },
+      { maxParts: o.peerMaxParts, capParts: o.fanoutParts },
+    ),
+    bullmq({ workers: o.workers, slots: o.workerConcurrency, port: o.redisPort }, o.peerMaxParts),
+  ];
+  const systems = all.filter((s) => !o.skip.includes(s.id));
+  note(`SQS at ${cfg.endpoints.sqs} (${cfg.BATCHGRID_SQS_BACKEND}); ${o.workers} workers × ${o.workerConcurrency} per system; window ${o.concurrency}; ${o.rounds} rounds`);
+  const report: BenchReport = {
+    date: new Date().toISOString(),
+    machine: machine(),
+    settings: { workers: o.workers, workerConcurrency: o.workerConcurrency, concurrency: o.concurrency, fanoutWindow: Math.min(o.fanoutWindow ?? o.concurrency, 2000), rounds: o.rounds, sqsBackend: cfg.BATCHGRID_SQS_BACKEND, nodeOptions: process.env.NODE_OPTIONS ?? '' },
+    warmupParts: o.warmupParts,
+    sizes: [],
+    seconds: 0,
+  };
   try {
-    for (const n of o.parts) {
-      const r = await rawLoop(aws, n, o.workers);
-      const rawRate = n / r.seconds;
-      process.stdout.write(`N=${n} raw loop: ${r.seconds.toFixed(1)} s, ${rawRate.toFixed(0)} parts/s\n`);
-      const packed = await engineRun(aws, n, o, undefined);
-      process.stdout.write(`N=${n} engine (packed): ${packed.seconds.toFixed(1)} s, ${(n / packed.seconds).toFixed(0)} parts/s, ${packed.events} history events, orchestrator ${mib(packed.orchestratorMiB)}, worker ${mib(packed.workerMiB)}\n`);
-      const unpacked = await engineRun(aws, n, o, 1);
-      process.stdout.write(`N=${n} engine (1 part/message): ${unpacked.seconds.toFixed(1)} s, ${(n / unpacked.seconds).toFixed(0)} parts/s, ${unpacked.events} history events\n`);
-      rows.push([
-        String(n),
-        rawRate.toFixed(0),
-        (n / packed.seconds).toFixed(0),
-        (n / packed.seconds / rawRate).toFixed(2),
-        (n / unpacked.seconds).toFixed(0),
-        (n / unpacked.seconds / rawRate).toFixed(2),
-        String(packed.events),
-        mib(packed.orchestratorMiB),
-        mib(packed.workerMiB),
-      ]);
+    // The SQS server's JVM, Temporal's caches and Postgres start cold: one unmeasured pass of each system.
+    for (const s of systems) {
+      const r = await s.run(o.warmupParts);
+      note(`warm-up: ${s.label} ${r.seconds.toFixed(1)} s`);
     }
+    for (const n of o.parts) report.sizes.push(await measureSize(systems, n, o));
+    if (!o.skip.includes('skew')) report.skew = await streamAgainstBarrier(aws, setup, o.skewParts, o.rounds);
   } finally {
+    await Promise.all(systems.map((s) => s.close?.()));
     destroyAwsClients(aws);
+    fs.rmSync(dir, { recursive: true, force: true });
   }
-  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  process.stdout.write(`\n${rows.map((r) => r.map((c, i) => c.padEnd(widths[i])).join('  ')).join('\n')}\n`);
-  process.stdout.write('\nparts/s counts each part once (the engine runs every part through both stages: two task messages and two completions per part).\n');
+  report.seconds = Math.round((Date.now() - began) / 1000);
+  process.stdout.write(o.json ? `${JSON.stringify(report, null, 2)}\n` : renderText(report));
 }
 
 run().catch((err: unknown) => {

@@ -1,12 +1,10 @@
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, DeleteObjectsCommand } from '@aws-sdk/client-s3';
 import { DeleteMessageBatchCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageBatchCommand, type Message } from '@aws-sdk/client-sqs';
-import { Client, Connection } from '@temporalio/client';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
-import { NativeConnection, Worker } from '@temporalio/worker';
 import { Client as PgClient } from 'pg';
 import { config } from '../../common/config';
 import type { FixtureActivities } from '../fixtures/workflows';
-import { awsClients, createTestQueue, ensureTestStack, uniqueName, waitFor, withTimeout } from '../support/stack';
+import { awsClients, createTestQueue, ensureTestStack, uniqueName, waitFor, withInProcessWorker, withTimeout } from '../support/stack';
 
 /** The local stack really answers: Temporal (with a worker), SQS on moto and on ElasticMQ, S3 (versitygw), Postgres. Restarts are test/chaos/stack-persistence.test.ts. */
 describe('local stack', () => {
@@ -15,37 +13,21 @@ describe('local stack', () => {
   }, 300_000);
 
   test('Temporal runs a workflow with an activity on an in-process worker and keeps its search attributes', async () => {
-    const cfg = config();
     const taskQueue = uniqueName('stack-test');
     const status = defineSearchAttributeKey('BatchgridStatus', SearchAttributeType.KEYWORD);
     const activities: FixtureActivities = { shout: async (text) => text.toUpperCase() };
-    const nativeConnection = await NativeConnection.connect({ address: cfg.TEMPORAL_ADDRESS });
-    const connection = await Connection.connect({ address: cfg.TEMPORAL_ADDRESS });
-    try {
-      const worker = await Worker.create({
-        connection: nativeConnection,
-        namespace: cfg.TEMPORAL_NAMESPACE,
+    const { result, attribute } = await withInProcessWorker({ taskQueue, workflowsPath: require.resolve('../fixtures/workflows'), activities }, async (client) => {
+      const handle = await client.workflow.start('greet', {
         taskQueue,
-        workflowsPath: require.resolve('../fixtures/workflows'),
-        activities,
+        workflowId: uniqueName('stack-test'),
+        args: ['batchgrid'],
+        typedSearchAttributes: [{ key: status, value: 'testing' }],
       });
-      const client = new Client({ connection, namespace: cfg.TEMPORAL_NAMESPACE });
-      const { result, attribute } = await worker.runUntil(async () => {
-        const handle = await client.workflow.start('greet', {
-          taskQueue,
-          workflowId: uniqueName('stack-test'),
-          args: ['batchgrid'],
-          typedSearchAttributes: [{ key: status, value: 'testing' }],
-        });
-        const r = await withTimeout(handle.result() as Promise<string>, 30_000, 'workflow greet');
-        return { result: r, attribute: (await handle.describe()).typedSearchAttributes.get(status) };
-      });
-      expect(result).toBe('hello, BATCHGRID');
-      expect(attribute).toBe('testing');
-    } finally {
-      await connection.close();
-      await nativeConnection.close();
-    }
+      const r = await withTimeout(handle.result() as Promise<string>, 30_000, 'workflow greet');
+      return { result: r, attribute: (await handle.describe()).typedSearchAttributes.get(status) };
+    });
+    expect(result).toBe('hello, BATCHGRID');
+    expect(attribute).toBe('testing');
   });
 
   describe.each([

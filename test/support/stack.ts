@@ -1,7 +1,9 @@
 import { CreateQueueCommand, DeleteQueueCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { randomBytes } from 'node:crypto';
 import { createAwsClients, destroyAwsClients, type AwsClients } from '../../common/aws';
-import { loadConfig } from '../../common/config';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { config, loadConfig } from '../../common/config';
 import { ensureStack, type StackResult } from '../../manager/devstack';
 import { pollUntil } from '../../manager/devstack/wait';
 
@@ -56,5 +58,26 @@ export async function waitForValue<T>(what: string, probe: () => T | undefined |
     if (value) return value;
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+}
+
+/**
+ * Runs `fn` with a Temporal client while an in-process worker serves `workflowsPath` and
+ * `activities` on `taskQueue`; closes both connections afterwards.
+ */
+export async function withInProcessWorker<T>(
+  options: { taskQueue: string; workflowsPath: string; activities: object },
+  fn: (client: Client) => Promise<T>,
+): Promise<T> {
+  const cfg = config();
+  const nativeConnection = await NativeConnection.connect({ address: cfg.TEMPORAL_ADDRESS });
+  const connection = await Connection.connect({ address: cfg.TEMPORAL_ADDRESS });
+  try {
+    const worker = await Worker.create({ connection: nativeConnection, namespace: cfg.TEMPORAL_NAMESPACE, ...options });
+    const client = new Client({ connection, namespace: cfg.TEMPORAL_NAMESPACE });
+    return await worker.runUntil(() => fn(client));
+  } finally {
+    await connection.close();
+    await nativeConnection.close();
   }
 }

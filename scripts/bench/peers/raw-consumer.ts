@@ -1,9 +1,11 @@
 import { DeleteMessageBatchCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
-import { createAwsClients, destroyAwsClients } from '../../common/aws';
+import { createAwsClients, destroyAwsClients } from '../../../common/aws';
 
 /**
- * The hand-rolled loop's consumer: receive 10, delete 10, nothing else. Exits after the queue has
- * been empty for `idle` consecutive polls once it has seen work; prints its count and last delete time.
+ * The raw SQS loop's consumer: receive 10, delete 10, nothing else. A body `{ "parts": [...] }`
+ * counts as that many parts (the packed loop), any other body as one. Exits after the queue has
+ * been empty for `idle` consecutive polls once it has seen work. Prints `ready` once connected, then
+ * its part count and the time of its last delete.
  */
 async function run(): Promise<void> {
   const [queueUrl, idleArg] = process.argv.slice(2);
@@ -12,6 +14,9 @@ async function run(): Promise<void> {
   let lastAt = 0;
   let idle = 0;
   try {
+    // One empty receive loads and connects the SDK before the producer's clock starts.
+    await aws.sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 1, WaitTimeSeconds: 0, VisibilityTimeout: 0 }));
+    process.stdout.write('ready\n');
     while (idle < Number(idleArg ?? 3)) {
       const r = await aws.sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }));
       const messages = r.Messages ?? [];
@@ -21,7 +26,10 @@ async function run(): Promise<void> {
       }
       idle = 0;
       await aws.sqs.send(new DeleteMessageBatchCommand({ QueueUrl: queueUrl, Entries: messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })) }));
-      count += messages.length;
+      for (const m of messages) {
+        const body = JSON.parse(m.Body ?? '{}') as { parts?: unknown };
+        count += Array.isArray(body.parts) ? body.parts.length : 1;
+      }
       lastAt = Date.now();
     }
     process.stdout.write(`${JSON.stringify({ count, lastAt })}\n`);

@@ -1,0 +1,62 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+/**
+ * Child processes of the benchmark. Their stdout is piped (peers print their counts there) and their
+ * stderr goes to the benchmark's stderr, so `--json` keeps stdout for the one JSON document.
+ */
+export function child(args: string[], env: Record<string, string> = {}): ChildProcess {
+  return spawn(process.execPath, args, { env: { ...process.env, LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+}
+
+/** Resolves with everything the process printed on stdout once it exits 0; rejects on another exit. */
+export function stdoutOf(p: ChildProcess, what: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let out = '';
+    p.stdout!.on('data', (d) => (out += d));
+    p.once('exit', (code, signal) => (code === 0 ? resolve(out) : reject(new Error(`${what} exited with ${code ?? signal}`))));
+  });
+}
+
+/** Resolves once the process prints the line `ready` on stdout (its clients are loaded and connected). */
+export function ready(p: ChildProcess, what: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let out = '';
+    const onData = (d: Buffer) => {
+      out += d;
+      if (out.split('\n').includes('ready')) {
+        p.stdout!.off('data', onData);
+        p.off('exit', onExit);
+        resolve();
+      }
+    };
+    const onExit = (code: number | null) => reject(new Error(`${what} exited with ${code} before it was ready`));
+    p.stdout!.on('data', onData);
+    p.once('exit', onExit);
+  });
+}
+
+/** The last line a process printed on stdout, parsed as JSON (the result line after any `ready`). */
+export const lastJsonLine = <T>(out: string): T => JSON.parse(out.trim().split('\n').pop() ?? '') as T;
+
+/** SIGTERM and wait for the exit; safe on a process that has already exited. */
+export async function stop(p: ChildProcess): Promise<void> {
+  if (p.exitCode !== null || p.signalCode !== null) return;
+  const done = new Promise((r) => p.once('exit', r));
+  p.kill('SIGTERM');
+  await done;
+}
+
+/** Polls `check` every 100 ms until it resolves true; a rejection counts as not yet. */
+export async function waitUntil(what: string, check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!(await check().catch(() => false))) {
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await sleep(100);
+  }
+}
+
+/** Progress lines: always on stderr, so that stdout carries only the table or the JSON document. */
+export const note = (line: string): void => {
+  process.stderr.write(`${line}\n`);
+};

@@ -1,0 +1,100 @@
+import type { SkewResult } from './skew';
+import { formatRate, formatRatio, type Spread } from './stats';
+
+/** One system's figures at one size. */
+export interface SystemFigures {
+  label: string;
+  /** Parts per round: the size, or less for a capped peer (see `capped`). */
+  parts: number;
+  partsPerSecond: Spread;
+  seconds: Spread;
+  historyEvents?: number;
+  workflowRuns?: number;
+  bytesPerPartStage?: number;
+  /** Highest peak over the rounds, per process, in MiB. */
+  peakMiB: Record<string, number>;
+}
+
+export interface SizeReport {
+  parts: number;
+  rounds: number;
+  /** By system id: engine, rawSqs, rawSqsPacked, temporalFanOut, bullmq. */
+  systems: Record<string, SystemFigures>;
+  /** The engine's parts/s over each peer's, paired round by round, by peer id. */
+  ratios: Record<string, Spread>;
+  skipped: { system: string; reason: string }[];
+  /** Peers run at fewer parts than the size, so that a round stays within minutes. */
+  capped: { system: string; parts: number; reason: string }[];
+  /** Resident memory of the shared stack's servers during this size's rounds, in MiB. */
+  sharedServicesPeakMiB: Record<string, number>;
+}
+
+export interface BenchReport {
+  date: string;
+  machine: { cpus: number; cpuModel: string; memoryGiB: number; node: string; platform: string };
+  settings: { workers: number; workerConcurrency: number; concurrency: number; fanoutWindow: number; rounds: number; sqsBackend: string; nodeOptions: string };
+  warmupParts: number;
+  sizes: SizeReport[];
+  skew?: SkewResult;
+  /** Wall-clock seconds of the whole benchmark. */
+  seconds: number;
+}
+
+const mib = (peaks: Record<string, number>) =>
+  Object.entries(peaks)
+    .map(([proc, m]) => `${proc} ${m}`)
+    .join(', ');
+
+function table(rows: string[][]): string {
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd()).join('\n');
+}
+
+/** Engine memory at each size against the smallest: the "flat in N" check, as a percentage. */
+function memoryGrowth(sizes: SizeReport[]): string[] {
+  const withEngine = sizes.filter((s) => s.systems.engine);
+  if (withEngine.length < 2) return [];
+  const base = withEngine[0];
+  const worker = (s: SizeReport) => Math.max(...Object.entries(s.systems.engine.peakMiB).flatMap(([p, m]) => (p.startsWith('fleet-worker') ? [m] : [])));
+  const pct = (a: number, b: number) => `${a >= b ? '+' : ''}${Math.round(((a - b) / b) * 100)} %`;
+  return withEngine.slice(1).map((s) => {
+    const o = s.systems.engine.peakMiB.orchestrator;
+    const bo = base.systems.engine.peakMiB.orchestrator;
+    return `engine memory at ${s.parts.toLocaleString('en-US')} against ${base.parts.toLocaleString('en-US')} parts: orchestrator ${o} MiB (${pct(o, bo)}), fleet worker ${worker(s)} MiB (${pct(worker(s), worker(base))}); target within 10 %`;
+  });
+}
+
+/** The benchmark's human-readable output: one table per size, then memory growth and the skewed job. */
+export function renderText(r: BenchReport): string {
+  const out: string[] = [
+    `batchgrid benchmark, ${r.date} — ${r.machine.cpus} × ${r.machine.cpuModel}, ${r.machine.memoryGiB} GiB, Node ${r.machine.node}`,
+    `${r.settings.workers} worker processes × ${r.settings.workerConcurrency} slots for every system; window ${r.settings.concurrency} (Temporal fan-out ${r.settings.fanoutWindow}); SQS ${r.settings.sqsBackend}; warm-up ${r.warmupParts.toLocaleString('en-US')} parts; ${r.settings.rounds} interleaved rounds; median (lowest–highest)`,
+  ];
+  for (const s of r.sizes) {
+    const rows = [['system', 'parts/s', 'engine ratio', 'history events', 'peak MiB per process']];
+    for (const [id, f] of Object.entries(s.systems)) {
+      const events = f.historyEvents === undefined ? '–' : f.workflowRuns ? `${f.historyEvents.toLocaleString('en-US')} in ${f.workflowRuns} runs` : String(f.historyEvents);
+      rows.push([f.label, formatRate(f.partsPerSecond), s.ratios[id] ? formatRatio(s.ratios[id]) : '–', events, mib(f.peakMiB)]);
+    }
+    out.push('', `N = ${s.parts.toLocaleString('en-US')} parts`, table(rows));
+    const bytes = s.systems.engine?.bytesPerPartStage;
+    if (bytes !== undefined) out.push(`Postgres: ${bytes} bytes per part-stage (task_runs: table, indexes, TOAST; target at most 200)`);
+    for (const k of [...s.skipped, ...s.capped]) out.push(`${k.system}: ${k.reason}`);
+    out.push(`shared services during these rounds (resident peak MiB): ${mib(s.sharedServicesPeakMiB) || 'none found'}`);
+  }
+  out.push('');
+  out.push(...memoryGrowth(r.sizes));
+  if (r.skew) {
+    const k = r.skew;
+    out.push(
+      `stream against barrier, ${k.parts.toLocaleString('en-US')} parts × 2 stages, run times Pareto(min ${k.distribution.minMs} ms, alpha ${k.distribution.alpha}, cap ${k.distribution.maxMs} ms):`,
+      `  stream ${k.stream.median.toFixed(1)} s (${k.stream.min.toFixed(1)}–${k.stream.max.toFixed(1)}), barrier ${k.barrier.median.toFixed(1)} s (${k.barrier.min.toFixed(1)}–${k.barrier.max.toFixed(1)}), barrier / stream ${formatRatio(k.ratio)}; target at least 1.5×`,
+    );
+  }
+  out.push(
+    '',
+    'parts/s counts each part once; the engine runs every part through two stages (two task passes and two completions per part), every peer through one.',
+    `benchmark took ${r.seconds} s`,
+  );
+  return `${out.join('\n')}\n`;
+}
