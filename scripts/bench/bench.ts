@@ -60,7 +60,7 @@ function parseOptions(): Options {
     .option('--concurrency <n>', 'the window: parts in flight (engine and Temporal fan-out)', positive('--concurrency'), 2000)
     .option('--peer-max-parts <n>', 'the Temporal fan-out and BullMQ are skipped above this size', positive('--peer-max-parts'), 100_000)
     .option('--warmup-parts <n>', 'parts of the warm-up pass (each system once, not measured)', positive('--warmup-parts'), 2000)
-    .option('--fanout-parts <n>', 'the Temporal fan-out runs at most this many parts per round (about 35 parts/s here: 20,000 would take 10 minutes a round)', positive('--fanout-parts'), 2000)
+    .option('--fanout-parts <n>', 'the Temporal fan-out runs at most this many parts per round (15–35 parts/s here: 20,000 would take 10–20 minutes a round)', positive('--fanout-parts'), 1000)
     .option('--fanout-window <n>', "the Temporal fan-out's window (default: --concurrency, at most 2,000 pending activities)", positive('--fanout-window'))
     .option('--skew-parts <n>', 'parts of the skewed stream-against-barrier job', positive('--skew-parts'), 2000)
     .option('--skip <list>', `comma-separated systems to leave out: ${SYSTEM_IDS.join(', ')}`, '')
@@ -78,8 +78,9 @@ function parseOptions(): Options {
 /** The engine's workflow bundle and the fan-out's, built once so that no measured run pays for bundling. */
 async function writeBundles(dir: string): Promise<{ engine: string; fanOut: string }> {
   const engine = path.join(dir, 'engine-workflows.js');
-  const r = spawnSync(process.execPath, [distPath('manager/cli/main.js'), 'orchestrator', '--write-bundle', engine], { stdio: ['ignore', 'ignore', 'inherit'] });
-  if (r.status !== 0) throw new Error(`orchestrator --write-bundle exited with ${r.status}`);
+  // webpack's report of the bundle is noise here: shown only when bundling fails.
+  const r = spawnSync(process.execPath, [distPath('manager/cli/main.js'), 'orchestrator', '--write-bundle', engine], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`orchestrator --write-bundle exited with ${r.status}: ${r.stderr}`);
   const fanOut = path.join(dir, 'fanout-workflows.js');
   const { code } = await bundleWorkflowCode({ workflowsPath: fanOutWorkflowsPath(), logger: new DefaultLogger('WARN') });
   fs.writeFileSync(fanOut, code);
@@ -171,9 +172,10 @@ async function run(): Promise<void> {
     seconds: 0,
   };
   try {
-    // The SQS server's JVM, Temporal's caches and Postgres start cold: one unmeasured pass of each system.
+    // The SQS server's JVM, Temporal's caches and Postgres start cold: one unmeasured pass of each
+    // system (a capped peer at a fifth of its cap: it warms the same caches in a fraction of the time).
     for (const s of systems) {
-      const r = await s.run(o.warmupParts);
+      const r = await s.run(Math.min(o.warmupParts, Math.ceil((s.capParts ?? Infinity) / 5)));
       note(`warm-up: ${s.label} ${r.seconds.toFixed(1)} s`);
     }
     for (const n of o.parts) report.sizes.push(await measureSize(systems, n, o));

@@ -89,6 +89,7 @@ export function renderText(r: BenchReport): string {
     out.push(
       `stream against barrier, ${k.parts.toLocaleString('en-US')} parts × 2 stages, run times Pareto(min ${k.distribution.minMs} ms, alpha ${k.distribution.alpha}, cap ${k.distribution.maxMs} ms):`,
       `  stream ${k.stream.median.toFixed(1)} s (${k.stream.min.toFixed(1)}–${k.stream.max.toFixed(1)}), barrier ${k.barrier.median.toFixed(1)} s (${k.barrier.min.toFixed(1)}–${k.barrier.max.toFixed(1)}), barrier / stream ${formatRatio(k.ratio)}; target at least 1.5×`,
+      `  lower bounds from the run times alone (no overhead, unlimited slots): stream ${k.boundSeconds.stream.toFixed(1)} s, barrier ${k.boundSeconds.barrier.toFixed(1)} s`,
     );
   }
   out.push(

@@ -1,6 +1,7 @@
 import type { AwsClients } from '../../common/aws';
 import { distPath } from '../../common/paths';
 import { runEngineJob, type EngineSetup, type StageDef } from './engine';
+import { skewedMs } from './skew-tasks';
 import { note } from './processes';
 import { spreadOf, type Spread } from './stats';
 
@@ -15,9 +16,24 @@ export interface SkewResult {
   barrier: Spread;
   /** Barrier makespan over stream makespan, round by round. */
   ratio: Spread;
+  /**
+   * Lower bounds of the makespans from the run times alone (any number of slots, no overhead):
+   * barrier, the slowest part of each stage one after the other; stream, the slowest part's two
+   * stages together. What the engine adds to these is its own overhead and the fleet's slots.
+   */
+  boundSeconds: { stream: number; barrier: number };
 }
 
 /** Two `bench.skewed` stages, each with its own draw of run times, chained by `chain`. */
+function boundSeconds(parts: number): SkewResult['boundSeconds'] {
+  const first = Array.from({ length: parts }, (_, i) => skewedMs({ ...SKEW, seed: 1 }, i));
+  const second = Array.from({ length: parts }, (_, i) => skewedMs({ ...SKEW, seed: 2 }, i));
+  return {
+    barrier: (Math.max(...first) + Math.max(...second)) / 1000,
+    stream: Math.max(...first.map((t, i) => t + second[i])) / 1000,
+  };
+}
+
 const skewedStages = (chain: 'stream' | 'barrier'): StageDef[] => [
   { id: 'first', task: 'bench.skewed', params: { ...SKEW, seed: 1 } },
   { id: 'second', task: 'bench.skewed', params: { ...SKEW, seed: 2 }, needs: ['first'], chain },
@@ -39,5 +55,5 @@ export async function streamAgainstBarrier(aws: AwsClients, setup: EngineSetup, 
       note(`skew round ${round}: ${chain} ${r.seconds.toFixed(1)} s`);
     }
   }
-  return { parts, distribution: SKEW, stream: spreadOf(stream), barrier: spreadOf(barrier), ratio: spreadOf(barrier.map((b, i) => b / stream[i])) };
+  return { parts, distribution: SKEW, stream: spreadOf(stream), barrier: spreadOf(barrier), ratio: spreadOf(barrier.map((b, i) => b / stream[i])), boundSeconds: boundSeconds(parts) };
 }
