@@ -68,10 +68,12 @@ function parseOptions(): Options {
     .option('--json', 'print one JSON document on stdout instead of the table')
     .parse(process.argv);
   const raw = program.opts();
-  const parts = String(raw.parts).split(',').map((s) => positive('--parts')(s.trim()));
+  const parts = String(raw.parts).split(',').map((s) => Number(s.trim().replace(/_/g, '')));
+  const bad = String(raw.parts).split(',').filter((_, i) => !Number.isInteger(parts[i]) || parts[i] < 1);
+  if (bad.length > 0) program.error(`error: --parts must list whole numbers of at least 1, got "${bad.join(', ')}".`);
   const skip = String(raw.skip).split(',').map((s) => s.trim()).filter(Boolean);
   const unknown = skip.filter((s) => !SYSTEM_IDS.includes(s));
-  if (unknown.length > 0) throw new InvalidArgumentError(`--skip: unknown system ${unknown.join(', ')}; choose from ${SYSTEM_IDS.join(', ')}.`);
+  if (unknown.length > 0) program.error(`error: --skip: unknown system ${unknown.join(', ')}; choose from ${SYSTEM_IDS.join(', ')}.`);
   return { ...(raw as Omit<Options, 'parts' | 'skip'>), parts, skip, json: Boolean(raw.json) };
 }
 
