@@ -14,7 +14,7 @@ import { bullmq } from './peers/bullmq';
 import { rawSqs } from './peers/raw-sqs';
 import { fanOutWorkflowsPath, temporalFanOut } from './peers/temporal-fanout';
 import { note } from './processes';
-import { renderText, type BenchReport, type SizeReport, type SystemFigures } from './report';
+import { engineMemoryGrowth, renderText, type BenchReport, type SizeReport, type SystemFigures } from './report';
 import { streamAgainstBarrier } from './skew';
 import { pairedRatios, spreadOf } from './stats';
 import type { BenchSystem, RunResult } from './system';
@@ -171,6 +171,7 @@ async function run(): Promise<void> {
     settings: { workers: o.workers, workerConcurrency: o.workerConcurrency, concurrency: o.concurrency, fanoutWindow: Math.min(o.fanoutWindow ?? o.concurrency, 2000), rounds: o.rounds, sqsBackend: cfg.BATCHGRID_SQS_BACKEND, nodeOptions: process.env.NODE_OPTIONS ?? '' },
     warmupParts: o.warmupParts,
     sizes: [],
+    memoryGrowth: [],
     seconds: 0,
   };
   try {
@@ -187,6 +188,7 @@ async function run(): Promise<void> {
     destroyAwsClients(aws);
     fs.rmSync(dir, { recursive: true, force: true });
   }
+  report.memoryGrowth = engineMemoryGrowth(report.sizes);
   report.seconds = Math.round((Date.now() - began) / 1000);
   process.stdout.write(o.json ? `${JSON.stringify(report, null, 2)}\n` : renderText(report));
 }

@@ -35,6 +35,8 @@ export interface BenchReport {
   settings: { workers: number; workerConcurrency: number; concurrency: number; fanoutWindow: number; rounds: number; sqsBackend: string; nodeOptions: string };
   warmupParts: number;
   sizes: SizeReport[];
+  /** The engine's memory at each larger size against the smallest (empty with one size). */
+  memoryGrowth: MemoryGrowth[];
   skew?: SkewResult;
   /** Wall-clock seconds of the whole benchmark. */
   seconds: number;
@@ -50,19 +52,36 @@ function table(rows: string[][]): string {
   return rows.map((r) => r.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd()).join('\n');
 }
 
-/** Engine memory at each size against the smallest: the "flat in N" check, as a percentage. */
-function memoryGrowth(sizes: SizeReport[]): string[] {
+/** The engine's peak memory at one size against the smallest size of the run (the "flat in N" check). */
+export interface MemoryGrowth {
+  parts: number;
+  baseParts: number;
+  orchestratorMiB: number;
+  /** Change against the smallest size, in per cent. */
+  orchestratorPct: number;
+  /** The larger of the fleet workers' peaks. */
+  fleetWorkerMiB: number;
+  fleetWorkerPct: number;
+}
+
+export function engineMemoryGrowth(sizes: SizeReport[]): MemoryGrowth[] {
   const withEngine = sizes.filter((s) => s.systems.engine);
   if (withEngine.length < 2) return [];
-  const base = withEngine[0];
+  const orchestrator = (s: SizeReport) => s.systems.engine.peakMiB.orchestrator;
   const worker = (s: SizeReport) => Math.max(...Object.entries(s.systems.engine.peakMiB).flatMap(([p, m]) => (p.startsWith('fleet-worker') ? [m] : [])));
-  const pct = (a: number, b: number) => `${a >= b ? '+' : ''}${Math.round(((a - b) / b) * 100)} %`;
-  return withEngine.slice(1).map((s) => {
-    const o = s.systems.engine.peakMiB.orchestrator;
-    const bo = base.systems.engine.peakMiB.orchestrator;
-    return `engine memory at ${s.parts.toLocaleString('en-US')} against ${base.parts.toLocaleString('en-US')} parts: orchestrator ${o} MiB (${pct(o, bo)}), fleet worker ${worker(s)} MiB (${pct(worker(s), worker(base))}); target within 10 %`;
-  });
+  const pct = (a: number, b: number) => Math.round(((a - b) / b) * 100);
+  const base = withEngine[0];
+  return withEngine.slice(1).map((s) => ({
+    parts: s.parts,
+    baseParts: base.parts,
+    orchestratorMiB: orchestrator(s),
+    orchestratorPct: pct(orchestrator(s), orchestrator(base)),
+    fleetWorkerMiB: worker(s),
+    fleetWorkerPct: pct(worker(s), worker(base)),
+  }));
 }
+
+const signed = (pct: number) => `${pct >= 0 ? '+' : ''}${pct} %`;
 
 /** The benchmark's human-readable output: one table per size, then memory growth and the skewed job. */
 export function renderText(r: BenchReport): string {
@@ -83,7 +102,11 @@ export function renderText(r: BenchReport): string {
     out.push(`shared services during these rounds (resident peak MiB): ${mib(s.sharedServicesPeakMiB) || 'none found'}`);
   }
   out.push('');
-  out.push(...memoryGrowth(r.sizes));
+  for (const g of r.memoryGrowth) {
+    out.push(
+      `engine memory at ${g.parts.toLocaleString('en-US')} against ${g.baseParts.toLocaleString('en-US')} parts: orchestrator ${g.orchestratorMiB} MiB (${signed(g.orchestratorPct)}), fleet worker ${g.fleetWorkerMiB} MiB (${signed(g.fleetWorkerPct)}); target within 10 %`,
+    );
+  }
   if (r.skew) {
     const k = r.skew;
     out.push(

@@ -1,3 +1,4 @@
+import { engineMemoryGrowth, type SizeReport } from '../../scripts/bench/report';
 import { skewedMs } from '../../scripts/bench/skew-tasks';
 import { formatRate, formatRatio, pairedRatios, spreadOf } from '../../scripts/bench/stats';
 
@@ -50,5 +51,29 @@ describe('skewedMs', () => {
     expect(median).toBeGreaterThan(15);
     expect(median).toBeLessThan(21);
     expect(sorted[9900]).toBeGreaterThan(350);
+  });
+});
+
+describe('engineMemoryGrowth', () => {
+  const size = (parts: number, peakMiB: Record<string, number>): SizeReport => ({
+    parts,
+    rounds: 1,
+    systems: { engine: { label: 'engine', parts, partsPerSecond: spreadOf([1]), seconds: spreadOf([1]), peakMiB } },
+    ratios: {},
+    skipped: [],
+    capped: [],
+    sharedServicesPeakMiB: {},
+  });
+
+  it('compares every larger size with the smallest, taking the larger fleet worker', () => {
+    const growth = engineMemoryGrowth([
+      size(20_000, { orchestrator: 400, 'fleet-worker-1': 200, 'fleet-worker-2': 220 }),
+      size(1_000_000, { orchestrator: 500, 'fleet-worker-1': 231, 'fleet-worker-2': 198 }),
+    ]);
+    expect(growth).toEqual([{ parts: 1_000_000, baseParts: 20_000, orchestratorMiB: 500, orchestratorPct: 25, fleetWorkerMiB: 231, fleetWorkerPct: 5 }]);
+  });
+
+  it('has nothing to compare with one size', () => {
+    expect(engineMemoryGrowth([size(20_000, { orchestrator: 400, 'fleet-worker-1': 200 })])).toEqual([]);
   });
 });
