@@ -3,6 +3,7 @@ import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { partPrefixOf } from '../common/layout';
 import { FLEET_RETENTION_SECONDS } from '../common/sqs/queues';
 import type { StageDef } from '../pipeline/types';
+import { jobTolerance } from '../store/jobs';
 import { claimStageRun, setStageRunStatus, stageRunStatus, TERMINAL_STAGE_STATUSES } from '../store/stage-runs';
 import { firstFailure, streamResumeSeq, type StageCounts } from '../store/task-runs';
 import type { ActivityDeps } from './deps';
@@ -131,7 +132,8 @@ export function createRunStage(deps: ActivityDeps) {
       throw ApplicationFailure.retryable(`stage ${stage.id}: attempt ${attempt} stopped because ${reason}`, 'StageInterrupted');
     }
 
-    const ok = withinTolerance(stage.tolerate, counts.failed, counts.total);
+    // `batchgrid tune --tolerate` replaces every stage's tolerance while the job runs.
+    const ok = withinTolerance((await jobTolerance(db, jobId)) ?? stage.tolerate, counts.failed, counts.total);
     const first = ok ? undefined : await firstFailure(db, jobId, stage.id);
     const error = ok ? undefined : `${counts.failed} of ${counts.total} parts failed, beyond the stage's tolerance (part ${first?.part}: ${first?.error?.message ?? 'unknown error'})`;
     const result: StageResult = {

@@ -29,8 +29,8 @@ export interface StageStore {
   openParts(): Promise<OpenPart[]>;
   /** Counts derived from stored rows. */
   counts(): Promise<StageCounts>;
-  /** The job's status and the activity attempt that owns the stage run. */
-  runnerState(): Promise<{ jobStatus: string | undefined; runnerAttempt: number | null }>;
+  /** The job's status, the activity attempt that owns the stage run, and the job's window if it was tuned. */
+  runnerState(): Promise<{ jobStatus: string | undefined; runnerAttempt: number | null; concurrency?: number | null }>;
   /**
    * Under the job's window lock: reads how many of the job's parts are in flight and how many of
    * its other stages wait for slots, lets `choose` pick parts, records this stage's waiting count
@@ -80,7 +80,7 @@ export interface StageLoopOptions {
   stage: StageDef;
   /** This activity attempt: a newer owner of the stage run supersedes it. */
   attempt: number;
-  /** Max parts of the whole job in flight, shared by its running stages. */
+  /** Max parts of the whole job in flight, shared by its running stages (a tune read from the store replaces it). */
   concurrency: number;
   /**
    * The lost-message slack: how long past its timeout, counted from when a worker started it, a
@@ -168,6 +168,7 @@ export async function runStageLoop(o: StageLoopOptions): Promise<StageCounts> {
   const counts = await store.counts();
   const source = await o.openSource(counts);
   let paused = false;
+  let concurrency = o.concurrency;
   let lastRunnerCheck = Number.NEGATIVE_INFINITY;
   let lastQueueCheck = clock.now();
   let lastHeartbeat = Number.NEGATIVE_INFINITY;
@@ -241,7 +242,7 @@ export async function runStageLoop(o: StageLoopOptions): Promise<StageCounts> {
 
   const stageCap = stage.concurrency ?? Number.POSITIVE_INFINITY;
   /** Room in the job's window and the stage's own cap (the fleet's share aside). */
-  const windowRoom = () => Math.min(o.concurrency, stageCap) - window.inFlightCount;
+  const windowRoom = () => Math.min(concurrency, stageCap) - window.inFlightCount;
 
   /** Asks for the stage's share of the fleet, telling it what the stage has in flight and ready. */
   const refreshShare = async () => {
@@ -270,7 +271,7 @@ export async function runStageLoop(o: StageLoopOptions): Promise<StageCounts> {
     const now = clock.now();
     const deadlineAt = now + o.unstartedDeadlineMs;
     const chosen = await store.reserve((state) => {
-      const slots = Math.min(slotsFor(o.concurrency, state.inFlight, window.inFlightCount, state.othersWaiting), cap - window.inFlightCount);
+      const slots = Math.min(slotsFor(concurrency, state.inFlight, window.inFlightCount, state.othersWaiting), cap - window.inFlightCount);
       const ready = dueCount(window, now) + source.buffered;
       const retries = window.dueRetries(now, slots);
       const fresh = source.take(slots - retries.length);
@@ -348,6 +349,10 @@ export async function runStageLoop(o: StageLoopOptions): Promise<StageCounts> {
       const state = await store.runnerState();
       if (state.runnerAttempt !== null && state.runnerAttempt > o.attempt) throw new StageSupersededError(stage.id, o.attempt, state.runnerAttempt);
       paused = state.jobStatus === 'paused';
+      if (state.concurrency != null && state.concurrency !== concurrency) {
+        log.info({ from: concurrency, to: state.concurrency }, "the job's concurrency was tuned");
+        concurrency = state.concurrency;
+      }
     }
     await receiveCompletions();
     await resendLost();

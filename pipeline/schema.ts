@@ -109,7 +109,7 @@ export const RetrySchema = z
 const PERCENT = /^(\d+(?:\.\d+)?)%$/;
 
 /** `failedParts: 3` (a count) or `failedParts: "0.5%"` (of the stage's parts). */
-const failedParts = z.union([z.number(), z.string()], { error: 'must be a count (whole number >= 0) or a percentage like "0.5%"' }).transform(
+export const FailedPartsSchema = z.union([z.number(), z.string()], { error: 'must be a count (whole number >= 0) or a percentage like "0.5%"' }).transform(
   (value, ctx): Tolerance => {
     if (typeof value === 'number') {
       if (Number.isSafeInteger(value) && value >= 0) return { failedParts: value };
@@ -127,7 +127,7 @@ const failedParts = z.union([z.number(), z.string()], { error: 'must be a count 
 );
 
 export const ToleranceSchema = z
-  .strictObject({ failedParts: failedParts.optional() })
+  .strictObject({ failedParts: FailedPartsSchema.optional() })
   .transform((raw): Tolerance => raw.failedParts ?? { failedParts: 0 });
 
 /** Reports the first value inside `params` that JSON cannot carry (undefined, NaN, a function, a Date…). */

@@ -5,6 +5,7 @@ import {
   condition,
   defineQuery,
   defineSignal,
+  defineUpdate,
   isCancellation,
   log,
   proxyActivities,
@@ -20,6 +21,7 @@ import type { Activities, JobSummary, StagePlan, StageResult } from '../activiti
 import { SEARCH_ATTRIBUTE_KEYS as SA } from '../common/search-attributes';
 import type { JobStatus, StageStatus } from '../common/status';
 import { fleetOf, readyStages } from '../pipeline/dag';
+import type { JobTune } from '../pipeline/tune';
 import type { PipelineDef, StageDef } from '../pipeline/types';
 
 export interface BatchJobInput {
@@ -69,6 +71,12 @@ export interface JobProgress {
 
 export const progressQuery = defineQuery<JobProgress>('progress');
 export const pauseSignal = defineSignal('pause');
+/**
+ * Retunes the running job (`batchgrid tune`): its window, priority, tolerated failures. As an
+ * update, each change is in the job's history with what it set; a bad request or a finished job
+ * fails the update, saying why.
+ */
+export const tuneUpdate = defineUpdate<JobTune, [unknown]>('tune');
 export const resumeSignal = defineSignal('resume');
 
 /** `job-nightly-2026-11-29T03:00:00Z` → `nightly-2026-11-29t03-00-00z`: a schedule's run id as a job id. */
@@ -112,6 +120,20 @@ export async function batchJob(input: BatchJobInput): Promise<JobSummary> {
   setHandler(progressQuery, () => ({ jobId, pipeline: pipeline.name, status, stages: [...stages.values()] }));
   setHandler(pauseSignal, () => void (wantPaused = true));
   setHandler(resumeSignal, () => void (wantPaused = false));
+  let concurrency = pipeline.concurrency;
+  setHandler(
+    tuneUpdate,
+    async (request) => {
+      const tune = await acts.tuneJob({ jobId, tune: request });
+      if (tune.concurrency !== undefined) concurrency = tune.concurrency;
+      return tune;
+    },
+    {
+      validator: (_request: unknown) => {
+        if (status !== 'running' && status !== 'paused') throw new Error(`job ${jobId} is ${status}: there is nothing to tune`);
+      },
+    },
+  );
 
   const describe = () => {
     const running = [...stages.values()].filter((s) => s.status === 'running' || s.status === 'planning');
@@ -167,8 +189,8 @@ export async function batchJob(input: BatchJobInput): Promise<JobSummary> {
       describe();
       const what = plan.source.kind === 'manifest' ? `${plan.source.partsTotal} parts` : `parts streamed from ${plan.source.upstream}`;
       const result = await runStage.executeWithOptions(
-        { ...stageOptions, summary: `run stage ${stage.id}: ${stage.task} over ${what}, ${pipeline.concurrency} in flight at most` },
-        [{ jobId, stage, bucket, concurrency: pipeline.concurrency, source: plan.source, fleet: fleetOf(pipeline, stage), inputQueueUrl: plan.inputQueueUrl, dlqUrl: plan.dlqUrl, partsPerMessage: opts.partsPerMessage, overdueSlackMs: opts.overdueSlackMs, queueAheadMs: opts.queueAheadMs }],
+        { ...stageOptions, summary: `run stage ${stage.id}: ${stage.task} over ${what}, ${concurrency} in flight at most` },
+        [{ jobId, stage, bucket, concurrency, source: plan.source, fleet: fleetOf(pipeline, stage), inputQueueUrl: plan.inputQueueUrl, dlqUrl: plan.dlqUrl, partsPerMessage: opts.partsPerMessage, overdueSlackMs: opts.overdueSlackMs, queueAheadMs: opts.queueAheadMs }],
       );
       results.push(result);
       entry.result = result;

@@ -118,6 +118,11 @@ describe('HTTP API against the real stack', () => {
     expect(bad.body.problems).toContainEqual({ path: 'body', message: 'Unrecognized key: "extra"' });
     expect(Object.keys(bad.body)).toEqual(['error', 'problems']);
 
+    const tune = await call('POST', '/v1/jobs/some-job/tune', { concurrency: 0, speed: 'fast' });
+    expect(tune.status).toBe(400);
+    expect(tune.body.problems.map((p: { path: string }) => p.path).sort()).toEqual(['body', 'body.concurrency']);
+    expect((await call('POST', '/v1/jobs/some-job/tune', {})).body.problems).toEqual([{ path: 'body', message: 'give at least one of concurrency, priority, tolerate' }]);
+
     const missing = await call('POST', '/v1/jobs', {});
     expect(missing.body.problems).toEqual([
       { path: 'body.pipeline', message: 'required' },

@@ -184,6 +184,8 @@ describe('store', () => {
         parentJobId: null,
         fleet: 'default',
         priority: 1,
+        concurrency: definition.concurrency,
+        tolerate: null,
         createdAt: at(0),
         startAt: at(60),
         startedAt: null,
