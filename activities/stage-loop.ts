@@ -39,6 +39,8 @@ export interface StageStore {
   reserve(choose: (window: { inFlight: number; othersWaiting: number }) => { parts: QueuedPart[]; waiting: number }): Promise<QueuedPart[]>;
   /** Applies results; returns the transitions that really happened (duplicates return none). */
   applyResults(successes: ReceivedResult[], failures: FailureDecision[]): Promise<Transition[]>;
+  /** Records backup attempts of parts in flight as queued (their earlier attempt's success still counts). */
+  requeue(parts: QueuedPart[]): Promise<void>;
   /** Records parts started (their deadline with them); returns the ones whose outstanding attempt it was. */
   markStarted(notices: StartNotice[]): Promise<{ part: number; attempt: number }[]>;
 }
@@ -72,6 +74,8 @@ export interface StageLoopProgress {
   retrying: number;
   succeeded: number;
   failed: number;
+  /** Backup attempts launched for stragglers (`speculate`). */
+  backups: number;
   paused: boolean;
 }
 
@@ -99,8 +103,10 @@ export interface StageLoopOptions {
    * windows cap the stage.
    */
   fleetShare?: (load: StageLoad) => Promise<number>;
-  /** Where a part writes its outputs. */
-  outputPrefix(part: number): string;
+  /** Where a part writes its outputs; `attempt` for the attempts of a part that got a backup (each its own place). */
+  outputPrefix(part: number, attempt?: number): string;
+  /** Tells the workers that a part with a backup attempt was won by `attempt`, so the other is aborted. */
+  markWon?: (won: { part: number; attempt: number }[]) => Promise<void>;
   store: StageStore;
   receiver: CompletionReceiver;
   sender: TaskSender;
@@ -141,6 +147,12 @@ const RUNNER_CHECK_MS = 1000;
 const QUEUE_CHECK_MS = 5000;
 /** How often the loop asks for its share of the fleet. */
 const SHARE_CHECK_MS = 1000;
+/** How often the loop looks for stragglers to back up (`speculate`). */
+const SPECULATION_CHECK_MS = 500;
+/** A part is never a straggler before it has run this long, in ms. */
+const MIN_STRAGGLER_MS = 100;
+/** Run times kept for the median of a stage's finished parts. */
+const RUN_TIME_SAMPLES = 10_000;
 /** Over how long the slots its finished parts kept busy are averaged, in ms. */
 const BUSY_WINDOW_MS = 2000;
 const IDLE_WAIT_MS = 200;
@@ -177,13 +189,19 @@ export async function runStageLoop(o: StageLoopOptions): Promise<StageCounts> {
   const runTime = { totalMs: 0, parts: 0 };
   /** Run times of the parts that finished lately, as [received at, run ms] on the loop's clock. */
   let recent: [number, number][] = [];
+  /** Run times of succeeded parts (a bounded sample), for the median a straggler is measured against. */
+  const runTimes: number[] = [];
+  /** Parts that got a backup attempt: their attempts write apart, and the winner is announced. */
+  const backedUp = new Set<number>();
+  let backups = 0;
+  let lastSpeculation = Number.NEGATIVE_INFINITY;
 
   const toTask = (p: { part: number; attempt: number }): PartTask => ({
     part: p.part,
     attempt: p.attempt,
     inputs: inputsOf.get(p.part)?.inputs ?? [],
     inputsKey: inputsOf.get(p.part)?.inputsKey,
-    outputPrefix: o.outputPrefix(p.part),
+    outputPrefix: backedUp.has(p.part) ? o.outputPrefix(p.part, p.attempt) : o.outputPrefix(p.part),
   });
 
   const failure = (part: number, attempt: number, error: NonNullable<PartResult['error']>): PartResult => {
@@ -206,7 +224,12 @@ export async function runStageLoop(o: StageLoopOptions): Promise<StageCounts> {
       if (r.result.status !== 'succeeded') continue;
       runTime.totalMs += ms;
       runTime.parts += 1;
+      if (runTimes.length < RUN_TIME_SAMPLES) runTimes.push(ms);
+      else runTimes[runTime.parts % RUN_TIME_SAMPLES] = ms;
     }
+    const won = transitions.filter((t) => t.status === 'succeeded' && backedUp.has(t.part));
+    // Before the part is closed below: a straggler's backup is announced, so its loser is aborted.
+    if (won.length > 0) await o.markWon?.(won.map((t) => ({ part: t.part, attempt: t.attempt })));
     const retryAtOf = new Map(failures.map((f) => [`${f.result.part}:${f.result.attempt}`, f.retryAt]));
     for (const t of transitions) {
       // Live counts for heartbeats only; the stage's result is counted from stored rows.
@@ -284,6 +307,37 @@ export async function runStageLoop(o: StageLoopOptions): Promise<StageCounts> {
     await send(chosen);
   };
 
+  /**
+   * Backup attempts for stragglers (`speculate` on the stage), as MapReduce's backup tasks: once
+   * enough of the stage has finished, a part running far longer than the median of its finished
+   * peers is sent again as its next attempt, to whichever worker takes it. The first success wins
+   * (task_runs accepts a success from any attempt while the part is open); the other attempt's
+   * completion changes nothing and its worker aborts it on the won marker.
+   */
+  const speculate = async () => {
+    const spec = stage.speculate;
+    if (!spec || clock.now() - lastSpeculation < SPECULATION_CHECK_MS) return;
+    lastSpeculation = clock.now();
+    if (!source.exhausted || runTimes.length === 0) return;
+    if ((counts.succeeded + counts.failed) * 100 < spec.afterPercent * source.produced) return;
+    const sorted = [...runTimes].sort((a, b) => a - b);
+    const medianMs = sorted[Math.floor(sorted.length / 2)]!;
+    const thresholdMs = Math.max(MIN_STRAGGLER_MS, spec.slowerThan * medianMs);
+    const now = clock.now();
+    const stragglers = window.startedBefore(now - thresholdMs).filter((p) => !backedUp.has(p.part) && p.attempt < stage.retry.attempts);
+    if (stragglers.length === 0) return;
+    const deadlineAt = now + o.unstartedDeadlineMs;
+    const parts = stragglers.map((p) => ({ part: p.part, attempt: p.attempt + 1, sentAt: now, deadlineAt, inputs: inputsOf.get(p.part)?.inputs ?? [], inputsKey: inputsOf.get(p.part)?.inputsKey }));
+    await store.requeue(parts);
+    for (const p of parts) {
+      backedUp.add(p.part);
+      window.sent(p.part, p.attempt, deadlineAt, { sentAt: now });
+    }
+    backups += parts.length;
+    log.info({ parts: parts.map((p) => p.part), medianMs, thresholdMs }, 'backup attempts for stragglers');
+    await send(parts);
+  };
+
   /** Start notices: the part leaves the queue, and its deadline now counts from its start. */
   const applyStarts = async (started: ReceivedStart[]) => {
     if (started.length === 0) return;
@@ -334,7 +388,7 @@ export async function runStageLoop(o: StageLoopOptions): Promise<StageCounts> {
   const heartbeat = (force = false) => {
     if (!force && clock.now() - lastHeartbeat < HEARTBEAT_MS) return;
     lastHeartbeat = clock.now();
-    o.heartbeat({ cursor: source.produced, inFlight: window.inFlightCount, running: window.runningCount, retrying: window.waitingCount, succeeded: counts.succeeded, failed: counts.failed, paused });
+    o.heartbeat({ cursor: source.produced, inFlight: window.inFlightCount, running: window.runningCount, retrying: window.waitingCount, succeeded: counts.succeeded, failed: counts.failed, backups, paused });
   };
 
   if (o.attempt > 1) {
@@ -359,6 +413,7 @@ export async function runStageLoop(o: StageLoopOptions): Promise<StageCounts> {
     await expireOverdue();
     await refreshShare();
     if (!paused) await fill();
+    if (!paused) await speculate();
     heartbeat();
     if (source.exhausted && window.empty) break;
     if (window.inFlightCount === 0) {
