@@ -1,6 +1,7 @@
 import type { QueryResultRow } from 'pg';
 import type { FinalPartStatus } from '../common/status';
 import type { Queryable } from './db';
+import { jobAggregates } from './aggregates';
 
 /**
  * Performance statistics of one job, computed by Postgres from task_runs (one row per part, its
@@ -75,6 +76,8 @@ const percentiles = (row: QueryResultRow, column: string): Percentiles | null =>
  * then one row per stage that has parts, by stage id.
  */
 export async function partStats(db: Queryable, jobId: string): Promise<PartStatsRow[]> {
+  const compacted = await jobAggregates(db, jobId);
+  if (compacted) return compacted.partStats;
   const r = await db.query(
     `WITH t AS (
        SELECT stage_id, status, attempt, bytes_in, bytes_out,
@@ -112,11 +115,14 @@ export async function partStats(db: Queryable, jobId: string): Promise<PartStats
 
 /**
  * The `limit` slowest finished parts of each stage of the job (by run time, longest first), read
- * through task_runs_slowest_idx one stage at a time.
+ * through task_runs_slowest_idx one stage at a time; of a compacted job, at most the
+ * COMPACT_SLOWEST_KEPT that compaction kept.
  */
 export async function slowestParts(db: Queryable, jobId: string, limit: number): Promise<SlowPartRow[]> {
   if (!Number.isInteger(limit) || limit < 0) throw new Error(`limit must be a whole number ≥ 0, got ${limit}.`);
   if (limit === 0) return [];
+  const compacted = await jobAggregates(db, jobId);
+  if (compacted) return compacted.slowest.filter((row, i, rows) => i < limit || rows[i - limit]!.stageId !== row.stageId);
   const r = await db.query(
     `SELECT s.stage_id, t.part, t.attempt, t.status, t.worker_id, ${ms('t.started_at', 't.finished_at')} AS run_ms
        FROM stage_runs s
@@ -136,6 +142,8 @@ export async function slowestParts(db: Queryable, jobId: string, limit: number):
 
 /** Per worker: the parts of the job whose latest attempt ran on it, busiest first. */
 export async function workerStats(db: Queryable, jobId: string): Promise<WorkerStatsRow[]> {
+  const compacted = await jobAggregates(db, jobId);
+  if (compacted) return compacted.workerStats;
   const r = await db.query(
     `SELECT worker_id,
             count(*)::int AS parts,
