@@ -136,15 +136,14 @@ const indexEntry = (keys: string[]) => `(12 + (${keys.map((k) => `pg_column_size
 
 /**
  * SQL: bytes one task_runs row `t` takes in the table (tuple and line pointer) and in each index
- * that holds it (001_init.sql, 004_in_flight_index.sql), as a freshly built index would store
+ * that holds it (001_init.sql, 004_in_flight_index.sql, 009_compaction.sql), as a freshly built index would store
  * it: entries of deleted rows are not counted (Postgres reuses their space). Keep it in step with
  * the indexes of task_runs.
  */
 const TASK_RUN_BYTES = `(pg_column_size(t.*) + 4
   + ${indexEntry(['t.job_id', 't.stage_id', 't.part'])}
-  + ${indexEntry(['t.job_id', 't.stage_id', 't.status'])}
+  + CASE WHEN t.status <> 'succeeded' THEN ${indexEntry(['t.job_id', 't.stage_id', 't.status'])} ELSE 0 END
   + CASE WHEN t.success_seq IS NOT NULL THEN ${indexEntry(['t.job_id', 't.stage_id', 't.success_seq'])} ELSE 0 END
-  + CASE WHEN t.status IN ('succeeded', 'failed') THEN ${indexEntry(['t.job_id', 't.stage_id', 't.finished_at - t.started_at'])} ELSE 0 END
   + CASE WHEN t.status = 'queued' THEN ${indexEntry(['t.job_id'])} ELSE 0 END)`;
 
 /** The store bytes of the given jobs (see StoreBytes). */

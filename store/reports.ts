@@ -114,8 +114,8 @@ export async function partStats(db: Queryable, jobId: string): Promise<PartStats
 }
 
 /**
- * The `limit` slowest finished parts of each stage of the job (by run time, longest first), read
- * through task_runs_slowest_idx one stage at a time; of a compacted job, at most the
+ * The `limit` slowest finished parts of each stage of the job (by run time, longest first), one
+ * stage at a time (a top-N sort over the stage's rows, which partStats reads in full anyway); of a compacted job, at most the
  * COMPACT_SLOWEST_KEPT that compaction kept.
  */
 export async function slowestParts(db: Queryable, jobId: string, limit: number): Promise<SlowPartRow[]> {

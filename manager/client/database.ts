@@ -24,6 +24,8 @@ import { migrate, migrationStatus, type AppliedMigration, type MigrationStatus }
 export interface DatabaseOptions {
   /** Postgres URL. Default: DATABASE_URL. */
   databaseUrl?: string;
+  /** A pool to use (and leave open) instead of opening one on `databaseUrl`. */
+  pool?: Pool;
 }
 
 /** Applies pending migrations (safe from several processes at once); `database` is the URL without its password. */
@@ -61,6 +63,7 @@ export async function storeSize(options: DatabaseOptions & { jobId?: string } = 
 
 async function withPool<T>(options: DatabaseOptions, max: number, fn: (pool: Pool, database: string) => Promise<T>): Promise<T> {
   const url = options.databaseUrl ?? config().DATABASE_URL;
+  if (options.pool) return fn(options.pool, redactUrl(url));
   const pool = createPool(url, { max });
   try {
     return await fn(pool, redactUrl(url));

@@ -1,11 +1,15 @@
 import { BatchGridClient } from '../../manager';
+import { dbCompactCommand, dbPruneCommand, dbSizeCommand } from '../../manager/cli/commands/db';
+import type { CliIo } from '../../manager/cli/render/io';
 import { JobStateError } from '../../manager/client/errors';
 import { jobReport } from '../../manager/reports';
+import { compactAfterMs, startCompactionSweep } from '../../orchestrator/compaction-sweep';
 import { compactFinishedJobs, compactJob, JobNotFinishedError, jobsStoreBytes, pruneJobs, storeBytesPerPartStage } from '../../store/compaction';
 import { fleetUsage } from '../../store/cost';
 import { insertJob } from '../../store/jobs';
 import { failedPartsWithInputs } from '../../store/task-runs';
 import { pipeline, randomId, startEngine, type TestEngine } from '../support/engine';
+import { waitFor } from '../support/stack';
 
 const PARTS = 60;
 const FAILED = [3, 41];
@@ -108,6 +112,27 @@ describe('store compaction and pruning', () => {
     await expect(compactFinishedJobs(engine.db.pool, { olderThanMs: -1 })).rejects.toThrow('olderThanMs must be a whole number of ms ≥ 0, got -1.');
   });
 
+  test('the orchestrator\'s sweep compacts a job once it has been finished for BATCHGRID_COMPACT_AFTER', async () => {
+    expect(compactAfterMs('off')).toBeUndefined();
+    expect(compactAfterMs('1h')).toBe(3_600_000);
+    expect(compactAfterMs('0s')).toBe(0);
+    expect(() => compactAfterMs('later')).toThrow(/^BATCHGRID_COMPACT_AFTER: invalid duration "later"/);
+    const def = pipeline({ name: 'sweep', stages: [{ id: 'a', task: 'noop' }] });
+    const jobId = randomId('sw');
+    await insertJob(engine.db.pool, { jobId, pipelineName: def.name, definition: def, bucket: engine.bucket, inputPrefix: `jobs/${jobId}/input/`, workflowId: `job-${jobId}`, fleet: 'default', status: 'cancelled' });
+    await engine.db.pool.query(`UPDATE jobs SET finished_at = now() - interval '2 minutes' WHERE job_id = $1`, [jobId]);
+    const compactedAt = async () => (await engine.db.pool.query(`SELECT compacted_at FROM jobs WHERE job_id = $1`, [jobId])).rows[0].compacted_at as Date | null;
+    const info = jest.fn();
+    const stop = startCompactionSweep(engine.db.pool, 60_000, { info, warn: jest.fn() }, 50);
+    try {
+      await waitFor(async () => (await compactedAt()) !== null, { what: 'the sweep to compact the job' });
+      expect(info).toHaveBeenCalledWith(expect.objectContaining({ jobId, partStages: 0 }), 'job compacted');
+    } finally {
+      await stop();
+      await stop();
+    }
+  });
+
   test('prune: a dry run deletes nothing and names what it would; a prune deletes exactly the old finished jobs', async () => {
     const def = pipeline({ name: 'prune', stages: [{ id: 'a', task: 'noop' }] });
     const pool = engine.db.pool;
@@ -146,7 +171,53 @@ describe('store compaction and pruning', () => {
     expect((await rowsOf(young)).length).toBe(3);
     expect((await pruneJobs(pool, { olderThanMs: 30 * 86_400_000, dryRun: true })).jobs).toBe(0);
   });
+
+  test('batchgrid db size, compact and prune print what they measured or did, and refuse what they cannot do', async () => {
+    const pool = engine.db.pool;
+    const def = pipeline({ name: 'cli', stages: [{ id: 'a', task: 'noop' }] });
+    const jobId = randomId('cli');
+    await insertJob(pool, { jobId, pipelineName: def.name, definition: def, bucket: engine.bucket, inputPrefix: `jobs/${jobId}/input/`, workflowId: `job-${jobId}`, fleet: 'default', status: 'failed' });
+    await pool.query(`UPDATE jobs SET finished_at = now() - interval '90 days' WHERE job_id = $1`, [jobId]);
+    await pool.query(`INSERT INTO stage_runs (job_id, stage_id, status, task, mode, parts_total) VALUES ($1, 'a', 'failed', 'noop', 'input', 4)`, [jobId]);
+    await pool.query(
+      `INSERT INTO task_runs (job_id, stage_id, part, attempt, status, sent_at, started_at, finished_at) SELECT $1, 'a', p, 1, CASE WHEN p = 0 THEN 'failed' ELSE 'succeeded' END, now(), now(), now() FROM generate_series(0, 3) p`,
+      [jobId],
+    );
+    const db = { pool };
+
+    const size = capture();
+    expect(await dbSizeCommand({ job: jobId }, size, db)).toBe(0);
+    expect(size.stdout).toMatch(new RegExp(`^job ${jobId}: 4 part-stages, 4 task_runs rows, .* — [0-9.]+ bytes per part-stage\n`));
+    expect(size.stdout).toMatch(/^ {2}task_runs +/m);
+    const unknown = capture();
+    expect(await dbSizeCommand({ job: 'no-such-job' }, unknown, db)).toBe(1);
+    expect(unknown.stderr).toBe('batchgrid: job no-such-job not found\n');
+
+    const compact = capture();
+    expect(await dbCompactCommand({ job: jobId }, compact, db)).toBe(0);
+    expect(compact.stdout).toBe(`compacted ${jobId}: 4 part-stages, 3 rows deleted, 1 kept (failed parts)\n`);
+    const again = capture();
+    expect(await dbCompactCommand({ job: jobId }, again, db)).toBe(0);
+    expect(again.stdout).toBe(`job ${jobId} was compacted already\n`);
+    const badAge = capture();
+    expect(await dbCompactCommand({ olderThan: 'soon' }, badAge, db)).toBe(1);
+    expect(badAge.stderr).toMatch(/^batchgrid: invalid duration "soon"/);
+
+    const dry = capture();
+    expect(await dbPruneCommand({ olderThan: '60d', dryRun: true }, dry, db)).toBe(0);
+    expect(dry.stdout).toMatch(new RegExp(`^would delete 1 jobs finished more than 60d ago: 1 stage runs, 1 task_runs rows, 4 part-stages, .*\n  ${jobId}\n$`));
+    const json = capture();
+    expect(await dbPruneCommand({ olderThan: '60d', json: true }, json, db)).toBe(0);
+    expect(JSON.parse(json.stdout)).toMatchObject({ dryRun: false, jobs: 1, jobIds: [jobId], taskRuns: 1, partStages: 4 });
+    expect((await pool.query(`SELECT count(*)::int AS n FROM jobs WHERE job_id = $1`, [jobId])).rows[0].n).toBe(0);
+  });
 });
+
+/** Captured CLI output. */
+function capture(): CliIo & { stdout: string; stderr: string } {
+  const io = { stdout: '', stderr: '', isTTY: false, columns: 120, out: (t: string) => void (io.stdout += t), err: (t: string) => void (io.stderr += t) };
+  return io;
+}
 
 async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
   const out: T[] = [];
