@@ -38,6 +38,10 @@ async function main(): Promise<void> {
     process.stdout.write(`parts per stage: ${o.parts}, part-stages: ${live.partStages}\n`);
     process.stdout.write(`live:      ${live.bytesPerPartStage!.toFixed(1)} bytes per part-stage (estimate per job: rows and index entries)\n`);
     process.stdout.write(`           task_runs files: ${(liveFiles.totalBytes / live.partStages).toFixed(1)} bytes per part-stage (table ${liveFiles.tableBytes}, indexes ${liveFiles.indexBytes})\n`);
+    const indexes = await pool.query<{ name: string; bytes: string }>(
+      `SELECT indexrelid::regclass::text AS name, pg_relation_size(indexrelid) AS bytes FROM pg_index WHERE indrelid = 'task_runs'::regclass ORDER BY 1`,
+    );
+    for (const x of indexes.rows) process.stdout.write(`           ${x.name}: ${(Number(x.bytes) / live.partStages).toFixed(1)} bytes per part-stage\n`);
     const r = await compactJob(pool, jobId);
     const compacted = await jobsStoreBytes(pool, [jobId]);
     process.stdout.write(`compacted: ${compacted.bytesPerPartStage!.toFixed(1)} bytes per part-stage (${r.rowsDeleted} rows deleted, ${r.rowsKept} kept; aggregates and intervals included)\n`);
