@@ -46,3 +46,14 @@ export async function jobAggregates(db: Queryable, jobId: string): Promise<JobAg
     stageBusy: x.stage_busy,
   };
 }
+
+/**
+ * `live()` read from task_runs, unless the job is compacted: then `compacted(aggregates)`. The live
+ * read goes first, so a compaction committing in between is seen by the check that follows and
+ * the complete aggregates are returned, never rows half gone.
+ */
+export async function liveOrCompacted<T>(db: Queryable, jobId: string, live: () => Promise<T>, compacted: (a: JobAggregates) => T): Promise<T> {
+  const result = await live();
+  const aggregates = await jobAggregates(db, jobId);
+  return aggregates ? compacted(aggregates) : result;
+}

@@ -1,6 +1,6 @@
 import { stageFleetSql, type Queryable } from './db';
 import { ms } from './reports';
-import { jobAggregates } from './aggregates';
+import { liveOrCompacted } from './aggregates';
 
 /**
  * What cost reports read: busy time per stage, a fleet's worker time and busy time in a window,
@@ -33,9 +33,11 @@ export interface FleetUsageRow {
 }
 
 /** Busy time per stage of the job that has any, by stage id. */
-export async function stageBusy(db: Queryable, jobId: string): Promise<StageBusyRow[]> {
-  const compacted = await jobAggregates(db, jobId);
-  if (compacted) return compacted.stageBusy;
+export function stageBusy(db: Queryable, jobId: string): Promise<StageBusyRow[]> {
+  return liveOrCompacted(db, jobId, () => liveStageBusy(db, jobId), (a) => a.stageBusy);
+}
+
+async function liveStageBusy(db: Queryable, jobId: string): Promise<StageBusyRow[]> {
   const r = await db.query(
     `SELECT stage_id, sum(${ms('started_at', 'finished_at')})::float8 AS busy_ms
        FROM task_runs WHERE job_id = $1 AND ${ran()}

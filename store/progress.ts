@@ -23,8 +23,13 @@ export interface StageProgress extends Record<PartCountName, number> {
 
 /** Progress of every stage of a job in one query, in the order the stages started. [] for an unknown job. */
 export async function jobProgress(db: Queryable, jobId: string): Promise<StageProgress[]> {
+  const live = await liveProgress(db, jobId);
+  // Checked after the live read: a compaction committed in between is seen here (aggregates.ts, liveOrCompacted).
   const compacted = await jobAggregates(db, jobId);
-  if (compacted) return compactedProgress(db, jobId, compacted.progress);
+  return compacted ? compactedProgress(db, jobId, compacted.progress) : live;
+}
+
+async function liveProgress(db: Queryable, jobId: string): Promise<StageProgress[]> {
   const r = await db.query(
     `SELECT s.stage_id, s.status, s.task, s.mode, s.parts_total,
             ${partCountColumns('t.')},
