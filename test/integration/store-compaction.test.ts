@@ -90,6 +90,11 @@ describe('store compaction and pruning', () => {
     expect(await compactJob(engine.db.pool, jobId)).toEqual({ jobId, compacted: false, partStages, rowsDeleted: 0, rowsKept: FAILED.length });
     await expect(collect(client.partResults(jobId, 'after'))).rejects.toThrow(JobStateError);
     await expect(collect(client.partResults(jobId, 'after'))).rejects.toThrow(/was compacted/);
+
+    // A retry of the compacted job runs exactly its failed parts, from the rows compaction kept.
+    const retry = await client.retryFailed(jobId);
+    await client.wait(retry.jobId);
+    expect((await rowsOf(retry.jobId)).filter((r) => r.stage_id === 'flaky').map((r) => r.part)).toEqual(FAILED);
   }, 120_000);
 
   test('a running job is refused; the policy compacts only jobs finished long enough ago', async () => {
