@@ -7,3 +7,5 @@ export * from './workers';
 export * from './scaling';
 export * from './progress';
 export * from './task-runs';
+export * from './aggregates';
+export * from './compaction';

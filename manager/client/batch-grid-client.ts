@@ -24,6 +24,7 @@ import {
   setJobStatus,
   type Job,
 } from '../../store/jobs';
+import { jobAggregates } from '../../store/aggregates';
 import { jobProgress } from '../../store/progress';
 import { closeOpenStageRuns, getStageRuns, type StageRun } from '../../store/stage-runs';
 import { succeededParts } from '../../store/task-runs';
@@ -392,9 +393,16 @@ export class BatchGridClient {
     });
   }
 
-  /** The handler results of a stage's succeeded parts, in part order, streamed from Postgres (any stage, not only the final ones); JobNotFoundError when the job is unknown. */
+  /** The handler results of a stage's succeeded parts, in part order, streamed from Postgres (any stage, not only the final ones); JobNotFoundError when the job is unknown, JobStateError once it is compacted. */
   async *partResults(jobId: string, stageId: string): AsyncGenerator<{ part: number; result: unknown }> {
-    await this.mustGet(jobId);
+    const job = await this.mustGet(jobId);
+    if (await jobAggregates(this.#db, jobId)) {
+      throw new JobStateError(
+        jobId,
+        job.status,
+        `job ${jobId} was compacted: its parts' results are no longer stored one by one (its final stages' results are in results.jsonl: \`batchgrid results ${jobId}\`)`,
+      );
+    }
     for await (const { part, result } of succeededParts(this.#db, jobId, stageId)) yield { part, result };
   }
 
