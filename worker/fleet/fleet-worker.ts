@@ -325,6 +325,7 @@ export class FleetWorker extends EventEmitter<FleetWorkerEvents> {
         msg.running.delete(controller);
         this.runningSince.delete(controller);
         this.speculative.delete(controller);
+        this.starts.finished(msg.task.completionQueueUrl, part);
         this.counters.busyMs += Date.now() - startedAt;
         this.finishPart(msg, ev, outcome);
         this.pump();
