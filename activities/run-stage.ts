@@ -10,6 +10,8 @@ import { firstFailure, streamResumeSeq, type StageCounts } from '../store/task-r
 import type { ActivityDeps } from './deps';
 import { DEFAULT_QUEUE_AHEAD_MS, postgresFleetShare } from './fleet-share';
 import { claimCheckInputs } from './part-inputs';
+import { createPartCache } from './part-cache';
+import { stageCacheCounts, type CacheCounts } from '../store/part-cache';
 import { ManifestSource, StreamSource, type PartSource } from './part-source';
 import { runStageLoop, StageSupersededError } from './stage-loop';
 import { postgresStageStore, sqsCompletionReceiver, sqsTaskSender, StageQueues, systemClock } from './stage-ports';
@@ -34,6 +36,8 @@ export interface RunStageInput {
   overdueSlackMs?: number;
   /** How much work the fleet's queue may hold ahead of its workers, in ms (see BatchJobOptions). Default: DEFAULT_QUEUE_AHEAD_MS. */
   queueAheadMs?: number;
+  /** The pipeline's name: what the part cache files a stage's entries under (`batchgrid cache clear --pipeline`). */
+  pipelineName?: string;
 }
 
 export interface StageResult {
@@ -46,6 +50,8 @@ export interface StageResult {
   startedAt: number;
   finishedAt: number;
   error?: string;
+  /** A stage with `cache: true`: parts reused, parts run, and the run time the reused ones saved. */
+  cache?: CacheCounts;
 }
 
 /** Default lost-message slack: a started part's completion may be this late past its timeout before the attempt is failed as timed out, in ms. */
@@ -100,6 +106,9 @@ export function createRunStage(deps: ActivityDeps) {
         concurrency: input.concurrency,
         overdueSlackMs: input.overdueSlackMs ?? DEFAULT_LOST_MESSAGE_SLACK_MS,
         unstartedDeadlineMs: FLEET_RETENTION_SECONDS * 1000,
+        cache: stage.cache
+          ? createPartCache({ db, s3: aws.s3, bucket: input.bucket, queuePrefix, fleet: input.fleet, jobId, pipelineName: input.pipelineName ?? jobId, stage, log })
+          : undefined,
         fleetShare: postgresFleetShare(db, { jobId, stageId: stage.id, fleet: input.fleet, queueAheadMs: input.queueAheadMs ?? DEFAULT_QUEUE_AHEAD_MS }),
         outputPrefix: (part, attempt) => (attempt === undefined ? partPrefixOf(jobId, stage.id, part) : partAttemptPrefixOf(jobId, stage.id, part, attempt)),
         markWon: (won) => markWon(input.bucket, jobId, stage.id, won, log),
@@ -148,6 +157,7 @@ export function createRunStage(deps: ActivityDeps) {
       startedAt,
       finishedAt: Date.now(),
       error,
+      ...(stage.cache ? { cache: await stageCacheCounts(db, jobId, stage.id) } : {}),
     };
     // Durable before it is returned: if the result is lost on its way to Temporal, the next attempt returns this.
     await setStageRunStatus(db, jobId, stage.id, result.status, { finishedAt: new Date(), partsTotal: counts.total, summary: result, error });

@@ -1,6 +1,7 @@
 import { MAX_MESSAGE_BYTES, type PartResult, type PartTask, type StartedPart } from '../common/messages';
 import type { StageDef } from '../pipeline/types';
 import type { FailureDecision, OpenPart, QueuedPart, StageCounts, StartNotice, Transition } from '../store/task-runs';
+import type { PartCache } from './part-cache';
 import type { NewPart, PartSource } from './part-source';
 import { backoffMs, dueCount, PartWindow, shouldRetry, slotsFor } from './window';
 
@@ -105,6 +106,8 @@ export interface StageLoopOptions {
   fleetShare?: (load: StageLoad) => Promise<number>;
   /** Where a part writes its outputs; `attempt` for the attempts of a part that got a backup (each its own place). */
   outputPrefix(part: number, attempt?: number): string;
+  /** The part cache of a stage with `cache: true` (activities/part-cache.ts). */
+  cache?: PartCache;
   /** Tells the workers that a part with a backup attempt was won by `attempt`, so the other is aborted. */
   markWon?: (won: { part: number; attempt: number }[]) => Promise<void>;
   store: StageStore;
@@ -147,6 +150,8 @@ const RUNNER_CHECK_MS = 1000;
 const QUEUE_CHECK_MS = 5000;
 /** How often the loop asks for its share of the fleet. */
 const SHARE_CHECK_MS = 1000;
+/** The worker id recorded for a part reused from the part cache. */
+export const CACHE_WORKER = 'cache';
 /** How often the loop looks for stragglers to back up (`speculate`). */
 const SPECULATION_CHECK_MS = 500;
 /** A part is never a straggler before it has run this long, in ms. */
@@ -218,7 +223,14 @@ export async function runStageLoop(o: StageLoopOptions): Promise<StageCounts> {
   const apply = async (successes: ReceivedResult[], failures: FailureDecision[]) => {
     const transitions = await store.applyResults(successes, failures);
     const now = clock.now();
+    if (o.cache) {
+      // Parts that ran (not reused) and counted: recorded in the cache with the inputs they were sent.
+      const counted = new Set(transitions.filter((t) => t.status === 'succeeded').map((t) => `${t.part}:${t.attempt}`));
+      const ran = successes.filter((r) => r.workerId !== CACHE_WORKER && counted.has(`${r.result.part}:${r.result.attempt}`));
+      await o.cache.record(ran.map((r) => ({ result: r.result, inputs: inputsOf.get(r.result.part)?.inputs ?? [], inputsKey: inputsOf.get(r.result.part)?.inputsKey })));
+    }
     for (const r of [...successes, ...failures]) {
+      if (r.result.cachedRunMs !== undefined) continue;
       const ms = Math.max(0, r.result.finishedAt - r.result.startedAt);
       recent.push([now, ms]);
       if (r.result.status !== 'succeeded') continue;
@@ -304,7 +316,18 @@ export async function runStageLoop(o: StageLoopOptions): Promise<StageCounts> {
       return { parts, waiting: ready - picked.length };
     });
     for (const c of chosen) window.sent(c.part, c.attempt, deadlineAt, { sentAt: now });
-    await send(chosen);
+    await send(await reuseCached(chosen, now));
+  };
+
+  /** With the part cache: applies the hits among the chosen first attempts as successes; returns the parts still to send. */
+  const reuseCached = async <T extends { part: number; attempt: number }>(chosen: T[], now: number): Promise<T[]> => {
+    const fresh = chosen.filter((c) => c.attempt === 1);
+    if (!o.cache || fresh.length === 0) return chosen;
+    const hits = await o.cache.lookup(fresh.map((c) => ({ part: c.part, attempt: c.attempt, inputs: inputsOf.get(c.part)?.inputs ?? [], inputsKey: inputsOf.get(c.part)?.inputsKey })), now);
+    if (hits.length === 0) return chosen;
+    await apply(hits.map((result) => ({ result, workerId: CACHE_WORKER })), []);
+    const hit = new Set(hits.map((h) => h.part));
+    return chosen.filter((c) => !hit.has(c.part));
   };
 
   /**

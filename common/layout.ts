@@ -20,6 +20,11 @@ export const partPrefixOf = (jobId: string, stageId: string, part: number) => `$
 export const partAttemptPrefixOf = (jobId: string, stageId: string, part: number, attempt: number) => `${partPrefixOf(jobId, stageId, part)}attempt-${attempt}/`;
 /** Written when a part that had a backup attempt succeeded (`{ attempt }`: the winner): the worker running the other attempt aborts it. */
 export const partWonKeyOf = (jobId: string, stageId: string, part: number) => `${stagePrefix(jobId, stageId)}won/${part}.json`;
+/**
+ * The version of a task's handler on a fleet's workers (`{ version }`), written by each worker as
+ * it starts: the orchestrator keys cached parts by it before sending anything (docs/engine.md, "Part cache").
+ */
+export const taskVersionKeyOf = (queuePrefix: string, fleet: string, task: string) => `fleets/${queuePrefix}/${fleet}/task-versions/${encodeURIComponent(task)}.json`;
 /** A part's input list when it is too long to travel inline in a task message. */
 export const partInputsKeyOf = (jobId: string, stageId: string, part: number) => `${stagePrefix(jobId, stageId)}part-inputs/${part}.jsonl`;
 /** Marks a stage run as over (finished, failed or cancelled): a fleet worker that finds the stage's completion queue missing reads it to tell "over" from "lost". */

@@ -77,6 +77,10 @@ export const PartResult = z.object({
   finishedAt: z.number().int(),
   bytesIn: z.number().int().nonnegative().default(0),
   bytesOut: z.number().int().nonnegative().default(0),
+  /** The version of the handler that ran it (`defineTask({ version })`): a cached part is keyed by it. */
+  taskVersion: z.string().optional(),
+  /** Set by the orchestrator on a part reused from the part cache: the run time of the attempt it reuses, in ms. */
+  cachedRunMs: z.number().int().nonnegative().optional(),
 });
 export type PartResult = z.infer<typeof PartResult>;
 

@@ -201,6 +201,8 @@ export const StageSchema = z.strictObject({
   concurrency: wholeNumber('parts', LIMITS.concurrency).optional(),
   /** Backup attempts for stragglers near the end of the stage. */
   speculate: SpeculateSchema.optional(),
+  /** Reuse identical parts of earlier jobs (the part cache). */
+  cache: z.boolean().default(false),
 });
 
 export const PipelineSchema = z
@@ -242,6 +244,7 @@ export const PipelineSchema = z
         fleet: stage.fleet ?? raw.fleet,
         ...(stage.concurrency === undefined ? {} : { concurrency: stage.concurrency }),
         ...(stage.speculate === undefined ? {} : { speculate: stage.speculate }),
+        ...(stage.cache ? { cache: true } : {}),
       })),
     }),
   );
@@ -257,7 +260,7 @@ const COMPILED_KEYS: Record<string, string> = {
 /** Every key the format knows, for "did you mean" hints on unknown keys. */
 const KNOWN_KEYS = [
   ...['apiVersion', 'kind', 'name', 'description', 'fleet', 'concurrency', 'priority', 'input', 'stages', 'split', 'by', 'size', 'key'],
-  ...['id', 'task', 'params', 'timeout', 'retry', 'tolerate', 'needs', 'chain', 'gather', 'speculate', 'after', 'slowerThan'],
+  ...['id', 'task', 'params', 'timeout', 'retry', 'tolerate', 'needs', 'chain', 'gather', 'speculate', 'after', 'slowerThan', 'cache'],
   ...['attempts', 'backoff', 'maxBackoff', 'failedParts'],
 ];
 

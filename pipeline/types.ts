@@ -60,6 +60,11 @@ export interface StageDef {
    * attempt on another worker; the first success wins, the other is aborted. Default: off.
    */
   speculate?: Speculation;
+  /**
+   * Reuse the outputs of an identical part from an earlier job (the content-addressed part cache):
+   * same task, handler version, params and input bytes. Default: false.
+   */
+  cache?: boolean;
 }
 
 export interface Speculation {

@@ -1,3 +1,4 @@
+import { deleteCacheOfJobs } from './part-cache';
 import type { Pool } from 'pg';
 import { JobNotFoundError } from '../common/errors';
 import { TERMINAL_JOB_STATUSES, type JobStatus } from '../common/status';
@@ -200,11 +201,14 @@ export interface PruneResult extends StoreBytes {
   dryRun: boolean;
   jobIds: string[];
   stageRuns: number;
+  /** Part cache entries whose outputs are those jobs' (an entry never outlives its outputs). */
+  cacheEntries: number;
 }
 
 /**
  * Deletes finished jobs that ended more than `olderThanMs` ago with everything the store holds of
- * them (stage runs, task runs, aggregates, intervals, submit claims); with `dryRun`, only says what
+ * them (stage runs, task runs, aggregates, intervals, submit claims, the part cache entries whose
+ * outputs are theirs); with `dryRun`, only says what
  * it would delete. A retry job outliving its pruned parent keeps its rows; its parent link is cleared.
  * S3 objects (inputs, outputs, results) are not touched.
  */
@@ -221,12 +225,14 @@ export async function pruneJobs(pool: Pool, filter: FinishedJobsFilter & { dryRu
     ).rows.map((x) => x.job_id);
     const bytes = await jobsStoreBytes(db, ids);
     const stageRuns = (await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM stage_runs WHERE job_id = ANY($1::text[])`, [ids])).rows[0]!.n;
+    const cacheEntries = (await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM part_cache WHERE job_id = ANY($1::text[])`, [ids])).rows[0]!.n;
     if (!dryRun && ids.length > 0) {
+      await deleteCacheOfJobs(db, ids);
       await db.query(`UPDATE jobs SET parent_job_id = NULL WHERE parent_job_id = ANY($1::text[]) AND NOT job_id = ANY($1::text[])`, [ids]);
       await db.query(`DELETE FROM job_claims WHERE job_id = ANY($1::text[])`, [ids]);
       await db.query(`DELETE FROM jobs WHERE job_id = ANY($1::text[])`, [ids]);
     }
-    return { ...bytes, dryRun, jobIds: ids, stageRuns };
+    return { ...bytes, dryRun, jobIds: ids, stageRuns, cacheEntries };
   };
   return dryRun ? run(pool) : withTransaction(pool, run);
 }

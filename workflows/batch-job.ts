@@ -190,7 +190,7 @@ export async function batchJob(input: BatchJobInput): Promise<JobSummary> {
       const what = plan.source.kind === 'manifest' ? `${plan.source.partsTotal} parts` : `parts streamed from ${plan.source.upstream}`;
       const result = await runStage.executeWithOptions(
         { ...stageOptions, summary: `run stage ${stage.id}: ${stage.task} over ${what}, ${concurrency} in flight at most` },
-        [{ jobId, stage, bucket, concurrency, source: plan.source, fleet: fleetOf(pipeline, stage), inputQueueUrl: plan.inputQueueUrl, dlqUrl: plan.dlqUrl, partsPerMessage: opts.partsPerMessage, overdueSlackMs: opts.overdueSlackMs, queueAheadMs: opts.queueAheadMs }],
+        [{ jobId, stage, bucket, concurrency, source: plan.source, fleet: fleetOf(pipeline, stage), inputQueueUrl: plan.inputQueueUrl, dlqUrl: plan.dlqUrl, partsPerMessage: opts.partsPerMessage, overdueSlackMs: opts.overdueSlackMs, queueAheadMs: opts.queueAheadMs, pipelineName: pipeline.name }],
       );
       results.push(result);
       entry.result = result;

@@ -249,6 +249,7 @@ export const ReportBody = z.object({
       ...partStats,
       slowest: z.array(SlowPart),
       cost: z.object({ fleet: z.string(), pricePerWorkerHour: z.number().nullable(), busyMs: z.number(), idleShareMs: z.number(), cost: z.number().nullable() }),
+      cache: z.object({ hits: z.number().int(), misses: z.number().int(), savedMs: z.number() }).optional().meta({ description: "A finished stage with `cache: true`: parts reused from the part cache, parts run, and the run time the reused ones saved." }),
     }),
   ),
   slowest: z.array(SlowPart),

@@ -1,3 +1,4 @@
+import { clearCache } from '../../store/part-cache';
 import type { Pool } from 'pg';
 import { config } from '../../common/config';
 import { listWorkerStats, type WorkerStats } from '../../grid/service';
@@ -51,6 +52,11 @@ export async function compactJobs(options: DatabaseOptions & ({ jobId: string } 
 /** Deletes finished jobs that ended more than `olderThanMs` ago (or, with `dryRun`, says what it would delete). */
 export async function pruneStore(options: DatabaseOptions & { olderThanMs: number; dryRun?: boolean }): Promise<PruneResult> {
   return withPool(options, 2, (pool) => pruneJobs(pool, { olderThanMs: options.olderThanMs, dryRun: options.dryRun, limit: 100_000 }));
+}
+
+/** `batchgrid cache clear --pipeline P`: drops the pipeline's part cache entries (outputs in S3 stay); returns how many. */
+export async function clearPartCache(options: DatabaseOptions & { pipeline: string }): Promise<number> {
+  return withPool(options, 1, (pool) => clearCache(pool, options.pipeline));
 }
 
 /** The store's tables, and the bytes per part-stage of one job (`jobId`) or of every job. */

@@ -44,7 +44,6 @@ describe('speculate: backup attempts for stragglers', () => {
     const rows = (await engine.db.pool.query(`SELECT part, attempt, status, worker_id, outputs FROM task_runs WHERE job_id = $1 ORDER BY part`, [jobId])).rows;
     expect(rows.map((r) => r.part)).toEqual(Array.from({ length: parts }, (_, i) => i));
     const backedUp = rows.filter((r) => r.attempt > 1);
-    process.stdout.write(`speculate: ${backedUp.length} of ${parts} parts won by a backup attempt; the slow worker aborted ${aborted.length} losing attempt(s)\n`);
     expect(backedUp.length).toBeGreaterThan(0);
     // A backup wins on a fast worker, and its one output is under its own attempt's prefix, written by that attempt.
     for (const r of backedUp) {
@@ -59,6 +58,7 @@ describe('speculate: backup attempts for stragglers', () => {
     for (const r of results) expect(r.result.attempt).toBe(rows[r.part].attempt);
     // The losers on the slow worker were aborted on the won marker, not run to their end.
     await sleep(1500);
+    process.stdout.write(`speculate: ${backedUp.length} of ${parts} parts won by a backup attempt; the slow worker aborted ${aborted.length} losing attempt(s)\n`);
     expect(aborted.length).toBeGreaterThan(0);
     expect(aborted.every((a) => /finished first elsewhere/.test(a.reason) && backedUp.some((r) => r.part === a.part))).toBe(true);
     await Promise.all([...fast, slow!].map((w) => w.stop()));

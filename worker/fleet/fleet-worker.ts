@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
 import type { Message } from '@aws-sdk/client-sqs';
 import { createAwsClients, destroyAwsClients, FLEET_WORKER_SDK_ATTEMPTS, SDK_MAX_ATTEMPTS, type AwsClients } from '../../common/aws';
 import { config } from '../../common/config';
@@ -7,7 +8,7 @@ import { parseBody, TaskMessage, type PartResult, type PartTask } from '../../co
 import { PartCancelledError, PartWonElsewhereError, SpotInterruptionError, WorkerStoppingError } from '../errors';
 import { AsgLifecycle } from './asg-lifecycle';
 import { isQueueGone } from '../../common/sqs/errors';
-import { partWonKeyOf, stageClosedKeyOf } from '../../common/layout';
+import { partWonKeyOf, stageClosedKeyOf, taskVersionKeyOf } from '../../common/layout';
 import { MissingObjectError, objectSize, readJsonLines } from '../../common/s3-io';
 import { CompletionSender, type MissingQueueVerdict, type ResultStage, type SendOutcome } from './completions';
 import { StartNotifier } from './start-notices';
@@ -185,6 +186,7 @@ export class FleetWorker extends EventEmitter<FleetWorkerEvents> {
       onError: (err) => this.reportError(err),
     });
     if (this.stopping) return;
+    await this.announceTaskVersions();
     await this.reporter.start();
     this.visibility.start();
     this.poller.start();
@@ -382,6 +384,24 @@ export class FleetWorker extends EventEmitter<FleetWorkerEvents> {
     } else {
       await this.deleter.delete(msg.queueUrl, msg.receiptHandle);
     }
+  }
+
+  /**
+   * Writes the version of every registered handler where the orchestrator reads it to look up
+   * cached parts (`cache: true`), before taking any part: a new handler version is known before
+   * a stale cached result could be reused for it. Best effort (logged): without it, cached
+   * stages on this fleet run their parts instead of reusing them.
+   */
+  private async announceTaskVersions(): Promise<void> {
+    const { clients, log, queuePrefix, fleet, registry } = this.options;
+    const bucket = config().BATCHGRID_BUCKET;
+    await Promise.all(
+      registry.names.map((task) =>
+        clients.s3
+          .send(new PutObjectCommand({ Bucket: bucket, Key: taskVersionKeyOf(queuePrefix, fleet, task), Body: JSON.stringify({ version: registry.get(task)!.version }), ContentType: 'application/json' }))
+          .catch((err: unknown) => log.warn({ task, err: errorMessage(err) }, 'could not announce the task version; cached stages run their parts instead of reusing them')),
+      ),
+    );
   }
 
   /**

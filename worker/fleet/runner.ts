@@ -59,7 +59,8 @@ export async function runPart(input: RunPartInput): Promise<PartOutcome> {
     return def.run(info, ctx);
   };
 
-  const base = { part: part.part, attempt: part.attempt, sentAt: message.sentAt, receivedAt: input.receivedAt, startedAt };
+  const taskVersion = input.registry.get(message.task)?.version;
+  const base = { part: part.part, attempt: part.attempt, sentAt: message.sentAt, receivedAt: input.receivedAt, startedAt, ...(taskVersion === undefined ? {} : { taskVersion }) };
   const finish = (fields: Pick<PartResult, 'status' | 'outputs' | 'result' | 'error'>): PartOutcome => ({
     kind: 'result',
     result: { ...base, ...fields, finishedAt: Date.now(), bytesIn: counters.bytesIn, bytesOut: counters.bytesOut },

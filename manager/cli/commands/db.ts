@@ -102,7 +102,7 @@ export function dbPruneCommand(o: DbPruneOptions, io: CliIo, database: DatabaseO
     const r = await pruneStore({ ...database, olderThanMs: parseDuration(o.olderThan), dryRun: o.dryRun });
     if (o.json) return printJson(io, r);
     const verb = r.dryRun ? 'would delete' : 'deleted';
-    io.out(`${verb} ${r.jobs} jobs finished more than ${o.olderThan} ago: ${r.stageRuns} stage runs, ${r.taskRuns} task_runs rows, ${r.partStages} part-stages, ${formatBytes(r.bytes)}\n`);
+    io.out(`${verb} ${r.jobs} jobs finished more than ${o.olderThan} ago: ${r.stageRuns} stage runs, ${r.taskRuns} task_runs rows, ${r.partStages} part-stages, ${r.cacheEntries} part cache entries, ${formatBytes(r.bytes)}\n`);
     for (const id of r.jobIds) io.out(`  ${id}\n`);
   });
 }

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import * as cache from './cache';
 import * as db from './db';
 import * as dev from './dev';
 import * as fleetWorker from './fleet-worker';
@@ -20,6 +21,7 @@ import * as workers from './workers';
 
 /** Each command module exports `register(program)`; add one line here per module. */
 export function registerCommands(program: Command): void {
+  cache.register(program);
   db.register(program);
   dev.register(program);
   fleetWorker.register(program);
