@@ -1,0 +1,153 @@
+import { z } from 'zod';
+import { compilePipeline, compilePipelineObject } from './compile';
+import { issueMessage } from './fields';
+import { formatPath, type RawProblem } from './problems';
+import { PipelineSchema } from './schema';
+import type { PipelineDef, Problem } from './types';
+
+/**
+ * The input of the `batchJob` workflow as any Temporal program may send it (the TypeScript helper
+ * `batchgrid/workflow`, another SDK, `temporal workflow start --input '…'`). It is checked in the
+ * workflow's first activity, which fails the workflow at once with every problem listed; the JSON
+ * Schema published as docs/batch-job-input.schema.json is generated from `BatchJobInputSchema`
+ * (`npm run schema`), and a unit test keeps the two equal.
+ */
+
+/** Job ids: also queue names, S3 keys and workflow ids (common/ids.ts says the same). */
+const JOB_ID = /^[a-z0-9][a-z0-9-]{0,47}$/;
+const jobId = z.string().regex(JOB_ID, { error: 'must be 1–48 lowercase letters, digits or dashes, starting with a letter or digit' });
+
+/** `jobs/<id>/input/`: a relative key prefix ending in `/`, so that `a/` never lists `a2/`. */
+const inputPrefix = z.string().superRefine((value, ctx) => {
+  if (value === '' || value.startsWith('/') || !value.endsWith('/') || value.split('/').slice(0, -1).some((s) => s === '' || s === '..')) {
+    ctx.addIssue({ code: 'custom', message: `must be an S3 key prefix ending in "/", without a leading "/" or empty or ".." segments, e.g. "jobs/my-job/input/" (got ${JSON.stringify(value)})` });
+  }
+});
+
+const whole = (what: string, min: number, max: number) =>
+  z.number().refine((n) => Number.isInteger(n) && n >= min && n <= max, { error: `must be a whole number${what ? ` of ${what}` : ''} between ${min} and ${max}` });
+
+export const BatchJobOptionsSchema = z.strictObject({
+  stageHeartbeatTimeoutMs: whole('ms', 5_000, 3_600_000).optional().describe('How long a stage activity may go without a heartbeat before Temporal retries it elsewhere, in ms. Default: 30000.'),
+  partsPerMessage: whole('parts', 1, 10).optional().describe('Parts per task message. Default: from the concurrency (1–10).'),
+  overdueSlackMs: whole('ms', 0, 86_400_000).optional().describe("How long past its timeout, counted from a worker's start, a part's completion may be missing before its attempt fails as timed out, in ms. Default: 120000."),
+});
+
+/** A compiled `PipelineDef`, as batchgrid's own launcher sends it: checked by compiling its written form (`writtenForm`). */
+const CompiledPipelineSchema = z
+  .looseObject({ apiVersion: z.literal('batchgrid/v1'), kind: z.literal('Pipeline'), name: z.string(), stages: z.array(z.looseObject({})) })
+  .describe('A compiled pipeline (durations in ms, sizes in bytes), as `batchgrid submit` sends it. Programs should send `definition` instead.');
+
+export const BatchJobInputSchema = z
+  .strictObject({
+    jobId: jobId.optional().describe('The job id. Default: the workflow id without its `job-` prefix, made safe.'),
+    definition: z
+      .union([PipelineSchema, z.string()])
+      .optional()
+      .describe('The pipeline as written (docs/pipeline-format.md): a map, or its YAML or JSON text. Exactly one of `definition` and `pipeline`.'),
+    pipeline: CompiledPipelineSchema.optional(),
+    bucket: z.string().min(3).max(63).optional().describe("The S3 bucket of the input and outputs. Default: the orchestrator's BATCHGRID_BUCKET."),
+    inputPrefix: inputPrefix.describe('S3 key prefix of the job input, e.g. `jobs/<id>/input/`; the root stages split what is under it.'),
+    options: BatchJobOptionsSchema.optional(),
+    retryOf: jobId.optional().describe('A finished job whose finally failed parts this job runs again, with what they feed downstream.'),
+    priority: whole('', 1, 100).optional().describe("The job's weight on its fleet (1–100, default 1): a larger share of the fleet for higher numbers."),
+  })
+  .describe('Input of the batchgrid `batchJob` workflow (task queue `batchgrid` by default).');
+
+/** The input as a program writes it (the JSON Schema's type). */
+export type BatchJobInputJson = z.input<typeof BatchJobInputSchema>;
+
+/** What the workflow runs once its input has been checked. */
+export interface AdmittedInput {
+  jobId: string;
+  pipeline: PipelineDef;
+  bucket: string;
+}
+
+export type AdmitResult = { ok: true; input: AdmittedInput } | { ok: false; problems: Problem[] };
+
+/**
+ * A compiled definition turned back into the written form (ms and bytes are valid written values),
+ * leniently: whatever is missing or of the wrong type is left for the compiler to name.
+ */
+export function writtenForm(def: unknown): unknown {
+  if (typeof def !== 'object' || def === null || Array.isArray(def)) return def;
+  const { stages, ...rest } = def as { stages?: unknown };
+  if (!Array.isArray(stages)) return def;
+  return {
+    ...rest,
+    stages: stages.map((stage: unknown) => {
+      if (typeof stage !== 'object' || stage === null) return stage;
+      const { timeoutMs, retry, tolerate, ...s } = stage as { timeoutMs?: unknown; retry?: unknown; tolerate?: unknown };
+      const out: Record<string, unknown> = { ...s };
+      if (timeoutMs !== undefined) out.timeout = timeoutMs;
+      if (typeof retry === 'object' && retry !== null) {
+        const r = retry as { attempts?: unknown; backoffMs?: unknown; maxBackoffMs?: unknown };
+        out.retry = { attempts: r.attempts, backoff: r.backoffMs, maxBackoff: r.maxBackoffMs };
+      } else if (retry !== undefined) out.retry = retry;
+      if (typeof tolerate === 'object' && tolerate !== null) {
+        const t = tolerate as { failedParts?: unknown; failedPercent?: unknown };
+        out.tolerate = { failedParts: t.failedPercent !== undefined ? `${String(t.failedPercent)}%` : t.failedParts };
+      } else if (tolerate !== undefined) out.tolerate = tolerate;
+      return out;
+    }),
+  };
+}
+
+function prefixed(problems: readonly Problem[], prefix: string): Problem[] {
+  return problems.map((p) => ({ ...p, path: p.path === '' ? prefix : p.path.startsWith('[') ? `${prefix}${p.path}` : `${prefix}.${p.path}` }));
+}
+
+/**
+ * Checks a `batchJob` input and compiles its pipeline: the job id (given, or from the workflow
+ * id), the compiled pipeline and the bucket, or every problem by path (`definition.stages[0].task`).
+ */
+export function admitBatchJobInput(raw: unknown, context: { workflowId: string; defaultBucket: string; defaultJobId: string }): AdmitResult {
+  const problems: Problem[] = [];
+  const shape = BatchJobInputSchema.safeParse(raw, { error: issueMessage });
+  if (!shape.success) {
+    for (const issue of shape.error.issues) {
+      const path = issue.path.map((s) => (typeof s === 'symbol' ? String(s) : s));
+      // The definition's own problems come from the compiler below, worded as `validate` words them.
+      if (path[0] === 'definition' || path[0] === 'pipeline') continue;
+      const raws: RawProblem[] = issue.code === 'unrecognized_keys' ? issue.keys.map((k) => ({ path: [...path, k], message: `unknown key "${k}"` })) : [{ path, message: issue.message }];
+      for (const p of raws) problems.push({ path: formatPath(p.path), message: p.message });
+    }
+  }
+  const input = (typeof raw === 'object' && raw !== null && !Array.isArray(raw) ? raw : {}) as Record<string, unknown>;
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) problems.push({ path: '', message: 'must be a map with `definition` (or `pipeline`) and `inputPrefix`' });
+
+  let pipeline: PipelineDef | undefined;
+  if (input.definition !== undefined && input.pipeline !== undefined) {
+    problems.push({ path: 'pipeline', message: 'give either `definition` (the pipeline as written) or `pipeline` (compiled), not both' });
+  } else if (input.definition === undefined && input.pipeline === undefined) {
+    problems.push({ path: 'definition', message: 'is required: the pipeline as written (a map, or its YAML or JSON text)' });
+  } else {
+    const from = input.definition !== undefined ? 'definition' : 'pipeline';
+    const value = input[from];
+    const compiled = typeof value === 'string' ? compilePipeline(value) : compilePipelineObject(from === 'pipeline' ? writtenForm(value) : value);
+    if (compiled.ok) pipeline = compiled.pipeline;
+    else problems.push(...prefixed(compiled.problems, from));
+  }
+
+  const jobIdValue = typeof input.jobId === 'string' ? input.jobId : context.defaultJobId;
+  if (input.jobId === undefined && !JOB_ID.test(jobIdValue)) {
+    problems.push({ path: 'jobId', message: `is required: the workflow id ${JSON.stringify(context.workflowId)} gives no valid job id` });
+  }
+  if (problems.length > 0 || !pipeline) return { ok: false, problems };
+  return { ok: true, input: { jobId: jobIdValue, pipeline, bucket: typeof input.bucket === 'string' ? input.bucket : context.defaultBucket } };
+}
+
+/** `3 problems: definition.name: is required; …`: the failure message of a refused input. */
+export function formatInputProblems(problems: readonly Problem[]): string {
+  const list = problems.map((p) => (p.path === '' ? p.message : `${p.path}: ${p.message}`));
+  return `the batchJob input is not valid (${problems.length} problem${problems.length === 1 ? '' : 's'}): ${list.join('; ')}`;
+}
+
+/** The JSON Schema of the `batchJob` input (what a program sends), as published in docs/batch-job-input.schema.json. */
+export function batchJobInputJsonSchema(): Record<string, unknown> {
+  return {
+    ...z.toJSONSchema(BatchJobInputSchema, { io: 'input', unrepresentable: 'any' }),
+    title: 'batchgrid batchJob workflow input',
+  };
+}
