@@ -7,3 +7,4 @@ export * from './workers';
 export * from './scaling';
 export * from './progress';
 export * from './task-runs';
+export * from './parts';

@@ -6,6 +6,7 @@ import * as grid from './grid';
 import * as jobControl from './job-control';
 import * as jobs from './jobs';
 import * as orchestrator from './orchestrator';
+import * as part from './part';
 import * as report from './report';
 import * as results from './results';
 import * as retry from './retry';
@@ -26,6 +27,7 @@ export function registerCommands(program: Command): void {
   jobControl.register(program);
   jobs.register(program);
   orchestrator.register(program);
+  part.register(program);
   report.register(program);
   results.register(program);
   retry.register(program);
