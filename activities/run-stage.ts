@@ -6,6 +6,7 @@ import type { StageDef } from '../pipeline/types';
 import { claimStageRun, setStageRunStatus, stageRunStatus, TERMINAL_STAGE_STATUSES } from '../store/stage-runs';
 import { firstFailure, streamResumeSeq, type StageCounts } from '../store/task-runs';
 import type { ActivityDeps } from './deps';
+import { DEFAULT_QUEUE_AHEAD_MS, postgresFleetShare } from './fleet-share';
 import { claimCheckInputs } from './part-inputs';
 import { ManifestSource, StreamSource, type PartSource } from './part-source';
 import { runStageLoop, StageSupersededError } from './stage-loop';
@@ -29,6 +30,8 @@ export interface RunStageInput {
   partsPerMessage?: number;
   /** The lost-message slack past a started part's timeout, in ms (see BatchJobOptions). Default: DEFAULT_LOST_MESSAGE_SLACK_MS. */
   overdueSlackMs?: number;
+  /** How much work the fleet's queue may hold ahead of its workers, in ms (see BatchJobOptions). Default: DEFAULT_QUEUE_AHEAD_MS. */
+  queueAheadMs?: number;
 }
 
 export interface StageResult {
@@ -95,6 +98,7 @@ export function createRunStage(deps: ActivityDeps) {
         concurrency: input.concurrency,
         overdueSlackMs: input.overdueSlackMs ?? DEFAULT_LOST_MESSAGE_SLACK_MS,
         unstartedDeadlineMs: FLEET_RETENTION_SECONDS * 1000,
+        fleetShare: postgresFleetShare(db, { jobId, stageId: stage.id, fleet: input.fleet, queueAheadMs: input.queueAheadMs ?? DEFAULT_QUEUE_AHEAD_MS }),
         outputPrefix: (part) => partPrefixOf(jobId, stage.id, part),
         store: postgresStageStore(db, jobId, stage.id),
         receiver: sqsCompletionReceiver({ aws, queues, jobId, stageId: stage.id, log, signal }),

@@ -93,6 +93,12 @@ export interface StageLoopOptions {
    * scaled-to-zero fleet never times a part out before then.
    */
   unstartedDeadlineMs: number;
+  /**
+   * The stage's fair share of its fleet (activities/fair-share.ts): called about once a second
+   * with the stage's load, returns how many parts it may have in flight now. Without it, only the
+   * windows cap the stage.
+   */
+  fleetShare?: (load: StageLoad) => Promise<number>;
   /** Where a part writes its outputs. */
   outputPrefix(part: number): string;
   store: StageStore;
@@ -107,6 +113,20 @@ export interface StageLoopOptions {
   log: { info(o: object, m: string): void; warn(o: object, m: string): void; error(o: object, m: string): void };
 }
 
+/** What a stage tells the fair share of its fleet about itself. */
+export interface StageLoad {
+  inFlight: number;
+  /**
+   * Worker slots its parts kept busy over the last seconds (the slot-time of the parts that
+   * finished in them, plus the parts running all through them).
+   */
+  busySlots: number;
+  /** Parts ready to send that it has no room for: with `inFlight`, what it would use. */
+  ready: number;
+  /** Mean run time of the parts that succeeded in this attempt, in ms; undefined before the first. */
+  meanRunMs: number | undefined;
+}
+
 /** Thrown when a newer attempt owns the stage run: this one stops at once and writes nothing more. */
 export class StageSupersededError extends Error {
   constructor(readonly stageId: string, readonly attempt: number, readonly owner: number | null) {
@@ -119,6 +139,10 @@ const HEARTBEAT_MS = 1000;
 const RUNNER_CHECK_MS = 1000;
 /** How often the loop asks whether the fleet's input queue was made again (its messages lost). */
 const QUEUE_CHECK_MS = 5000;
+/** How often the loop asks for its share of the fleet. */
+const SHARE_CHECK_MS = 1000;
+/** Over how long the slots its finished parts kept busy are averaged, in ms. */
+const BUSY_WINDOW_MS = 2000;
 const IDLE_WAIT_MS = 200;
 /** Parts read ahead from the source per turn, at most. */
 const READ_AHEAD = 1000;
@@ -147,6 +171,11 @@ export async function runStageLoop(o: StageLoopOptions): Promise<StageCounts> {
   let lastRunnerCheck = Number.NEGATIVE_INFINITY;
   let lastQueueCheck = clock.now();
   let lastHeartbeat = Number.NEGATIVE_INFINITY;
+  let lastShareCheck = Number.NEGATIVE_INFINITY;
+  let shareCap = Number.POSITIVE_INFINITY;
+  const runTime = { totalMs: 0, parts: 0 };
+  /** Run times of the parts that finished lately, as [received at, run ms] on the loop's clock. */
+  let recent: [number, number][] = [];
 
   const toTask = (p: { part: number; attempt: number }): PartTask => ({
     part: p.part,
@@ -169,6 +198,14 @@ export async function runStageLoop(o: StageLoopOptions): Promise<StageCounts> {
 
   const apply = async (successes: ReceivedResult[], failures: FailureDecision[]) => {
     const transitions = await store.applyResults(successes, failures);
+    const now = clock.now();
+    for (const r of [...successes, ...failures]) {
+      const ms = Math.max(0, r.result.finishedAt - r.result.startedAt);
+      recent.push([now, ms]);
+      if (r.result.status !== 'succeeded') continue;
+      runTime.totalMs += ms;
+      runTime.parts += 1;
+    }
     const retryAtOf = new Map(failures.map((f) => [`${f.result.part}:${f.result.attempt}`, f.retryAt]));
     for (const t of transitions) {
       // Live counts for heartbeats only; the stage's result is counted from stored rows.
@@ -202,16 +239,38 @@ export async function runStageLoop(o: StageLoopOptions): Promise<StageCounts> {
     );
   };
 
+  const stageCap = stage.concurrency ?? Number.POSITIVE_INFINITY;
+  /** Room in the job's window and the stage's own cap (the fleet's share aside). */
+  const windowRoom = () => Math.min(o.concurrency, stageCap) - window.inFlightCount;
+
+  /** Asks for the stage's share of the fleet, telling it what the stage has in flight and ready. */
+  const refreshShare = async () => {
+    if (!o.fleetShare || clock.now() - lastShareCheck < SHARE_CHECK_MS) return;
+    lastShareCheck = clock.now();
+    if (!paused && windowRoom() > 0) await source.fill(Math.min(windowRoom(), READ_AHEAD));
+    const now = clock.now();
+    const ready = paused ? 0 : Math.min(Math.max(0, windowRoom()), dueCount(window, now) + source.buffered);
+    // Slots busy over the last BUSY_WINDOW_MS: the slot-time of the parts that finished in it, plus
+    // the parts running all through it. Timed on this clock (worker clocks may differ); a part
+    // seen running for less is left out, since its completion may already be on its way.
+    const since = now - BUSY_WINDOW_MS;
+    recent = recent.filter(([at]) => at > since);
+    const busyMs = recent.reduce((sum, [at, ms]) => sum + Math.min(ms, at - since), 0);
+    const busySlots = busyMs / BUSY_WINDOW_MS + window.runningSince(since);
+    shareCap = await o.fleetShare({ inFlight: window.inFlightCount, busySlots, ready, meanRunMs: runTime.parts > 0 ? runTime.totalMs / runTime.parts : undefined });
+  };
+
   /** Reserves window slots under the job's lock, records the chosen parts as queued, then sends them. */
   const fill = async () => {
-    const stageCap = stage.concurrency ?? Number.POSITIVE_INFINITY;
-    const room = Math.min(o.concurrency, stageCap) - window.inFlightCount;
-    if (room <= 0) return;
-    await source.fill(Math.min(room, READ_AHEAD));
+    if (windowRoom() <= 0) return;
+    // The source reads ahead to the window's room, so `ready` tells the fleet's share what the stage could use.
+    await source.fill(Math.min(windowRoom(), READ_AHEAD));
+    const cap = Math.min(stageCap, shareCap);
+    if (cap - window.inFlightCount <= 0) return;
     const now = clock.now();
     const deadlineAt = now + o.unstartedDeadlineMs;
     const chosen = await store.reserve((state) => {
-      const slots = Math.min(slotsFor(o.concurrency, state.inFlight, window.inFlightCount, state.othersWaiting), stageCap - window.inFlightCount);
+      const slots = Math.min(slotsFor(o.concurrency, state.inFlight, window.inFlightCount, state.othersWaiting), cap - window.inFlightCount);
       const ready = dueCount(window, now) + source.buffered;
       const retries = window.dueRetries(now, slots);
       const fresh = source.take(slots - retries.length);
@@ -231,7 +290,8 @@ export async function runStageLoop(o: StageLoopOptions): Promise<StageCounts> {
     const notices = started.map((s) => ({ part: s.part, attempt: s.attempt, startedAt: s.startedAt, workerId: s.workerId, deadlineAt: deadline(s) }));
     const updated = await store.markStarted(notices);
     const byPart = new Map(notices.map((n) => [`${n.part}:${n.attempt}`, n.deadlineAt]));
-    for (const u of updated) window.started(u.part, u.attempt, byPart.get(`${u.part}:${u.attempt}`)!);
+    const seenAt = clock.now();
+    for (const u of updated) window.started(u.part, u.attempt, byPart.get(`${u.part}:${u.attempt}`)!, seenAt);
   };
 
   /** Messages sent to an input queue SQS has since made again are gone: send those parts again, same attempt (no retry spent). */
@@ -292,6 +352,7 @@ export async function runStageLoop(o: StageLoopOptions): Promise<StageCounts> {
     await receiveCompletions();
     await resendLost();
     await expireOverdue();
+    await refreshShare();
     if (!paused) await fill();
     heartbeat();
     if (source.exhausted && window.empty) break;

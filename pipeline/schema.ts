@@ -22,6 +22,7 @@ export const TASK_NAME_MAX = 128;
 /** Ranges and defaults, in the compiled units (ms, bytes). */
 export const LIMITS = {
   concurrency: { min: 1, max: 100_000, default: 100 },
+  priority: { min: 1, max: 100, default: 1 },
   timeoutMs: { min: 1_000, max: 86_400_000, default: 900_000 },
   attempts: { min: 1, max: 100, default: 3 },
   backoffMs: { min: 0, max: 86_400_000, default: 10_000 },
@@ -182,6 +183,7 @@ export const PipelineSchema = z
     description: z.string().optional(),
     fleet: nameString(PIPELINE_NAME_MAX).default(DEFAULT_FLEET),
     concurrency: wholeNumber('parts', LIMITS.concurrency).default(LIMITS.concurrency.default),
+    priority: wholeNumber('weight', LIMITS.priority).default(LIMITS.priority.default),
     input: z.strictObject({ split: SplitSchema.default({ by: 'object' }) }).prefault({}),
     stages: z
       .array(StageSchema)
@@ -196,6 +198,7 @@ export const PipelineSchema = z
       ...(raw.description === undefined ? {} : { description: raw.description }),
       fleet: raw.fleet,
       concurrency: raw.concurrency,
+      priority: raw.priority,
       input: { split: raw.input.split as SplitSpec },
       stages: raw.stages.map((stage) => ({
         id: stage.id,
@@ -224,7 +227,7 @@ const COMPILED_KEYS: Record<string, string> = {
 
 /** Every key the format knows, for "did you mean" hints on unknown keys. */
 const KNOWN_KEYS = [
-  ...['apiVersion', 'kind', 'name', 'description', 'fleet', 'concurrency', 'input', 'stages', 'split', 'by', 'size', 'key'],
+  ...['apiVersion', 'kind', 'name', 'description', 'fleet', 'concurrency', 'priority', 'input', 'stages', 'split', 'by', 'size', 'key'],
   ...['id', 'task', 'params', 'timeout', 'retry', 'tolerate', 'needs', 'chain', 'gather'],
   ...['attempts', 'backoff', 'maxBackoff', 'failedParts'],
 ];

@@ -65,6 +65,11 @@ export interface PipelineDef {
   fleet: string;
   /** Max parts of one job in flight. */
   concurrency: number;
+  /**
+   * The job's weight in the fair share of each fleet it runs on (1–100; a job of priority 3 gets
+   * three times the share of a job of priority 1). Set by the parser (default 1) and by submit.
+   */
+  priority?: number;
   input: { split: SplitSpec };
   stages: StageDef[];
 }

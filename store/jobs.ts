@@ -16,6 +16,8 @@ export interface Job {
   workflowId: string;
   parentJobId: string | null;
   fleet: string;
+  /** The job's weight in its fleets' fair share (pipeline `priority`, or the submit's). */
+  priority: number;
   createdAt: Date;
   /** When a scheduled job should start, if not right away. */
   startAt: Date | null;
@@ -41,7 +43,7 @@ export interface NewJob {
   startAt?: Date | null;
 }
 
-const COLUMNS = `job_id, pipeline_name, definition, status, bucket, input_prefix, workflow_id, parent_job_id, fleet,
+const COLUMNS = `job_id, pipeline_name, definition, status, bucket, input_prefix, workflow_id, parent_job_id, fleet, priority,
   created_at, start_at, started_at, finished_at, summary, error`;
 
 function toJob(r: QueryResultRow): Job {
@@ -55,6 +57,7 @@ function toJob(r: QueryResultRow): Job {
     workflowId: r.workflow_id,
     parentJobId: r.parent_job_id,
     fleet: r.fleet,
+    priority: r.priority,
     createdAt: r.created_at,
     startAt: r.start_at,
     startedAt: r.started_at,
@@ -64,11 +67,14 @@ function toJob(r: QueryResultRow): Job {
   };
 }
 
-/** Records a job; idempotent on jobId. Returns false when the job already existed (nothing changed). */
+/**
+ * Records a job; idempotent on jobId. Returns false when the job already existed (nothing
+ * changed). Its priority is its definition's.
+ */
 export async function insertJob(db: Queryable, job: NewJob): Promise<boolean> {
   const r = await db.query(
-    `INSERT INTO jobs (job_id, pipeline_name, definition, status, bucket, input_prefix, workflow_id, parent_job_id, fleet, created_at, start_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, coalesce($10, now()), $11)
+    `INSERT INTO jobs (job_id, pipeline_name, definition, status, bucket, input_prefix, workflow_id, parent_job_id, fleet, created_at, start_at, priority)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, coalesce($10, now()), $11, $12)
      ON CONFLICT (job_id) DO NOTHING`,
     [
       job.jobId,
@@ -82,6 +88,7 @@ export async function insertJob(db: Queryable, job: NewJob): Promise<boolean> {
       job.fleet,
       job.createdAt ?? null,
       job.startAt ?? null,
+      job.definition.priority ?? 1,
     ],
   );
   return r.rowCount === 1;

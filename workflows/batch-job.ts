@@ -59,6 +59,13 @@ export interface BatchJobOptions {
    * waiting in the queue is never timed out for waiting. Default: 120000.
    */
   overdueSlackMs?: number;
+  /**
+   * How much work a fleet's input queue may hold ahead of its workers, in ms: the rest of each
+   * job's window waits in the orchestrator, where priorities and fair share still decide what
+   * goes next (docs/engine.md, "Fair share"). Larger keeps more parts queued; a job submitted
+   * behind a backlog waits about this long. Default: 3000.
+   */
+  queueAheadMs?: number;
 }
 
 export type { StageStatus } from '../common/status';
@@ -185,7 +192,7 @@ export async function batchJob(input: BatchJobInput): Promise<JobSummary> {
       const what = plan.source.kind === 'manifest' ? `${plan.source.partsTotal} parts` : `parts streamed from ${plan.source.upstream}`;
       const result = await runStage.executeWithOptions(
         { ...stageOptions, summary: `run stage ${stage.id}: ${stage.task} over ${what}, ${pipeline.concurrency} in flight at most` },
-        [{ jobId, stage, bucket, concurrency: pipeline.concurrency, source: plan.source, fleet: fleetOf(pipeline, stage), inputQueueUrl: plan.inputQueueUrl, dlqUrl: plan.dlqUrl, partsPerMessage: opts.partsPerMessage, overdueSlackMs: opts.overdueSlackMs }],
+        [{ jobId, stage, bucket, concurrency: pipeline.concurrency, source: plan.source, fleet: fleetOf(pipeline, stage), inputQueueUrl: plan.inputQueueUrl, dlqUrl: plan.dlqUrl, partsPerMessage: opts.partsPerMessage, overdueSlackMs: opts.overdueSlackMs, queueAheadMs: opts.queueAheadMs }],
       );
       results.push(result);
       entry.result = result;

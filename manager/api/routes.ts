@@ -158,7 +158,7 @@ export const apiRoutes: ApiRoute[] = [
     async handle({ body }, { client }) {
       const pipeline = requestPipeline(body.pipeline);
       try {
-        const r = await client.submit(pipeline, { input: body.input, jobId: body.jobId, startAt: body.startAt !== undefined ? new Date(body.startAt) : undefined });
+        const r = await client.submit(pipeline, { input: body.input, jobId: body.jobId, priority: body.priority, startAt: body.startAt !== undefined ? new Date(body.startAt) : undefined });
         return { status: r.created ? 201 : 200, body: r };
       } catch (err) {
         if (err instanceof JobIdTakenError) return { status: 409, body: { error: err.message } };

@@ -3,6 +3,7 @@ import { JOB_ID_PATTERN } from '../../common/ids';
 import { FINAL_PART_STATUSES, isJobStatus, JOB_STATUSES, STAGE_MODES, STAGE_STATUSES } from '../../common/status';
 import { FLEET_NAME_MAX, FLEET_NAME_PATTERN } from '../../grid/fleet-def';
 import { SCHEDULE_ID_PATTERN } from '../client/schedules';
+import { LIMITS } from '../../pipeline/schema';
 
 /**
  * The API's request and response shapes as zod schemas: requests are parsed with them, and the
@@ -41,6 +42,13 @@ export const SubmitBody = z.strictObject({
   input: S3Input,
   jobId: JobId.optional().meta({ description: 'Job id; submitting the same id again returns that job (200) and starts nothing. Default: a new id.' }),
   startAt: z.iso.datetime({ offset: true }).optional().meta({ description: 'Start later (ISO 8601 time). Default: now.' }),
+  priority: z
+    .number()
+    .int()
+    .min(LIMITS.priority.min)
+    .max(LIMITS.priority.max)
+    .optional()
+    .meta({ description: `The job's weight in its fleets' fair share, ${LIMITS.priority.min}–${LIMITS.priority.max}. Default: the pipeline's \`priority\` (1 when it has none).` }),
 });
 
 export const ListQuery = z.strictObject({
@@ -112,6 +120,7 @@ export const JobBody = z.object({
   workflowId: z.string(),
   parentJobId: z.string().nullable(),
   fleet: z.string(),
+  priority: z.number().int().meta({ description: "The job's weight in its fleets' fair share (1–100)." }),
   createdAt: Time,
   startAt: MaybeTime,
   startedAt: MaybeTime,

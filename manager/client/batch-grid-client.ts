@@ -12,6 +12,7 @@ import type { FleetDef } from '../../grid/types';
 import { isTerminal, type JobStatus } from '../../common/status';
 import { JOB_CLAIM_TTL_MS } from '../../pipeline/limits';
 import type { PipelineDef } from '../../pipeline/types';
+import { LIMITS } from '../../pipeline/schema';
 import { createPool } from '../../store/db';
 import {
   completeJobClaim,
@@ -79,6 +80,8 @@ export interface SubmitOptions {
    * (JobIdTakenError). Default: a new time-sortable id.
    */
   jobId?: string;
+  /** The job's priority: its weight in its fleets' fair share, 1–100. Default: the pipeline's `priority` (1 when it has none). */
+  priority?: number;
   /** Called as local files upload; the last call for a file has loaded = total. */
   onProgress?: (progress: UploadProgress) => void;
   /** Engine tuning for this job (heartbeat timeout of stage activities, packing, overdue slack). Default: the engine's. */
@@ -241,7 +244,7 @@ export class BatchGridClient {
    * refused to start is rolled back (JobStartError), so the id can be submitted again.
    */
   async submit(pipeline: PipelineInput, options: SubmitOptions): Promise<SubmitResult> {
-    const def = await resolvePipeline(pipeline);
+    const def = withPriority(await resolvePipeline(pipeline), options.priority);
     if (options.jobId !== undefined && !JOB_ID_PATTERN.test(options.jobId)) {
       throw new InvalidOptionError(`job id ${JSON.stringify(options.jobId)} must be 1–48 lowercase letters, digits or dashes, starting with a letter or digit`);
     }
@@ -702,4 +705,12 @@ function isGrpcUnavailable(err: unknown): boolean {
 
 async function closeAll(fns: (() => Promise<void> | void)[]): Promise<void> {
   for (const fn of fns.reverse()) await Promise.resolve(fn()).catch(() => undefined);
+}
+
+/** The definition with the submit's priority, checked against the format's limits. */
+function withPriority(def: PipelineDef, priority: number | undefined): PipelineDef {
+  if (priority === undefined) return def;
+  const { min, max } = LIMITS.priority;
+  if (!Number.isInteger(priority) || priority < min || priority > max) throw new InvalidOptionError(`priority ${priority} must be a whole number from ${min} to ${max}`);
+  return { ...def, priority };
 }

@@ -56,8 +56,9 @@ describe('the grid: fleets per stage, deadlines from the start', () => {
       name: 'narrow', fleet: 'narrow', concurrency: 30, input: { split: { by: 'lines', size: 1 } },
       stages: [{ id: 'work', task: 'test.sleep-fail', params: { sleepMs: 2000 }, timeout: '3s', retry: { attempts: 2 } }],
     });
-    // The lost-message slack (past the timeout, counted from a part's start) is 5 s.
-    const { jobId, handle } = await engine.submit(def, { 'in.txt': Array.from({ length: 30 }, (_, i) => `p${i}`).join('\n') }, { options: { overdueSlackMs: 5000 } });
+    // The lost-message slack (past the timeout, counted from a part's start) is 5 s. The queue may
+    // hold an hour of work ahead of the worker (queueAheadMs), so all 30 parts wait in it, not in the orchestrator.
+    const { jobId, handle } = await engine.submit(def, { 'in.txt': Array.from({ length: 30 }, (_, i) => `p${i}`).join('\n') }, { options: { overdueSlackMs: 5000, queueAheadMs: 3_600_000 } });
     const summary = await handle.result();
     expect(summary.stages[0]).toMatchObject({ partsTotal: 30, succeeded: 30, failed: 0, retried: 0 });
     const ran = await rows(jobId);

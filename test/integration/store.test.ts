@@ -186,6 +186,7 @@ describe('store', () => {
         workflowId: 'job-j-1',
         parentJobId: null,
         fleet: 'default',
+        priority: 1,
         createdAt: at(0),
         startAt: at(60),
         startedAt: null,

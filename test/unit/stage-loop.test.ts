@@ -1,6 +1,6 @@
 import type { PartResult, PartTask } from '../../common/messages';
 import type { PartSource, NewPart } from '../../activities/part-source';
-import { runStageLoop, StageSupersededError, type Clock, type CompletionReceiver, type ReceivedResult, type ReceivedStart, type StageStore, type TaskSender } from '../../activities/stage-loop';
+import { runStageLoop, StageSupersededError, type Clock, type StageLoad, type StageLoopOptions, type CompletionReceiver, type ReceivedResult, type ReceivedStart, type StageStore, type TaskSender } from '../../activities/stage-loop';
 import type { StageDef } from '../../pipeline/types';
 import type { FailureDecision, OpenPart, QueuedPart, StageCounts, StartNotice, Transition } from '../../store/task-runs';
 
@@ -163,14 +163,14 @@ class ListSource implements PartSource {
 
 const quiet = { info() {}, warn() {}, error() {} };
 
-function run(o: { store?: FakeStore; fleet: FakeFleet; clock: FakeClock; parts: number; concurrency?: number; attempt?: number; stage?: StageDef; signal?: AbortSignal; onTurn?: () => void; overdueSlackMs?: number; unstartedDeadlineMs?: number }) {
+function run(o: { store?: FakeStore; fleet: FakeFleet; clock: FakeClock; parts: number; concurrency?: number; attempt?: number; stage?: StageDef; signal?: AbortSignal; onTurn?: () => void; overdueSlackMs?: number; unstartedDeadlineMs?: number; fleetShare?: StageLoopOptions['fleetShare'] }) {
   const store = o.store ?? new FakeStore();
   const heartbeats: unknown[] = [];
   const result = runStageLoop({
     jobId: 'j', stage: o.stage ?? stage(), attempt: o.attempt ?? 1, concurrency: o.concurrency ?? 4, overdueSlackMs: o.overdueSlackMs ?? 500, unstartedDeadlineMs: o.unstartedDeadlineMs ?? 3_600_000,
     outputPrefix: (p) => `out/${p}/`, store, receiver: { receive: async (w: number) => (o.onTurn?.(), o.fleet.receive(w)) }, sender: o.fleet,
     openSource: async (c) => new ListSource(o.parts, c.total), clock: o.clock, signal: o.signal ?? new AbortController().signal,
-    heartbeat: (p) => heartbeats.push(p), log: quiet,
+    heartbeat: (p) => heartbeats.push(p), log: quiet, fleetShare: o.fleetShare,
   });
   return { store, result, heartbeats };
 }
@@ -196,6 +196,24 @@ describe('the stage loop', () => {
     const { result } = run({ store, fleet, clock, parts: 9, concurrency: 8, stage: stage({ concurrency: 2 }), onTurn: () => (maxInFlight = Math.max(maxInFlight, [...store.rows.values()].filter((r) => r.status === 'queued').length)) });
     expect(await result).toMatchObject({ total: 9, succeeded: 9 });
     expect(maxInFlight).toBe(2);
+  });
+
+  test("the fleet's share caps parts in flight below the window; the stage tells it what it has in flight, ready and how long parts run", async () => {
+    const clock = new FakeClock();
+    let maxInFlight = 0;
+    const store = new FakeStore();
+    const fleet = new FakeFleet(clock, undefined, undefined, { runMs: 250 });
+    const loads: StageLoad[] = [];
+    // The share is 3 for the first 2 s, then 6.
+    const started = clock.now();
+    const fleetShare = async (load: StageLoad) => (loads.push(load), clock.now() - started < 2000 ? 3 : 6);
+    const { result } = run({ store, fleet, clock, parts: 60, concurrency: 20, fleetShare, onTurn: () => (maxInFlight = Math.max(maxInFlight, [...store.rows.values()].filter((r) => r.status === 'queued').length)) });
+    expect(await result).toMatchObject({ total: 60, succeeded: 60, failed: 0, retried: 0 });
+    expect(maxInFlight).toBe(6);
+    expect(loads[0]).toEqual({ inFlight: 0, busySlots: 0, ready: 20, meanRunMs: undefined });
+    // Once parts finished, their mean run time is published; `ready` is what the window would still take.
+    expect(loads.find((l) => l.meanRunMs !== undefined)?.meanRunMs).toBe(250);
+    expect(loads.every((l) => l.inFlight + l.ready <= 20)).toBe(true);
   });
 
   test('fair share: while another stage of the job waits, this one takes no more than its share of the window', async () => {

@@ -9,7 +9,7 @@ import { jobLine, stageTable } from '../render/progress';
 export function statusText(job: JobDetails, progress: JobProgressView): string {
   const lines = [
     jobLine(progress),
-    `  pipeline ${job.pipelineName}, fleet ${job.fleet}, input s3://${job.bucket}/${job.inputPrefix}`,
+    `  pipeline ${job.pipelineName}, fleet ${job.fleet}, priority ${job.priority}, input s3://${job.bucket}/${job.inputPrefix}`,
     `  created ${formatTimestamp(job.createdAt)}${job.startAt ? `, start at ${formatTimestamp(job.startAt)}` : ''}, started ${formatTimestamp(job.startedAt)}, finished ${formatTimestamp(job.finishedAt)} (UTC)`,
   ];
   if (job.parentJobId) lines.push(`  retries the failed parts of job ${job.parentJobId}`);
