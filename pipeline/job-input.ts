@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { compilePipeline, compilePipelineObject } from './compile';
 import { issueMessage } from './fields';
 import { formatPath, type RawProblem } from './problems';
-import { PipelineSchema } from './schema';
+import { LIMITS, PipelineSchema } from './schema';
 import type { PipelineDef, Problem } from './types';
 
 /**
@@ -31,6 +31,7 @@ export const BatchJobOptionsSchema = z.strictObject({
   stageHeartbeatTimeoutMs: whole('ms', 5_000, 3_600_000).optional().describe('How long a stage activity may go without a heartbeat before Temporal retries it elsewhere, in ms. Default: 30000.'),
   partsPerMessage: whole('parts', 1, 10).optional().describe('Parts per task message. Default: from the concurrency (1–10).'),
   overdueSlackMs: whole('ms', 0, 86_400_000).optional().describe("How long past its timeout, counted from a worker's start, a part's completion may be missing before its attempt fails as timed out, in ms. Default: 120000."),
+  queueAheadMs: whole('ms', 0, 3_600_000).optional().describe("How much work a fleet's input queue may hold ahead of its workers, in ms; the rest waits in the orchestrator, where priorities and fair share decide. Default: 3000."),
 });
 
 /** A compiled `PipelineDef`, as batchgrid's own launcher sends it: checked by compiling its written form (`writtenForm`). */
@@ -50,7 +51,7 @@ export const BatchJobInputSchema = z
     inputPrefix: inputPrefix.describe('S3 key prefix of the job input, e.g. `jobs/<id>/input/`; the root stages split what is under it.'),
     options: BatchJobOptionsSchema.optional(),
     retryOf: jobId.optional().describe('A finished job whose finally failed parts this job runs again, with what they feed downstream.'),
-    priority: whole('', 1, 100).optional().describe("The job's weight on its fleet (1–100, default 1): a larger share of the fleet for higher numbers."),
+    priority: whole('', LIMITS.priority.min, LIMITS.priority.max).optional().describe("The job's weight in the fair share of its fleets (1–100), like `batchgrid submit --priority`. Default: the pipeline's `priority` (1 when it has none)."),
   })
   .describe('Input of the batchgrid `batchJob` workflow (task queue `batchgrid` by default).');
 
@@ -135,7 +136,9 @@ export function admitBatchJobInput(raw: unknown, context: { workflowId: string; 
     problems.push({ path: 'jobId', message: `is required: the workflow id ${JSON.stringify(context.workflowId)} gives no valid job id` });
   }
   if (problems.length > 0 || !pipeline) return { ok: false, problems };
-  return { ok: true, input: { jobId: jobIdValue, pipeline, bucket: typeof input.bucket === 'string' ? input.bucket : context.defaultBucket } };
+  // The start's priority wins over the pipeline's, as `submit --priority` does.
+  const withPriority = typeof input.priority === 'number' ? { ...pipeline, priority: input.priority } : pipeline;
+  return { ok: true, input: { jobId: jobIdValue, pipeline: withPriority, bucket: typeof input.bucket === 'string' ? input.bucket : context.defaultBucket } };
 }
 
 /** `3 problems: definition.name: is required; …`: the failure message of a refused input. */

@@ -29,7 +29,7 @@ export interface BatchJobRequest {
   /** Default: the orchestrator's BATCHGRID_BUCKET. */
   bucket?: string;
   options?: BatchJobOptions;
-  /** The job's weight on its fleet, 1–100 (default 1). */
+  /** The job's weight in its fleets' fair share, 1–100. Default: the pipeline's `priority` (1 when it has none). */
   priority?: number;
 }
 

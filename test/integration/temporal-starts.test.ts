@@ -116,12 +116,13 @@ describe('batchJob started from any Temporal program', () => {
     const jobId = randomId('cli-');
     const inputPrefix = await upload(jobId, ['x', 'y', 'z']);
     const definition = { apiVersion: 'batchgrid/v1', kind: 'Pipeline', name: 'cli-words', concurrency: 4, input: { split: { by: 'lines', size: 1 } }, stages: [{ id: 'upper', task: 'lines.upper' }] };
-    const input = JSON.stringify({ definition, inputPrefix });
+    const input = JSON.stringify({ definition, inputPrefix, priority: 7 });
     const base = ['--address', address, '--namespace', namespace];
     await run(cli, ['workflow', 'start', ...base, '--type', 'batchJob', '--task-queue', engine.taskQueue, '--workflow-id', `job-${jobId}`, '--input', input]);
     const summary = await engine.temporal.workflow.getHandle(`job-${jobId}`).result();
     expect(summary).toMatchObject({ jobId, pipeline: 'cli-words', status: 'succeeded', results: 3 });
     expect(await listed()).toMatch(new RegExp(`${jobId}\\s+cli-words\\s+succeeded`));
+    expect((await client.get(jobId)).priority).toBe(7); // the start's priority, as submit --priority
 
     // A slow one started the same way is cancelled through batchgrid, like a submitted job.
     const slowId = randomId('clislow-');

@@ -30,8 +30,10 @@ test('a definition as a map and as YAML text compile to the same pipeline; defau
 test('a compiled pipeline (what batchgrid submit sends) is checked by compiling its written form, and comes back unchanged', () => {
   const compiled = compilePipelineObject(definition);
   if (!compiled.ok) throw new Error('fixture');
-  const r = admitBatchJobInput({ pipeline: compiled.pipeline, inputPrefix: 'jobs/x/input/', options: { overdueSlackMs: 1000 }, retryOf: 'parent-1', priority: 5 }, context);
-  expect(r.ok && r.input.pipeline).toEqual(compiled.pipeline);
+  const r = admitBatchJobInput({ pipeline: compiled.pipeline, inputPrefix: 'jobs/x/input/', options: { overdueSlackMs: 1000, queueAheadMs: 3000 }, retryOf: 'parent-1', priority: 5 }, context);
+  expect(r.ok && r.input.pipeline).toEqual({ ...compiled.pipeline, priority: 5 });
+  const unchanged = admitBatchJobInput({ pipeline: compiled.pipeline, inputPrefix: 'jobs/x/input/' }, context);
+  expect(unchanged.ok && unchanged.input.pipeline).toEqual(compiled.pipeline);
   const broken = { ...compiled.pipeline, stages: [{ ...compiled.pipeline.stages[0], timeoutMs: 5 }] };
   const bad = admitBatchJobInput({ pipeline: broken, inputPrefix: 'jobs/x/input/' }, context);
   expect(bad.ok ? [] : bad.problems.map((p) => p.path)).toEqual(['pipeline.stages[0].timeout']);
