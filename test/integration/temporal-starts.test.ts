@@ -109,7 +109,7 @@ describe('batchJob started from any Temporal program', () => {
     expect(out.message).toContain('definition.stages[0].needs');
   }, 60_000);
 
-  test('the Temporal CLI starts a job by type name with plain JSON; it is listed, cancellable, and a bad input fails at once', async () => {
+  test('the Temporal CLI starts a job by type name with plain JSON; it is listed, cancellable and retryable, and a bad input fails at once', async () => {
     const cli = temporalCli();
     const address = config().TEMPORAL_ADDRESS;
     const namespace = config().TEMPORAL_NAMESPACE;
@@ -133,6 +133,17 @@ describe('batchJob started from any Temporal program', () => {
     await client.cancel(slowId);
     await expect(engine.temporal.workflow.getHandle(`job-${slowId}`).result()).rejects.toThrow();
     expect((await client.get(slowId)).status).toBe('cancelled');
+
+    // One with a failed part (tolerated): `batchgrid retry` runs only that part again, in a new job.
+    const flakyId = randomId('cliflaky-');
+    const flakyPrefix = await upload(flakyId, ['1', '2', '3']);
+    const flaky = { ...definition, name: 'cli-flaky', stages: [{ id: 'work', task: 'test.sleep-fail', params: { failParts: [1] }, retry: { attempts: 1 }, tolerate: { failedParts: 1 } }] };
+    await run(cli, ['workflow', 'start', ...base, '--type', 'batchJob', '--task-queue', engine.taskQueue, '--workflow-id', `job-${flakyId}`, '--input', JSON.stringify({ definition: flaky, inputPrefix: flakyPrefix })]);
+    expect(await engine.temporal.workflow.getHandle(`job-${flakyId}`).result()).toMatchObject({ status: 'succeeded', stages: [{ partsTotal: 3, failed: 1 }] });
+    const retried = await client.retryFailed(flakyId);
+    const retrySummary = await engine.temporal.workflow.getHandle(retried.workflowId).result();
+    expect(retrySummary).toMatchObject({ status: 'succeeded', stages: [{ partsTotal: 1, failed: 1 }] });
+    expect((await client.get(retried.jobId)).parentJobId).toBe(flakyId);
 
     // A bad input: the workflow fails at once, with every problem in its failure.
     const badId = randomId('clibad-');
