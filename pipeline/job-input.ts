@@ -17,10 +17,13 @@ import type { PipelineDef, Problem } from './types';
 const JOB_ID = /^[a-z0-9][a-z0-9-]{0,47}$/;
 const jobId = z.string().regex(JOB_ID, { error: 'must be 1–48 lowercase letters, digits or dashes, starting with a letter or digit' });
 
-/** `jobs/<id>/input/`: a relative key prefix ending in `/`, so that `a/` never lists `a2/`. */
+/**
+ * Where the input is: a folder (`jobs/<id>/input/`, ending in `/`), one object's key, or `` for the
+ * whole bucket, as `submit --input s3://…` resolves them.
+ */
 const inputPrefix = z.string().superRefine((value, ctx) => {
-  if (value === '' || value.startsWith('/') || !value.endsWith('/') || value.split('/').slice(0, -1).some((s) => s === '' || s === '..')) {
-    ctx.addIssue({ code: 'custom', message: `must be an S3 key prefix ending in "/", without a leading "/" or empty or ".." segments, e.g. "jobs/my-job/input/" (got ${JSON.stringify(value)})` });
+  if (value.startsWith('/') || value.split('/').some((s) => s === '..')) {
+    ctx.addIssue({ code: 'custom', message: `must be an S3 key prefix (a folder ending in "/", e.g. "jobs/my-job/input/", or one object's key), without a leading "/" or ".." segments (got ${JSON.stringify(value)})` });
   }
 });
 
@@ -28,7 +31,7 @@ const whole = (what: string, min: number, max: number) =>
   z.number().refine((n) => Number.isInteger(n) && n >= min && n <= max, { error: `must be a whole number${what ? ` of ${what}` : ''} between ${min} and ${max}` });
 
 export const BatchJobOptionsSchema = z.strictObject({
-  stageHeartbeatTimeoutMs: whole('ms', 5_000, 3_600_000).optional().describe('How long a stage activity may go without a heartbeat before Temporal retries it elsewhere, in ms. Default: 30000.'),
+  stageHeartbeatTimeoutMs: whole('ms', 1_000, 3_600_000).optional().describe('How long a stage activity may go without a heartbeat before Temporal retries it elsewhere, in ms. Default: 30000.'),
   partsPerMessage: whole('parts', 1, 10).optional().describe('Parts per task message. Default: from the concurrency (1–10).'),
   overdueSlackMs: whole('ms', 0, 86_400_000).optional().describe("How long past its timeout, counted from a worker's start, a part's completion may be missing before its attempt fails as timed out, in ms. Default: 120000."),
   queueAheadMs: whole('ms', 0, 3_600_000).optional().describe("How much work a fleet's input queue may hold ahead of its workers, in ms; the rest waits in the orchestrator, where priorities and fair share decide. Default: 3000."),
@@ -48,7 +51,7 @@ export const BatchJobInputSchema = z
       .describe('The pipeline as written (docs/pipeline-format.md): a map, or its YAML or JSON text. Exactly one of `definition` and `pipeline`.'),
     pipeline: CompiledPipelineSchema.optional(),
     bucket: z.string().min(3).max(63).optional().describe("The S3 bucket of the input and outputs. Default: the orchestrator's BATCHGRID_BUCKET."),
-    inputPrefix: inputPrefix.describe('S3 key prefix of the job input, e.g. `jobs/<id>/input/`; the root stages split what is under it.'),
+    inputPrefix: inputPrefix.describe('S3 key prefix of the job input, e.g. `jobs/<id>/input/` (or one object\'s key); the root stages split what is under it.'),
     options: BatchJobOptionsSchema.optional(),
     retryOf: jobId.optional().describe('A finished job whose finally failed parts this job runs again, with what they feed downstream.'),
     priority: whole('', LIMITS.priority.min, LIMITS.priority.max).optional().describe("The job's weight in the fair share of its fleets (1–100), like `batchgrid submit --priority`. Default: the pipeline's `priority` (1 when it has none)."),

@@ -22,7 +22,7 @@ export interface BatchJobRequest {
   pipeline?: Record<string, unknown>;
   /** The pipeline's YAML (or JSON) text. */
   yaml?: string;
-  /** S3 key prefix of the job's input, ending in `/`, e.g. `jobs/claims-2026-11/input/`. */
+  /** S3 key prefix of the job's input: a folder ending in `/` (e.g. `jobs/claims-2026-11/input/`), or one object's key. */
   inputPrefix: string;
   /** The job id (1–48 lowercase letters, digits or dashes). Default: a UUID drawn with the workflow's deterministic `uuid4()`. */
   jobId?: string;

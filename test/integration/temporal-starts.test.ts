@@ -147,7 +147,7 @@ describe('batchJob started from any Temporal program', () => {
 
     // A bad input: the workflow fails at once, with every problem in its failure.
     const badId = randomId('clibad-');
-    const badInput = JSON.stringify({ definition: { ...definition, stages: [{ id: 'Upper', task: '' }] }, inputPrefix: 'no-slash', colour: 1 });
+    const badInput = JSON.stringify({ definition: { ...definition, stages: [{ id: 'Upper', task: '' }] }, inputPrefix: '/abs/../x', colour: 1 });
     await run(cli, ['workflow', 'start', ...base, '--type', 'batchJob', '--task-queue', engine.taskQueue, '--workflow-id', `job-${badId}`, '--input', badInput]);
     const failure = await engine.temporal.workflow.getHandle(`job-${badId}`).result().then(
       () => undefined,

@@ -50,7 +50,7 @@ test('a bad input is refused with every problem by path, in one message', () => 
   const message = formatInputProblems(problems);
   expect(message).toMatch(/^the batchJob input is not valid \(5 problems\): /);
   expect(message).toContain('unknown key "colour"');
-  expect(message).toContain('inputPrefix: must be an S3 key prefix ending in "/"');
+  expect(message).toContain('inputPrefix: must be an S3 key prefix (a folder ending in "/"');
 });
 
 test('neither or both of definition and pipeline, a missing prefix, a workflow id that makes no job id', () => {
@@ -65,4 +65,12 @@ test('neither or both of definition and pipeline, a missing prefix, a workflow i
   const text = admitBatchJobInput({ definition: 'name: [unclosed', inputPrefix: 'p/' }, context);
   expect(text.ok ? '' : text.problems[0]!.message).toMatch(/YAML syntax error/);
   expect(admitBatchJobInput('nope', context).ok).toBe(false);
+});
+
+test('every input batchgrid itself starts jobs with passes: one object, the whole bucket, short heartbeats', () => {
+  const compiled = compilePipelineObject(definition);
+  if (!compiled.ok) throw new Error('fixture');
+  for (const inputPrefix of ['jobs/x/input/one.csv', '', 'claims/2026/']) {
+    expect(admitBatchJobInput({ pipeline: compiled.pipeline, inputPrefix, options: { stageHeartbeatTimeoutMs: 3000, partsPerMessage: 1, overdueSlackMs: 500, queueAheadMs: 3_600_000 } }, context).ok).toBe(true);
+  }
 });
