@@ -8,7 +8,7 @@ import { deleteCompletionQueue } from '../common/sqs/queues';
 import { finalStages } from '../pipeline/dag';
 import { admitBatchJobInput, formatInputProblems } from '../pipeline/job-input';
 import type { PipelineDef, StageDef } from '../pipeline/types';
-import { insertJob, setJobStatus } from '../store/jobs';
+import { failJobOfWorkflow, insertJob, setJobStatus } from '../store/jobs';
 import { closeStageRun } from '../store/stage-runs';
 import { succeededParts } from '../store/task-runs';
 import type { ActivityDeps } from './deps';
@@ -90,7 +90,11 @@ export function createJobActivities(deps: ActivityDeps) {
   async function beginJob(input: BeginJobInput): Promise<BegunJob> {
     const admitted = admitBatchJobInput(input.input, { workflowId: input.workflowId, defaultJobId: input.defaultJobId, defaultBucket: deps.bucket ?? config().BATCHGRID_BUCKET });
     if (!admitted.ok) {
-      throw ApplicationFailure.create({ type: 'InvalidJobInput', message: formatInputProblems(admitted.problems), nonRetryable: true, details: [admitted.problems] });
+      const message = formatInputProblems(admitted.problems);
+      // A job batchgrid recorded before starting it (submit, retry) ends failed with the problems; a start from elsewhere recorded nothing.
+      const raw = input.input as { jobId?: unknown } | null;
+      await failJobOfWorkflow(db, typeof raw?.jobId === 'string' ? raw.jobId : input.defaultJobId, input.workflowId, message);
+      throw ApplicationFailure.create({ type: 'InvalidJobInput', message, nonRetryable: true, details: [admitted.problems] });
     }
     const { jobId, pipeline, bucket } = admitted.input;
     const raw = input.input as { inputPrefix: string; pipeline?: unknown; retryOf?: string };
