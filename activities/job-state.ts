@@ -8,7 +8,8 @@ import { deleteCompletionQueue } from '../common/sqs/queues';
 import { finalStages } from '../pipeline/dag';
 import { admitBatchJobInput, formatInputProblems } from '../pipeline/job-input';
 import type { PipelineDef, StageDef } from '../pipeline/types';
-import { failJobOfWorkflow, insertJob, setJobStatus } from '../store/jobs';
+import { failJobOfWorkflow, insertJob, setJobStatus, tuneJob as tuneJobRow } from '../store/jobs';
+import { compileTune, type JobTune } from '../pipeline/tune';
 import { closeStageRun } from '../store/stage-runs';
 import { succeededParts } from '../store/task-runs';
 import type { ActivityDeps } from './deps';
@@ -143,5 +144,18 @@ export function createJobActivities(deps: ActivityDeps) {
     return summary;
   }
 
-  return { beginJob, setJobState, closeStage, finishJob };
+  /**
+   * Applies `batchgrid tune` to a job not finished yet (the workflow's `tune` update runs it, so the
+   * change is in the job's history). Stages read the new window and tolerance about once a second;
+   * the fair share reads the priority. A request with problems, or for a finished job, fails at
+   * once, not retried, saying why.
+   */
+  async function tuneJob(input: { jobId: string; tune: unknown }): Promise<JobTune> {
+    const r = compileTune(input.tune);
+    if (!r.ok) throw ApplicationFailure.nonRetryable(`invalid tune for job ${input.jobId}: ${r.problems.join('; ')}`, 'InvalidTune');
+    if (!(await tuneJobRow(db, input.jobId, r.tune))) throw ApplicationFailure.nonRetryable(`job ${input.jobId} has finished: there is nothing to tune`, 'JobFinished');
+    return r.tune;
+  }
+
+  return { beginJob, setJobState, closeStage, finishJob, tuneJob };
 }

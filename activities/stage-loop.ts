@@ -29,8 +29,8 @@ export interface StageStore {
   openParts(): Promise<OpenPart[]>;
   /** Counts derived from stored rows. */
   counts(): Promise<StageCounts>;
-  /** The job's status and the activity attempt that owns the stage run. */
-  runnerState(): Promise<{ jobStatus: string | undefined; runnerAttempt: number | null }>;
+  /** The job's status, the activity attempt that owns the stage run, and the job's window if it was tuned. */
+  runnerState(): Promise<{ jobStatus: string | undefined; runnerAttempt: number | null; concurrency?: number | null }>;
   /**
    * Under the job's window lock: reads how many of the job's parts are in flight and how many of
    * its other stages wait for slots, lets `choose` pick parts, records this stage's waiting count
@@ -39,6 +39,8 @@ export interface StageStore {
   reserve(choose: (window: { inFlight: number; othersWaiting: number }) => { parts: QueuedPart[]; waiting: number }): Promise<QueuedPart[]>;
   /** Applies results; returns the transitions that really happened (duplicates return none). */
   applyResults(successes: ReceivedResult[], failures: FailureDecision[]): Promise<Transition[]>;
+  /** Records backup attempts of parts in flight as queued (their earlier attempt's success still counts). */
+  requeue(parts: QueuedPart[]): Promise<void>;
   /** Records parts started (their deadline with them); returns the ones whose outstanding attempt it was. */
   markStarted(notices: StartNotice[]): Promise<{ part: number; attempt: number }[]>;
 }
@@ -72,6 +74,8 @@ export interface StageLoopProgress {
   retrying: number;
   succeeded: number;
   failed: number;
+  /** Backup attempts launched for stragglers (`speculate`). */
+  backups: number;
   paused: boolean;
 }
 
@@ -80,7 +84,7 @@ export interface StageLoopOptions {
   stage: StageDef;
   /** This activity attempt: a newer owner of the stage run supersedes it. */
   attempt: number;
-  /** Max parts of the whole job in flight, shared by its running stages. */
+  /** Max parts of the whole job in flight, shared by its running stages (a tune read from the store replaces it). */
   concurrency: number;
   /**
    * The lost-message slack: how long past its timeout, counted from when a worker started it, a
@@ -99,8 +103,10 @@ export interface StageLoopOptions {
    * windows cap the stage.
    */
   fleetShare?: (load: StageLoad) => Promise<number>;
-  /** Where a part writes its outputs. */
-  outputPrefix(part: number): string;
+  /** Where a part writes its outputs; `attempt` for the attempts of a part that got a backup (each its own place). */
+  outputPrefix(part: number, attempt?: number): string;
+  /** Tells the workers that a part with a backup attempt was won by `attempt`, so the other is aborted. */
+  markWon?: (won: { part: number; attempt: number }[]) => Promise<void>;
   store: StageStore;
   receiver: CompletionReceiver;
   sender: TaskSender;
@@ -141,6 +147,12 @@ const RUNNER_CHECK_MS = 1000;
 const QUEUE_CHECK_MS = 5000;
 /** How often the loop asks for its share of the fleet. */
 const SHARE_CHECK_MS = 1000;
+/** How often the loop looks for stragglers to back up (`speculate`). */
+const SPECULATION_CHECK_MS = 500;
+/** A part is never a straggler before it has run this long, in ms. */
+const MIN_STRAGGLER_MS = 100;
+/** Run times kept for the median of a stage's finished parts. */
+const RUN_TIME_SAMPLES = 10_000;
 /** Over how long the slots its finished parts kept busy are averaged, in ms. */
 const BUSY_WINDOW_MS = 2000;
 const IDLE_WAIT_MS = 200;
@@ -168,6 +180,7 @@ export async function runStageLoop(o: StageLoopOptions): Promise<StageCounts> {
   const counts = await store.counts();
   const source = await o.openSource(counts);
   let paused = false;
+  let concurrency = o.concurrency;
   let lastRunnerCheck = Number.NEGATIVE_INFINITY;
   let lastQueueCheck = clock.now();
   let lastHeartbeat = Number.NEGATIVE_INFINITY;
@@ -176,13 +189,19 @@ export async function runStageLoop(o: StageLoopOptions): Promise<StageCounts> {
   const runTime = { totalMs: 0, parts: 0 };
   /** Run times of the parts that finished lately, as [received at, run ms] on the loop's clock. */
   let recent: [number, number][] = [];
+  /** Run times of succeeded parts (a bounded sample), for the median a straggler is measured against. */
+  const runTimes: number[] = [];
+  /** Parts that got a backup attempt: their attempts write apart, and the winner is announced. */
+  const backedUp = new Set<number>();
+  let backups = 0;
+  let lastSpeculation = Number.NEGATIVE_INFINITY;
 
   const toTask = (p: { part: number; attempt: number }): PartTask => ({
     part: p.part,
     attempt: p.attempt,
     inputs: inputsOf.get(p.part)?.inputs ?? [],
     inputsKey: inputsOf.get(p.part)?.inputsKey,
-    outputPrefix: o.outputPrefix(p.part),
+    outputPrefix: backedUp.has(p.part) ? o.outputPrefix(p.part, p.attempt) : o.outputPrefix(p.part),
   });
 
   const failure = (part: number, attempt: number, error: NonNullable<PartResult['error']>): PartResult => {
@@ -205,7 +224,12 @@ export async function runStageLoop(o: StageLoopOptions): Promise<StageCounts> {
       if (r.result.status !== 'succeeded') continue;
       runTime.totalMs += ms;
       runTime.parts += 1;
+      if (runTimes.length < RUN_TIME_SAMPLES) runTimes.push(ms);
+      else runTimes[runTime.parts % RUN_TIME_SAMPLES] = ms;
     }
+    const won = transitions.filter((t) => t.status === 'succeeded' && backedUp.has(t.part));
+    // Before the part is closed below: a straggler's backup is announced, so its loser is aborted.
+    if (won.length > 0) await o.markWon?.(won.map((t) => ({ part: t.part, attempt: t.attempt })));
     const retryAtOf = new Map(failures.map((f) => [`${f.result.part}:${f.result.attempt}`, f.retryAt]));
     for (const t of transitions) {
       // Live counts for heartbeats only; the stage's result is counted from stored rows.
@@ -241,7 +265,7 @@ export async function runStageLoop(o: StageLoopOptions): Promise<StageCounts> {
 
   const stageCap = stage.concurrency ?? Number.POSITIVE_INFINITY;
   /** Room in the job's window and the stage's own cap (the fleet's share aside). */
-  const windowRoom = () => Math.min(o.concurrency, stageCap) - window.inFlightCount;
+  const windowRoom = () => Math.min(concurrency, stageCap) - window.inFlightCount;
 
   /** Asks for the stage's share of the fleet, telling it what the stage has in flight and ready. */
   const refreshShare = async () => {
@@ -270,7 +294,7 @@ export async function runStageLoop(o: StageLoopOptions): Promise<StageCounts> {
     const now = clock.now();
     const deadlineAt = now + o.unstartedDeadlineMs;
     const chosen = await store.reserve((state) => {
-      const slots = Math.min(slotsFor(o.concurrency, state.inFlight, window.inFlightCount, state.othersWaiting), cap - window.inFlightCount);
+      const slots = Math.min(slotsFor(concurrency, state.inFlight, window.inFlightCount, state.othersWaiting), cap - window.inFlightCount);
       const ready = dueCount(window, now) + source.buffered;
       const retries = window.dueRetries(now, slots);
       const fresh = source.take(slots - retries.length);
@@ -281,6 +305,37 @@ export async function runStageLoop(o: StageLoopOptions): Promise<StageCounts> {
     });
     for (const c of chosen) window.sent(c.part, c.attempt, deadlineAt, { sentAt: now });
     await send(chosen);
+  };
+
+  /**
+   * Backup attempts for stragglers (`speculate` on the stage), as MapReduce's backup tasks: once
+   * enough of the stage has finished, a part running far longer than the median of its finished
+   * peers is sent again as its next attempt, to whichever worker takes it. The first success wins
+   * (task_runs accepts a success from any attempt while the part is open); the other attempt's
+   * completion changes nothing and its worker aborts it on the won marker.
+   */
+  const speculate = async () => {
+    const spec = stage.speculate;
+    if (!spec || clock.now() - lastSpeculation < SPECULATION_CHECK_MS) return;
+    lastSpeculation = clock.now();
+    if (!source.exhausted || runTimes.length === 0) return;
+    if ((counts.succeeded + counts.failed) * 100 < spec.afterPercent * source.produced) return;
+    const sorted = [...runTimes].sort((a, b) => a - b);
+    const medianMs = sorted[Math.floor(sorted.length / 2)]!;
+    const thresholdMs = Math.max(MIN_STRAGGLER_MS, spec.slowerThan * medianMs);
+    const now = clock.now();
+    const stragglers = window.startedBefore(now - thresholdMs).filter((p) => !backedUp.has(p.part) && p.attempt < stage.retry.attempts);
+    if (stragglers.length === 0) return;
+    const deadlineAt = now + o.unstartedDeadlineMs;
+    const parts = stragglers.map((p) => ({ part: p.part, attempt: p.attempt + 1, sentAt: now, deadlineAt, inputs: inputsOf.get(p.part)?.inputs ?? [], inputsKey: inputsOf.get(p.part)?.inputsKey }));
+    await store.requeue(parts);
+    for (const p of parts) {
+      backedUp.add(p.part);
+      window.sent(p.part, p.attempt, deadlineAt, { sentAt: now });
+    }
+    backups += parts.length;
+    log.info({ parts: parts.map((p) => p.part), medianMs, thresholdMs }, 'backup attempts for stragglers');
+    await send(parts);
   };
 
   /** Start notices: the part leaves the queue, and its deadline now counts from its start. */
@@ -333,7 +388,7 @@ export async function runStageLoop(o: StageLoopOptions): Promise<StageCounts> {
   const heartbeat = (force = false) => {
     if (!force && clock.now() - lastHeartbeat < HEARTBEAT_MS) return;
     lastHeartbeat = clock.now();
-    o.heartbeat({ cursor: source.produced, inFlight: window.inFlightCount, running: window.runningCount, retrying: window.waitingCount, succeeded: counts.succeeded, failed: counts.failed, paused });
+    o.heartbeat({ cursor: source.produced, inFlight: window.inFlightCount, running: window.runningCount, retrying: window.waitingCount, succeeded: counts.succeeded, failed: counts.failed, backups, paused });
   };
 
   if (o.attempt > 1) {
@@ -348,12 +403,17 @@ export async function runStageLoop(o: StageLoopOptions): Promise<StageCounts> {
       const state = await store.runnerState();
       if (state.runnerAttempt !== null && state.runnerAttempt > o.attempt) throw new StageSupersededError(stage.id, o.attempt, state.runnerAttempt);
       paused = state.jobStatus === 'paused';
+      if (state.concurrency != null && state.concurrency !== concurrency) {
+        log.info({ from: concurrency, to: state.concurrency }, "the job's concurrency was tuned");
+        concurrency = state.concurrency;
+      }
     }
     await receiveCompletions();
     await resendLost();
     await expireOverdue();
     await refreshShare();
     if (!paused) await fill();
+    if (!paused) await speculate();
     heartbeat();
     if (source.exhausted && window.empty) break;
     if (window.inFlightCount === 0) {

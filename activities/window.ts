@@ -41,6 +41,13 @@ export class PartWindow {
     return true;
   }
 
+  /** The parts (outstanding attempts) the loop learnt had started before `t` and that are still running. */
+  startedBefore(t: number): { part: number; attempt: number }[] {
+    const out: { part: number; attempt: number }[] = [];
+    for (const [part, s] of this.inFlight) if (s.started && s.startSeenAt > 0 && s.startSeenAt < t) out.push({ part, attempt: s.attempt });
+    return out;
+  }
+
   /** Parts running (started, no completion yet) that the loop learnt had started before `t`. */
   runningSince(t: number): number {
     let n = 0;

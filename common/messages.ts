@@ -42,6 +42,11 @@ export const TaskMessage = z.object({
   timeoutMs: z.number().int().positive(),
   /** Epoch ms when the orchestrator sent it (for queue-wait statistics). */
   sentAt: z.number().int(),
+  /**
+   * The stage runs backup attempts for stragglers: a worker running one of its parts for long
+   * checks the part's won marker (common/layout.ts partWonKeyOf) and aborts an attempt that lost.
+   */
+  speculative: z.boolean().optional(),
   parts: z.array(PartTask).min(1),
 });
 export type TaskMessage = z.infer<typeof TaskMessage>;

@@ -3,7 +3,9 @@ import { compilePipeline, compilePipelineObject } from './compile';
 import { issueMessage } from './fields';
 import { formatPath, type RawProblem } from './problems';
 import { LIMITS, PipelineSchema } from './schema';
-import type { PipelineDef, Problem } from './types';
+import { definitionProblems } from './limits';
+import { ruleProblems } from './rules';
+import type { CompileResult, PipelineDef, Problem } from './types';
 
 /**
  * The input of the `batchJob` workflow as any Temporal program may send it (the TypeScript helper
@@ -37,9 +39,20 @@ export const BatchJobOptionsSchema = z.strictObject({
   queueAheadMs: whole('ms', 0, 3_600_000).optional().describe("How much work a fleet's input queue may hold ahead of its workers, in ms; the rest waits in the orchestrator, where priorities and fair share decide. Default: 3000."),
 });
 
-/** A compiled `PipelineDef`, as batchgrid's own launcher sends it: checked by compiling its written form (`writtenForm`). */
+/**
+ * A compiled `PipelineDef`, as batchgrid's own launcher sends it: its shape, the rules between
+ * stages and the size limits are checked; its values are trusted as batchgrid compiled them.
+ */
 const CompiledPipelineSchema = z
-  .looseObject({ apiVersion: z.literal('batchgrid/v1'), kind: z.literal('Pipeline'), name: z.string(), stages: z.array(z.looseObject({})) })
+  .looseObject({
+    apiVersion: z.literal('batchgrid/v1'),
+    kind: z.literal('Pipeline'),
+    name: z.string(),
+    fleet: z.string(),
+    concurrency: z.number(),
+    input: z.looseObject({ split: z.looseObject({ by: z.string() }) }),
+    stages: z.array(z.looseObject({ id: z.string(), task: z.string(), needs: z.array(z.string()), timeoutMs: z.number(), retry: z.looseObject({}), tolerate: z.looseObject({}) })).min(1),
+  })
   .describe('A compiled pipeline (durations in ms, sizes in bytes), as `batchgrid submit` sends it. Programs should send `definition` instead.');
 
 export const BatchJobInputSchema = z
@@ -70,32 +83,11 @@ export interface AdmittedInput {
 
 export type AdmitResult = { ok: true; input: AdmittedInput } | { ok: false; problems: Problem[] };
 
-/**
- * A compiled definition turned back into the written form (ms and bytes are valid written values),
- * leniently: whatever is missing or of the wrong type is left for the compiler to name.
- */
-export function writtenForm(def: unknown): unknown {
-  if (typeof def !== 'object' || def === null || Array.isArray(def)) return def;
-  const { stages, ...rest } = def as { stages?: unknown };
-  if (!Array.isArray(stages)) return def;
-  return {
-    ...rest,
-    stages: stages.map((stage: unknown) => {
-      if (typeof stage !== 'object' || stage === null) return stage;
-      const { timeoutMs, retry, tolerate, ...s } = stage as { timeoutMs?: unknown; retry?: unknown; tolerate?: unknown };
-      const out: Record<string, unknown> = { ...s };
-      if (timeoutMs !== undefined) out.timeout = timeoutMs;
-      if (typeof retry === 'object' && retry !== null) {
-        const r = retry as { attempts?: unknown; backoffMs?: unknown; maxBackoffMs?: unknown };
-        out.retry = { attempts: r.attempts, backoff: r.backoffMs, maxBackoff: r.maxBackoffMs };
-      } else if (retry !== undefined) out.retry = retry;
-      if (typeof tolerate === 'object' && tolerate !== null) {
-        const t = tolerate as { failedParts?: unknown; failedPercent?: unknown };
-        out.tolerate = { failedParts: t.failedPercent !== undefined ? `${String(t.failedPercent)}%` : t.failedParts };
-      } else if (tolerate !== undefined) out.tolerate = tolerate;
-      return out;
-    }),
-  };
+/** A compiled pipeline's rules between stages and size limits, once its shape passed (the shape's own problems are reported with the input's). */
+function checkCompiled(value: unknown): CompileResult {
+  if (!CompiledPipelineSchema.safeParse(value).success) return { ok: false, problems: [] };
+  const raws = [...ruleProblems(value), ...definitionProblems(value)];
+  return raws.length === 0 ? { ok: true, pipeline: value as PipelineDef } : { ok: false, problems: raws.map((p) => ({ path: formatPath(p.path), message: p.message })) };
 }
 
 function prefixed(problems: readonly Problem[], prefix: string): Problem[] {
@@ -113,7 +105,7 @@ export function admitBatchJobInput(raw: unknown, context: { workflowId: string; 
     for (const issue of shape.error.issues) {
       const path = issue.path.map((s) => (typeof s === 'symbol' ? String(s) : s));
       // The definition's own problems come from the compiler below, worded as `validate` words them.
-      if (path[0] === 'definition' || path[0] === 'pipeline') continue;
+      if (path[0] === 'definition') continue;
       const raws: RawProblem[] = issue.code === 'unrecognized_keys' ? issue.keys.map((k) => ({ path: [...path, k], message: `unknown key "${k}"` })) : [{ path, message: issue.message }];
       for (const p of raws) problems.push({ path: formatPath(p.path), message: p.message });
     }
@@ -127,11 +119,9 @@ export function admitBatchJobInput(raw: unknown, context: { workflowId: string; 
   } else if (input.definition === undefined && input.pipeline === undefined) {
     problems.push({ path: 'definition', message: 'is required: the pipeline as written (a map, or its YAML or JSON text)' });
   } else {
-    const from = input.definition !== undefined ? 'definition' : 'pipeline';
-    const value = input[from];
-    const compiled = typeof value === 'string' ? compilePipeline(value) : compilePipelineObject(from === 'pipeline' ? writtenForm(value) : value);
+    const compiled = typeof input.definition === 'string' ? compilePipeline(input.definition) : input.definition !== undefined ? compilePipelineObject(input.definition) : checkCompiled(input.pipeline);
     if (compiled.ok) pipeline = compiled.pipeline;
-    else problems.push(...prefixed(compiled.problems, from));
+    else problems.push(...prefixed(compiled.problems, input.definition !== undefined ? 'definition' : 'pipeline'));
   }
 
   const jobIdValue = typeof input.jobId === 'string' ? input.jobId : context.defaultJobId;

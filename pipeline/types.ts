@@ -54,6 +54,17 @@ export interface StageDef {
   fleet?: string;
   /** Most parts of this stage in flight at once, within the job's `concurrency`. Default: no cap of its own. */
   concurrency?: number;
+  /**
+   * Backup attempts for stragglers: once `afterPercent` of the stage's parts have finished, a part
+   * running more than `slowerThan` × the median run time of its finished peers gets a second
+   * attempt on another worker; the first success wins, the other is aborted. Default: off.
+   */
+  speculate?: Speculation;
+}
+
+export interface Speculation {
+  afterPercent: number;
+  slowerThan: number;
 }
 
 export interface PipelineDef {

@@ -52,7 +52,7 @@ export interface FleetStageLoad {
  */
 export async function fleetLoad(db: Queryable, fleet: string): Promise<{ slots: number; stages: FleetStageLoad[] }> {
   const r = await db.query(
-    `SELECT s.job_id, s.stage_id, j.priority, (j.definition->>'concurrency')::int AS concurrency, j.status = 'paused' AS paused,
+    `SELECT s.job_id, s.stage_id, j.priority, coalesce(j.concurrency, (j.definition->>'concurrency')::int) AS concurrency, j.status = 'paused' AS paused,
             s.in_flight, s.busy_slots, s.ready, s.mean_run_ms
        FROM stage_runs s JOIN jobs j ON j.job_id = s.job_id
       WHERE s.fleet = $1 AND s.status = 'running' AND j.status IN ('running', 'paused')`,

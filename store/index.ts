@@ -8,3 +8,5 @@ export * from './scaling';
 export * from './progress';
 export * from './task-runs';
 export * from './parts';
+export * from './aggregates';
+export * from './compaction';

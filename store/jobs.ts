@@ -1,4 +1,5 @@
-import type { PipelineDef } from '../pipeline/types';
+import type { JobTune } from '../pipeline/tune';
+import type { PipelineDef, Tolerance } from '../pipeline/types';
 import type { QueryResultRow } from 'pg';
 import { TERMINAL_JOB_STATUSES, type JobStatus } from '../common/status';
 import { json, type Queryable } from './db';
@@ -16,8 +17,12 @@ export interface Job {
   workflowId: string;
   parentJobId: string | null;
   fleet: string;
-  /** The job's weight in its fleets' fair share (pipeline `priority`, or the submit's). */
+  /** The job's weight in its fleets' fair share (pipeline `priority`, the submit's, or as tuned). */
   priority: number;
+  /** Its window: the definition's `concurrency`, or as tuned. */
+  concurrency: number;
+  /** Failed parts every stage tolerates, when tuned (null: each stage's own `tolerate`). */
+  tolerate: Tolerance | null;
   createdAt: Date;
   /** When a scheduled job should start, if not right away. */
   startAt: Date | null;
@@ -44,7 +49,7 @@ export interface NewJob {
 }
 
 const COLUMNS = `job_id, pipeline_name, definition, status, bucket, input_prefix, workflow_id, parent_job_id, fleet, priority,
-  created_at, start_at, started_at, finished_at, summary, error`;
+  coalesce(concurrency, (definition->>'concurrency')::int) AS concurrency, tolerate, created_at, start_at, started_at, finished_at, summary, error`;
 
 function toJob(r: QueryResultRow): Job {
   return {
@@ -58,6 +63,8 @@ function toJob(r: QueryResultRow): Job {
     parentJobId: r.parent_job_id,
     fleet: r.fleet,
     priority: r.priority,
+    concurrency: r.concurrency,
+    tolerate: r.tolerate,
     createdAt: r.created_at,
     startAt: r.start_at,
     startedAt: r.started_at,
@@ -92,6 +99,22 @@ export async function insertJob(db: Queryable, job: NewJob): Promise<boolean> {
     ],
   );
   return r.rowCount === 1;
+}
+
+/** Applies a tune to a job not finished yet; false when it has finished (or is not known). */
+export async function tuneJob(db: Queryable, jobId: string, tune: JobTune): Promise<boolean> {
+  const r = await db.query(
+    `UPDATE jobs SET concurrency = coalesce($2, concurrency), priority = coalesce($3, priority), tolerate = coalesce($4::jsonb, tolerate)
+      WHERE job_id = $1 AND NOT (status = ANY($5::text[]))`,
+    [jobId, tune.concurrency ?? null, tune.priority ?? null, json(tune.tolerate), TERMINAL_JOB_STATUSES],
+  );
+  return r.rowCount === 1;
+}
+
+/** The failed parts every stage of the job tolerates, when tuned; null: each stage's own. */
+export async function jobTolerance(db: Queryable, jobId: string): Promise<Tolerance | null> {
+  const r = await db.query('SELECT tolerate FROM jobs WHERE job_id = $1', [jobId]);
+  return r.rows[0]?.tolerate ?? null;
 }
 
 /** The job, or undefined when it is not known. */

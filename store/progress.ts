@@ -1,6 +1,7 @@
 import type { Queryable } from './db';
 import type { PartCountName, StageMode, StageStatus } from '../common/status';
 import { partCountColumns } from './task-runs';
+import { jobAggregates, type StageProgressCounts } from './aggregates';
 
 /** Part counts of one stage run, derived from task_runs (never from increments), named as PART_COUNTS says. */
 export interface StageProgress extends Record<PartCountName, number> {
@@ -22,6 +23,13 @@ export interface StageProgress extends Record<PartCountName, number> {
 
 /** Progress of every stage of a job in one query, in the order the stages started. [] for an unknown job. */
 export async function jobProgress(db: Queryable, jobId: string): Promise<StageProgress[]> {
+  const live = await liveProgress(db, jobId);
+  // Checked after the live read: a compaction committed in between is seen here (aggregates.ts, liveOrCompacted).
+  const compacted = await jobAggregates(db, jobId);
+  return compacted ? compactedProgress(db, jobId, compacted.progress) : live;
+}
+
+async function liveProgress(db: Queryable, jobId: string): Promise<StageProgress[]> {
   const r = await db.query(
     `SELECT s.stage_id, s.status, s.task, s.mode, s.parts_total,
             ${partCountColumns('t.')},
@@ -54,4 +62,32 @@ export async function jobProgress(db: Queryable, jobId: string): Promise<StagePr
     firstStartedAt: x.first_started_at,
     lastFinishedAt: x.last_finished_at,
   }));
+}
+
+/** A compacted job's progress: stage_runs as they are, the counts compaction kept (a stage without parts counts none). */
+async function compactedProgress(db: Queryable, jobId: string, counts: StageProgressCounts[]): Promise<StageProgress[]> {
+  const r = await db.query(
+    `SELECT stage_id, status, task, mode, parts_total FROM stage_runs WHERE job_id = $1 ORDER BY started_at NULLS LAST, stage_id`,
+    [jobId],
+  );
+  return r.rows.map((x) => {
+    const c = counts.find((s) => s.stageId === x.stage_id);
+    return {
+      stageId: x.stage_id,
+      status: x.status,
+      task: x.task,
+      mode: x.mode,
+      partsTotal: x.parts_total,
+      inFlight: c?.inFlight ?? 0,
+      running: c?.running ?? 0,
+      retryWaiting: c?.retryWaiting ?? 0,
+      succeeded: c?.succeeded ?? 0,
+      failed: c?.failed ?? 0,
+      retried: c?.retried ?? 0,
+      bytesIn: c?.bytesIn ?? 0,
+      bytesOut: c?.bytesOut ?? 0,
+      firstStartedAt: c?.firstStartedAt ?? null,
+      lastFinishedAt: c?.lastFinishedAt ?? null,
+    };
+  });
 }

@@ -6,6 +6,7 @@ import {
   condition,
   defineQuery,
   defineSignal,
+  defineUpdate,
   isCancellation,
   log,
   proxyActivities,
@@ -21,6 +22,7 @@ import type { Activities, BegunJob, JobSummary, StagePlan, StageResult } from '.
 import { SEARCH_ATTRIBUTE_KEYS as SA } from '../common/search-attributes';
 import type { JobStatus, StageStatus } from '../common/status';
 import { fleetOf, readyStages } from '../pipeline/dag';
+import type { JobTune } from '../pipeline/tune';
 import type { PipelineDef, StageDef } from '../pipeline/types';
 
 /**
@@ -80,6 +82,12 @@ export interface JobProgress {
 
 export const progressQuery = defineQuery<JobProgress>('progress');
 export const pauseSignal = defineSignal('pause');
+/**
+ * Retunes the running job (`batchgrid tune`): its window, priority, tolerated failures. As an
+ * update, each change is in the job's history with what it set; a bad request or a finished job
+ * fails the update, saying why.
+ */
+export const tuneUpdate = defineUpdate<JobTune, [unknown]>('tune');
 export const resumeSignal = defineSignal('resume');
 
 /** `job-nightly-2026-11-29T03:00:00Z` → `nightly-2026-11-29t03-00-00z`: a schedule's run id as a job id. */
@@ -114,12 +122,41 @@ export async function batchJob(input: BatchJobInput): Promise<JobSummary> {
   const startedAt = Date.now();
   const { workflowId } = workflowInfo();
 
+  // Handlers are set before the first activity, so that a query, signal or update sent while the
+  // input is being checked is answered (an update with no handler yet would be rejected).
+  const provisionalJobId = typeof input.jobId === 'string' ? input.jobId : jobIdFromWorkflowId(workflowId);
+  let known: { jobId: string; pipeline: PipelineDef } | undefined = undefined;
+  const stages = new Map<string, JobProgress['stages'][number]>();
+  let status: JobProgress['status'] = 'running';
+  let wantPaused = false;
+  let paused = false;
+  let concurrency = 0;
+
+  setHandler(progressQuery, () => ({ jobId: known?.jobId ?? provisionalJobId, pipeline: known?.pipeline.name ?? input.pipeline?.name ?? '', status, stages: [...stages.values()] }));
+  setHandler(pauseSignal, () => void (wantPaused = true));
+  setHandler(resumeSignal, () => void (wantPaused = false));
+  setHandler(
+    tuneUpdate,
+    async (request) => {
+      await condition(() => known !== undefined);
+      const tune = await acts.tuneJob({ jobId: known!.jobId, tune: request });
+      if (tune.concurrency !== undefined) concurrency = tune.concurrency;
+      return tune;
+    },
+    {
+      validator: (_request: unknown) => {
+        if (status !== 'running' && status !== 'paused') throw new Error(`job ${known?.jobId ?? provisionalJobId} is ${status}: there is nothing to tune`);
+      },
+    },
+  );
+
   // Checks the input (from any Temporal program) and records the job. Not cancellable: a cancel
   // arriving now is seen by the stage scope below, which records it.
   let begun: BegunJob;
   try {
     begun = await CancellationScope.nonCancellable(() => acts.beginJob({ workflowId, input, defaultJobId: jobIdFromWorkflowId(workflowId) }));
   } catch (err) {
+    status = 'failed';
     // A refused input ends the workflow now, with the activity's list of problems.
     if (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure && err.cause.type === 'InvalidJobInput') {
       throw ApplicationFailure.create({ type: 'InvalidJobInput', message: err.cause.message, nonRetryable: true, details: err.cause.details ? [...err.cause.details] : undefined });
@@ -129,15 +166,9 @@ export async function batchJob(input: BatchJobInput): Promise<JobSummary> {
   const { jobId, bucket } = begun;
   const compiled = begun.pipeline ?? input.pipeline!;
   const pipeline = retryOf ? withBarrierChains(compiled) : compiled;
-
-  const stages = new Map<string, JobProgress['stages'][number]>(pipeline.stages.map((s) => [s.id, { id: s.id, task: s.task, status: 'pending' }]));
-  let status: JobProgress['status'] = 'running';
-  let wantPaused = false;
-  let paused = false;
-
-  setHandler(progressQuery, () => ({ jobId, pipeline: pipeline.name, status, stages: [...stages.values()] }));
-  setHandler(pauseSignal, () => void (wantPaused = true));
-  setHandler(resumeSignal, () => void (wantPaused = false));
+  for (const s of pipeline.stages) stages.set(s.id, { id: s.id, task: s.task, status: 'pending' });
+  concurrency = pipeline.concurrency;
+  known = { jobId, pipeline };
 
   const describe = () => {
     const running = [...stages.values()].filter((s) => s.status === 'running' || s.status === 'planning');
@@ -191,8 +222,8 @@ export async function batchJob(input: BatchJobInput): Promise<JobSummary> {
       describe();
       const what = plan.source.kind === 'manifest' ? `${plan.source.partsTotal} parts` : `parts streamed from ${plan.source.upstream}`;
       const result = await runStage.executeWithOptions(
-        { ...stageOptions, summary: `run stage ${stage.id}: ${stage.task} over ${what}, ${pipeline.concurrency} in flight at most` },
-        [{ jobId, stage, bucket, concurrency: pipeline.concurrency, source: plan.source, fleet: fleetOf(pipeline, stage), inputQueueUrl: plan.inputQueueUrl, dlqUrl: plan.dlqUrl, partsPerMessage: opts.partsPerMessage, overdueSlackMs: opts.overdueSlackMs, queueAheadMs: opts.queueAheadMs }],
+        { ...stageOptions, summary: `run stage ${stage.id}: ${stage.task} over ${what}, ${concurrency} in flight at most` },
+        [{ jobId, stage, bucket, concurrency, source: plan.source, fleet: fleetOf(pipeline, stage), inputQueueUrl: plan.inputQueueUrl, dlqUrl: plan.dlqUrl, partsPerMessage: opts.partsPerMessage, overdueSlackMs: opts.overdueSlackMs, queueAheadMs: opts.queueAheadMs }],
       );
       results.push(result);
       entry.result = result;

@@ -257,6 +257,19 @@ export const apiRoutes: ApiRoute[] = [
   }),
   action('cancel', 'Cancel a job: no new part is sent, parts in flight are abandoned'),
   action('pause', 'Pause a job: parts in flight finish, no new part is sent until resume'),
+  route({
+    method: 'POST',
+    url: '/v1/jobs/:id/tune',
+    operationId: 'tuneJob',
+    summary: "Change a running job's concurrency, priority or tolerated failures (the workflow's `tune` update: recorded in its history, applied within about a second)",
+    params: s.JobParams,
+    body: s.TuneBody,
+    responses: { 200: { description: 'What was set.', schema: s.TuneResultBody } },
+    errors: [404, 409],
+    async handle({ params, body }, { client }) {
+      return { status: 200, body: { jobId: params.id, tune: await client.tune(params.id, body) } };
+    },
+  }),
   action('resume', 'Resume a paused job'),
   route({
     method: 'POST',

@@ -121,6 +121,8 @@ export const JobBody = z.object({
   parentJobId: z.string().nullable(),
   fleet: z.string(),
   priority: z.number().int().meta({ description: "The job's weight in its fleets' fair share (1–100)." }),
+  concurrency: z.number().int().meta({ description: "The job's window: the definition's concurrency, or as tuned." }),
+  tolerate: z.object({ failedParts: z.number().optional(), failedPercent: z.number().optional() }).nullable().meta({ description: 'Failed parts every stage tolerates when tuned; null: each stage its own.' }),
   createdAt: Time,
   startAt: MaybeTime,
   startedAt: MaybeTime,
@@ -276,6 +278,19 @@ export const FleetCostBody = z.object({
   since: Time,
   until: Time,
   cost: z.number().nullable(),
+});
+
+export const TuneBody = z
+  .strictObject({
+    concurrency: z.number().int().min(LIMITS.concurrency.min).max(LIMITS.concurrency.max).optional().meta({ description: `Parts of the job in flight at once, across its stages, ${LIMITS.concurrency.min}–${LIMITS.concurrency.max}.` }),
+    priority: z.number().int().min(LIMITS.priority.min).max(LIMITS.priority.max).optional().meta({ description: `The job's weight in its fleets' fair share, ${LIMITS.priority.min}–${LIMITS.priority.max}.` }),
+    tolerate: z.union([z.number().int().min(0), z.string().regex(/^\d+(\.\d+)?%$/)]).optional().meta({ description: 'Finally failed parts every stage tolerates: a count, or a percentage like "0.5%".', examples: [3, '0.5%'] }),
+  })
+  .refine((t) => t.concurrency !== undefined || t.priority !== undefined || t.tolerate !== undefined, { message: 'give at least one of concurrency, priority, tolerate' });
+
+export const TuneResultBody = z.object({
+  jobId: z.string(),
+  tune: z.object({ concurrency: z.number().optional(), priority: z.number().optional(), tolerate: z.object({ failedParts: z.number().optional(), failedPercent: z.number().optional() }).optional() }),
 });
 
 export const AcceptedBody = z.object({ jobId: z.string(), action: z.enum(['cancel', 'pause', 'resume']) });

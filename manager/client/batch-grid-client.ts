@@ -1,4 +1,4 @@
-import { ApplicationFailure, Client, Connection, WorkflowFailedError, WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
+import { ApplicationFailure, Client, Connection, WorkflowFailedError, WorkflowNotFoundError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import type { Readable } from 'node:stream';
 import type { Pool } from 'pg';
 import type { JobSummary } from '../../activities/job-state';
@@ -24,11 +24,13 @@ import {
   setJobStatus,
   type Job,
 } from '../../store/jobs';
+import { jobAggregates } from '../../store/aggregates';
 import { jobProgress } from '../../store/progress';
 import { closeOpenStageRuns, getStageRuns, type StageRun } from '../../store/stage-runs';
 import { succeededParts } from '../../store/task-runs';
 import type { BatchJobOptions, batchJob } from '../../workflows/batch-job';
-import { pauseSignal, resumeSignal } from '../../workflows/batch-job';
+import { pauseSignal, resumeSignal, tuneUpdate } from '../../workflows/batch-job';
+import { compileTune, type JobTune } from '../../pipeline/tune';
 import { launchJob, type LaunchRequest } from '../launch';
 import { fleetCostReport, jobReport, type FleetCost, type JobReport, type JobReportOptions } from '../reports';
 import { decodeCursor, encodeCursor } from './cursor';
@@ -86,6 +88,14 @@ export interface SubmitOptions {
   onProgress?: (progress: UploadProgress) => void;
   /** Engine tuning for this job (heartbeat timeout of stage activities, packing, overdue slack). Default: the engine's. */
   jobOptions?: BatchJobOptions;
+}
+
+/** `tune`: what to change in a running job (at least one). */
+export interface TuneRequest {
+  concurrency?: number;
+  priority?: number;
+  /** A count of failed parts (or its digits, "3") or a percentage ("0.5%"). */
+  tolerate?: number | string;
 }
 
 export interface SubmitResult {
@@ -387,9 +397,16 @@ export class BatchGridClient {
     });
   }
 
-  /** The handler results of a stage's succeeded parts, in part order, streamed from Postgres (any stage, not only the final ones); JobNotFoundError when the job is unknown. */
+  /** The handler results of a stage's succeeded parts, in part order, streamed from Postgres (any stage, not only the final ones); JobNotFoundError when the job is unknown, JobStateError once it is compacted. */
   async *partResults(jobId: string, stageId: string): AsyncGenerator<{ part: number; result: unknown }> {
-    await this.mustGet(jobId);
+    const job = await this.mustGet(jobId);
+    if (await jobAggregates(this.#db, jobId)) {
+      throw new JobStateError(
+        jobId,
+        job.status,
+        `job ${jobId} was compacted: its parts' results are no longer stored one by one (its final stages' results are in results.jsonl: \`batchgrid results ${jobId}\`)`,
+      );
+    }
     for await (const { part, result } of succeededParts(this.#db, jobId, stageId)) yield { part, result };
   }
 
@@ -419,6 +436,28 @@ export class BatchGridClient {
     const job = await this.mustBeActive(jobId, 'resume');
     if (notStartedYet(job)) throw new JobStateError(jobId, job.status, `job ${jobId} has not started yet: there is nothing to resume`);
     await this.signalling(job, (h) => h.signal(resumeSignal));
+  }
+
+  /**
+   * Retunes a running (or paused) job: its window (`concurrency`), `priority` and tolerated
+   * failures (`tolerate`: a count or a percentage, replacing every stage's). Sent as the workflow's
+   * `tune` update, so the change is in the job's history; stages apply it within about a second.
+   * Returns what was set. A bad request is an InvalidOptionError naming every problem.
+   */
+  async tune(jobId: string, request: TuneRequest): Promise<JobTune> {
+    const r = compileTune(request);
+    if (!r.ok) throw new InvalidOptionError(`cannot tune job ${jobId}: ${r.problems.join('; ')}`);
+    const job = await this.mustBeActive(jobId, 'tune');
+    if (notStartedYet(job)) throw new JobStateError(jobId, job.status, `job ${jobId} has not started yet (it starts at ${job.startAt!.toISOString()}): tune it once it runs`);
+    let tune: JobTune | undefined;
+    try {
+      await this.signalling(job, async (h) => void (tune = await h.executeUpdate(tuneUpdate, { args: [request] })));
+    } catch (err) {
+      if (!(err instanceof WorkflowUpdateFailedError)) throw err;
+      const now = await this.mustGet(jobId);
+      throw new JobStateError(jobId, now.status, (err.cause as Error | undefined)?.message ?? err.message);
+    }
+    return tune!;
   }
 
   /**

@@ -11,6 +11,7 @@ export type {
   RetryOptions,
   SubmitOptions,
   SubmitResult,
+  TuneRequest,
 } from './batch-grid-client';
 export { databaseStatus, listFleetWorkers, migrateDatabase, type DatabaseOptions } from './database';
 export { InvalidOptionError, JobIdTakenError, JobInputError, JobStartError, JobStateError, PipelineSourceError, ScheduleError } from './errors';
@@ -22,6 +23,7 @@ export type { ResultEntry, ResultOutput } from './results';
 export { SCHEDULE_ID_PATTERN, type ScheduleInfo } from './schedules';
 export type { InputUploadOptions, UploadedInput } from './upload';
 // The vocabulary the client speaks, so its callers need not reach into the store or the grid.
+export type { JobTune } from '../../pipeline/tune';
 export { TERMINAL_JOB_STATUSES, type JobStatus } from '../../common/status';
 export type { Job } from '../../store/jobs';
 export type { FleetStatus, ScaleResult, WorkerStats } from '../../grid/service';

@@ -12,6 +12,7 @@ import { distPath } from '../../common/paths';
 import { launchJob } from '../../manager/launch';
 import { compilePipelineObject, DEFAULT_MANIFEST_KEY } from '../../pipeline';
 import { sendBodies } from '../../activities/task-sender';
+import { compactJob, storeBytesPerPartStage } from '../../store/compaction';
 import { createPool } from '../../store/db';
 import { migrate } from '../../store/migrate';
 import { trackMemory } from './memory';
@@ -119,7 +120,11 @@ async function engineRun(aws: AwsClients, n: number, o: Options, partsPerMessage
     const seconds = (Date.now() - started) / 1000;
     if (summary.stages.some((s) => s.succeeded !== n)) throw new Error(`engine run lost parts: ${JSON.stringify(summary.stages)}`);
     const history = await handle.fetchHistory();
-    return { seconds, events: history.events?.length ?? 0, orchestratorMiB: orchMem.peakMiB(), workerMiB: fleetMem.peakMiB() };
+    // Postgres bytes per part-stage (task_runs rows and index entries), as the job left them and once compacted.
+    const liveBytes = (await storeBytesPerPartStage(db, jobId)) ?? 0;
+    await compactJob(db, jobId);
+    const compactedBytes = (await storeBytesPerPartStage(db, jobId)) ?? 0;
+    return { seconds, events: history.events?.length ?? 0, orchestratorMiB: orchMem.peakMiB(), workerMiB: fleetMem.peakMiB(), liveBytes, compactedBytes };
   } finally {
     orchMem.stop();
     fleetMem.stop();
@@ -143,7 +148,7 @@ async function run(): Promise<void> {
   const db = createPool();
   await migrate(db);
   await db.end();
-  const rows: string[][] = [['N', 'raw loop parts/s', 'engine packed parts/s', 'ratio', 'engine unpacked parts/s', 'ratio', 'history events', 'orchestrator peak', 'fleet worker peak']];
+  const rows: string[][] = [['N', 'raw loop parts/s', 'engine packed parts/s', 'ratio', 'engine unpacked parts/s', 'ratio', 'history events', 'orchestrator peak', 'fleet worker peak', 'PG bytes/part-stage live', 'compacted']];
   process.stdout.write(`SQS at ${cfg.endpoints.sqs} (${cfg.BATCHGRID_SQS_BACKEND}); ${o.workers} fleet workers × ${o.workerConcurrency}; window ${o.concurrency}\n`);
   try {
     for (const n of o.parts) {
@@ -151,7 +156,7 @@ async function run(): Promise<void> {
       const rawRate = n / r.seconds;
       process.stdout.write(`N=${n} raw loop: ${r.seconds.toFixed(1)} s, ${rawRate.toFixed(0)} parts/s\n`);
       const packed = await engineRun(aws, n, o, undefined);
-      process.stdout.write(`N=${n} engine (packed): ${packed.seconds.toFixed(1)} s, ${(n / packed.seconds).toFixed(0)} parts/s, ${packed.events} history events, orchestrator ${mib(packed.orchestratorMiB)}, worker ${mib(packed.workerMiB)}\n`);
+      process.stdout.write(`N=${n} engine (packed): ${packed.seconds.toFixed(1)} s, ${(n / packed.seconds).toFixed(0)} parts/s, ${packed.events} history events, orchestrator ${mib(packed.orchestratorMiB)}, worker ${mib(packed.workerMiB)}, Postgres ${packed.liveBytes.toFixed(0)} bytes per part-stage (${packed.compactedBytes.toFixed(1)} compacted)\n`);
       const unpacked = await engineRun(aws, n, o, 1);
       process.stdout.write(`N=${n} engine (1 part/message): ${unpacked.seconds.toFixed(1)} s, ${(n / unpacked.seconds).toFixed(0)} parts/s, ${unpacked.events} history events\n`);
       rows.push([
@@ -164,6 +169,8 @@ async function run(): Promise<void> {
         String(packed.events),
         mib(packed.orchestratorMiB),
         mib(packed.workerMiB),
+        packed.liveBytes.toFixed(0),
+        packed.compactedBytes.toFixed(1),
       ]);
     }
   } finally {

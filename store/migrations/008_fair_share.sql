@@ -12,3 +12,7 @@ ALTER TABLE stage_runs ADD COLUMN busy_slots double precision NOT NULL DEFAULT 0
 ALTER TABLE stage_runs ADD COLUMN ready int NOT NULL DEFAULT 0;
 ALTER TABLE stage_runs ADD COLUMN mean_run_ms double precision NULL;
 CREATE INDEX stage_runs_running_fleet_idx ON stage_runs (fleet) WHERE status = 'running';
+-- A running job's settings changed by `batchgrid tune` (null: the definition's): its window and
+-- the failed parts its stages tolerate. Stages read them about once a second.
+ALTER TABLE jobs ADD COLUMN concurrency int NULL;
+ALTER TABLE jobs ADD COLUMN tolerate jsonb NULL;

@@ -111,12 +111,17 @@ describe('HTTP API against the real stack', () => {
   });
 
   test('400 lists every problem of params, query and body with its path', async () => {
-    const bad = await call('POST', '/v1/jobs', { pipeline: 5, input: '/etc/passwd', jobId: 'Bad Id', startAt: 'tomorrow', extra: true });
+    const bad = await call('POST', '/v1/jobs', { pipeline: 5, input: '/etc/passwd', jobId: 'Bad Id', startAt: 'tomorrow', priority: 101, extra: true });
     expect(bad.status).toBe(400);
     expect(bad.body.error).toBe('invalid request');
-    expect(bad.body.problems.map((p: { path: string }) => p.path).sort()).toEqual(['body', 'body.input', 'body.jobId', 'body.pipeline', 'body.startAt']);
+    expect(bad.body.problems.map((p: { path: string }) => p.path).sort()).toEqual(['body', 'body.input', 'body.jobId', 'body.pipeline', 'body.priority', 'body.startAt']);
     expect(bad.body.problems).toContainEqual({ path: 'body', message: 'Unrecognized key: "extra"' });
     expect(Object.keys(bad.body)).toEqual(['error', 'problems']);
+
+    const tune = await call('POST', '/v1/jobs/some-job/tune', { concurrency: 0, speed: 'fast' });
+    expect(tune.status).toBe(400);
+    expect(tune.body.problems.map((p: { path: string }) => p.path).sort()).toEqual(['body', 'body.concurrency']);
+    expect((await call('POST', '/v1/jobs/some-job/tune', {})).body.problems).toEqual([{ path: 'body', message: 'give at least one of concurrency, priority, tolerate' }]);
 
     const missing = await call('POST', '/v1/jobs', {});
     expect(missing.body.problems).toEqual([

@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { config } from '../../common/config';
 import { ServiceUnavailableError } from '../../common/errors';
@@ -36,7 +38,7 @@ import {
 } from '../../store';
 import { randomSchema, testPool, type TestDb } from '../support/db';
 
-const TABLES = ['fleets', 'job_claims', 'jobs', 'scaling_decisions', 'schema_migrations', 'stage_runs', 'task_attempts', 'task_runs', 'workers'];
+const TABLES = ['fleets', 'job_aggregates', 'job_claims', 'jobs', 'scaling_decisions', 'schema_migrations', 'stage_run_intervals', 'stage_runs', 'task_attempts', 'task_runs', 'workers'];
 
 const definition: PipelineDef = {
   apiVersion: 'batchgrid/v1',
@@ -102,6 +104,23 @@ describe('migrations', () => {
       expect(status.applied.map((m) => m.version)).toEqual(listMigrations().map((m) => m.version));
     } finally {
       await db.drop();
+    }
+  });
+
+  it('accepts gaps in the numbering: a lower version that lands later (another branch) is applied then', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'migrations-'));
+    const db = await testPool({ migrate: false });
+    try {
+      fs.writeFileSync(path.join(dir, '001_a.sql'), 'CREATE TABLE a (x int);');
+      fs.writeFileSync(path.join(dir, '003_c.sql'), 'CREATE TABLE c (x int);');
+      expect((await migrate(db.pool, { dir })).map((m) => m.file)).toEqual(['001_a.sql', '003_c.sql']);
+      fs.writeFileSync(path.join(dir, '002_b.sql'), 'CREATE TABLE b (x int);');
+      expect((await migrationStatus(db.pool, dir)).pending.map((m) => m.file)).toEqual(['002_b.sql']);
+      expect((await migrate(db.pool, { dir })).map((m) => m.file)).toEqual(['002_b.sql']);
+      expect(await tablesIn(db)).toEqual(['a', 'b', 'c', 'schema_migrations']);
+    } finally {
+      await db.drop();
+      fs.rmSync(dir, { recursive: true, force: true });
     }
   });
 
@@ -187,6 +206,8 @@ describe('store', () => {
         parentJobId: null,
         fleet: 'default',
         priority: 1,
+        concurrency: definition.concurrency,
+        tolerate: null,
         createdAt: at(0),
         startAt: at(60),
         startedAt: null,

@@ -27,16 +27,22 @@ test('a definition as a map and as YAML text compile to the same pipeline; defau
   expect(fromYaml.ok && fromYaml.input).toEqual({ jobId: 'given', bucket: 'bucket-b', pipeline: fromMap.ok && fromMap.input.pipeline });
 });
 
-test('a compiled pipeline (what batchgrid submit sends) is checked by compiling its written form, and comes back unchanged', () => {
+test('a compiled pipeline (what batchgrid submit sends) is checked for shape, rules and sizes, and comes back unchanged', () => {
   const compiled = compilePipelineObject(definition);
   if (!compiled.ok) throw new Error('fixture');
   const r = admitBatchJobInput({ pipeline: compiled.pipeline, inputPrefix: 'jobs/x/input/', options: { overdueSlackMs: 1000, queueAheadMs: 3000 }, retryOf: 'parent-1', priority: 5 }, context);
   expect(r.ok && r.input.pipeline).toEqual({ ...compiled.pipeline, priority: 5 });
   const unchanged = admitBatchJobInput({ pipeline: compiled.pipeline, inputPrefix: 'jobs/x/input/' }, context);
-  expect(unchanged.ok && unchanged.input.pipeline).toEqual(compiled.pipeline);
-  const broken = { ...compiled.pipeline, stages: [{ ...compiled.pipeline.stages[0], timeoutMs: 5 }] };
+  expect(unchanged.ok && unchanged.input.pipeline).toBe(compiled.pipeline);
+  // Keys the compiler adds later (here an unknown one) pass: the values are batchgrid's own.
+  const later = { ...compiled.pipeline, stages: [{ ...compiled.pipeline.stages[0]!, speculate: { afterPercent: 90 } }, compiled.pipeline.stages[1]!] };
+  expect(admitBatchJobInput({ pipeline: later, inputPrefix: 'p/' }, context).ok).toBe(true);
+  const [upper, count] = compiled.pipeline.stages as unknown as [Record<string, unknown>, Record<string, unknown>];
+  const broken = { ...compiled.pipeline, stages: [{ ...upper, needs: ['nope'] }, { ...count, params: { blob: 'x'.repeat(70_000) } }, { id: 'bare' }] };
   const bad = admitBatchJobInput({ pipeline: broken, inputPrefix: 'jobs/x/input/' }, context);
-  expect(bad.ok ? [] : bad.problems.map((p) => p.path)).toEqual(['pipeline.stages[0].timeout']);
+  expect(bad.ok ? [] : bad.problems.map((p) => p.path)).toEqual(['pipeline.stages[2].task', 'pipeline.stages[2].needs', 'pipeline.stages[2].timeoutMs', 'pipeline.stages[2].retry', 'pipeline.stages[2].tolerate']);
+  const rules = admitBatchJobInput({ pipeline: { ...broken, stages: broken.stages.slice(0, 2) }, inputPrefix: 'jobs/x/input/' }, context);
+  expect(rules.ok ? [] : rules.problems.map((p) => p.path)).toEqual(['pipeline.stages[0].needs[0]', 'pipeline.stages[0].split', 'pipeline.stages[1].params']);
 });
 
 test('a bad input is refused with every problem by path, in one message', () => {
@@ -60,7 +66,8 @@ test('neither or both of definition and pipeline, a missing prefix, a workflow i
     'definition: is required: the pipeline as written (a map, or its YAML or JSON text)',
     'jobId: is required: the workflow id "job-from-wf" gives no valid job id',
   ]);
-  const both = admitBatchJobInput({ definition, pipeline: definition, inputPrefix: 'p/' }, context);
+  const compiled = compilePipelineObject(definition);
+  const both = admitBatchJobInput({ definition, pipeline: compiled.ok && compiled.pipeline, inputPrefix: 'p/' }, context);
   expect(both.ok ? [] : both.problems.map((p) => p.path)).toEqual(['pipeline']);
   const text = admitBatchJobInput({ definition: 'name: [unclosed', inputPrefix: 'p/' }, context);
   expect(text.ok ? '' : text.problems[0]!.message).toMatch(/YAML syntax error/);

@@ -14,6 +14,7 @@ import * as schedule from './schedule';
 import * as serve from './serve';
 import * as status from './status';
 import * as submit from './submit';
+import * as tune from './tune';
 import * as validate from './validate';
 import * as watch from './watch';
 import * as workers from './workers';
@@ -35,6 +36,7 @@ export function registerCommands(program: Command): void {
   serve.register(program);
   status.register(program);
   submit.register(program);
+  tune.register(program);
   validate.register(program);
   watch.register(program);
   workers.register(program);
