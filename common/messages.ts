@@ -59,6 +59,8 @@ export const TaskErrorInfo = z.object({
   /** Error class name, e.g. PermanentTaskError, UnknownTaskError, TimeoutError. */
   type: z.string(),
   retryable: z.boolean(),
+  /** The end of a command's stderr, for failures of the built-in `exec`. */
+  stderrTail: z.string().optional(),
 });
 export type TaskErrorInfo = z.infer<typeof TaskErrorInfo>;
 

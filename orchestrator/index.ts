@@ -48,7 +48,7 @@ export async function createOrchestrator(options: OrchestratorOptions = {}): Pro
     namespace: cfg.TEMPORAL_NAMESPACE,
     taskQueue: options.taskQueue ?? cfg.BATCHGRID_TASK_QUEUE,
     ...workflowSource,
-    activities: createActivities({ db, aws, queuePrefix: options.queuePrefix ?? cfg.BATCHGRID_QUEUE_PREFIX, log }),
+    activities: createActivities({ db, aws, queuePrefix: options.queuePrefix ?? cfg.BATCHGRID_QUEUE_PREFIX, log, bucket: cfg.BATCHGRID_BUCKET }),
     maxConcurrentActivityTaskExecutions: options.maxConcurrentActivities ?? 200,
     // A cancel reaches a stage activity only through a heartbeat's reply: send them every second
     // (the default throttle is 80% of the heartbeat timeout, which would delay a cancel by ~24 s).

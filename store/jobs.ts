@@ -185,6 +185,19 @@ export async function setJobStatus(db: Queryable, jobId: string, status: JobStat
   return r.rowCount === 1;
 }
 
+/**
+ * Ends as failed, with `error`, the job recorded for this workflow (same job id *and* workflow id,
+ * so a refused start that names another job's id changes nothing), unless it already ended.
+ */
+export async function failJobOfWorkflow(db: Queryable, jobId: string, workflowId: string, error: string): Promise<boolean> {
+  const r = await db.query(
+    `UPDATE jobs SET status = 'failed', error = $3, finished_at = now()
+      WHERE job_id = $1 AND workflow_id = $2 AND NOT (status = ANY($4::text[]))`,
+    [jobId, workflowId, error, TERMINAL_JOB_STATUSES],
+  );
+  return r.rowCount === 1;
+}
+
 /** A submit's hold on a job id (table job_claims): only its holder uploads and records the job. */
 export interface JobClaim {
   jobId: string;

@@ -231,6 +231,19 @@ export const apiRoutes: ApiRoute[] = [
   }),
   route({
     method: 'GET',
+    url: '/v1/jobs/:id/stages/:stage/parts/:part',
+    operationId: 'getPart',
+    summary: 'One part of a stage: its attempts, inputs and outputs',
+    description: "Every attempt of the part (worker, times, error, the built-in exec's stderr tail), its inputs (a claim-checked list read) and its published outputs and result. 404 when the job, the stage or the part is unknown.",
+    params: s.PartParams,
+    responses: { 200: { description: 'The part (times ISO, durations in ms).', schema: s.PartBody } },
+    errors: [404],
+    async handle({ params }, { client }) {
+      return { status: 200, body: await client.part(params.id, params.stage, params.part) };
+    },
+  }),
+  route({
+    method: 'GET',
     url: '/v1/fleets/:fleet/cost',
     operationId: 'getFleetCost',
     summary: "A fleet's worker time and cost over a period",

@@ -315,3 +315,47 @@ export const ScheduleBody = z.object({
 export const ScheduleListBody = z.object({ schedules: z.array(ScheduleBody) });
 export const ScheduleCreatedBody = z.object({ scheduleId: z.string() });
 export const HealthBody = z.object({ status: z.literal('ok') });
+
+export const PartParams = z.strictObject({
+  id: JobId,
+  stage: z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, 'must be a stage id: 1–32 lowercase letters, digits or dashes, starting with a letter').meta({ examples: ['validate'] }),
+  part: z.coerce.number().int().min(0).meta({ description: 'Part number, 0-based as in the manifest.' }),
+});
+
+const InputRefBody = z.object({ key: z.string(), start: z.number().optional(), end: z.number().optional(), bytes: z.number().optional() });
+const OutputRefBody = z.object({ key: z.string(), bytes: z.number() });
+const PartErrorBody = z.object({ message: z.string(), type: z.string(), retryable: z.boolean(), stderrTail: z.string().optional() });
+
+export const PartBody = z.object({
+  jobId: z.string(),
+  stageId: z.string(),
+  task: z.string(),
+  part: z.number(),
+  status: z.enum(['queued', 'retry_wait', 'succeeded', 'failed']),
+  params: z.unknown(),
+  timeoutMs: z.number(),
+  bucket: z.string(),
+  outputPrefix: z.string(),
+  inputs: z.array(InputRefBody),
+  inputsKey: z.string().nullable(),
+  outputs: z.array(OutputRefBody),
+  result: z.unknown(),
+  attempts: z.array(
+    z.object({
+      attempt: z.number(),
+      outcome: z.enum(['succeeded', 'failed', 'retried', 'inFlight']),
+      workerId: z.string().nullable(),
+      sentAt: MaybeTime,
+      receivedAt: MaybeTime,
+      startedAt: MaybeTime,
+      finishedAt: MaybeTime,
+      queueWaitMs: z.number().nullable(),
+      runMs: z.number().nullable(),
+      bytesIn: z.number(),
+      bytesOut: z.number(),
+      error: PartErrorBody.nullable(),
+      retryAt: MaybeTime,
+      outputs: z.array(OutputRefBody),
+    }),
+  ),
+});

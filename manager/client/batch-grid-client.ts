@@ -37,6 +37,10 @@ import { decodeCursor, encodeCursor } from './cursor';
 import { InvalidOptionError, JobIdTakenError, JobInputError, JobStartError, JobStateError } from './errors';
 import { listLocalInput, resolveS3Input, uploadFiles, type UploadProgress } from './input';
 import { resolvePipeline, type PipelineInput } from './pipeline-source';
+import type { Logger } from '../../common/logger';
+import type { TaskRegistry } from '../../worker/registry';
+import { replayPart, type ReplayResult } from '../../worker/replay';
+import { partDetails, type PartDetails } from './part';
 import { stageView, type JobProgressView } from './progress';
 import { downloadOutputs, presignOutputs, readResults, type ResultEntry } from './results';
 import * as schedules from './schedules';
@@ -506,6 +510,22 @@ export class BatchGridClient {
   /** Deletes a schedule; the jobs it started are left alone. */
   async deleteSchedule(scheduleId: string): Promise<void> {
     await this.temporalCall(() => schedules.deleteSchedule(this.scheduleDeps(), scheduleId));
+  }
+
+  /** One part of a job's stage: every attempt (worker, timings, error, exec's stderr tail), its inputs and outputs; PartNotFoundError when there is none. */
+  async part(jobId: string, stageId: string, part: number): Promise<PartDetails> {
+    return partDetails({ db: this.#db, s3: this.#aws.s3 }, await this.mustGet(jobId), stageId, part);
+  }
+
+  /**
+   * Runs one part on this machine with the handler of `registry` and the stage's params: its inputs
+   * are downloaded into `outDir/inputs/`, its outputs written to `outDir/outputs/`, never to S3, and
+   * nothing is recorded. The attempt number is the part's latest, so the handler sees what the fleet saw.
+   */
+  async runPartLocally(jobId: string, stageId: string, part: number, options: { registry: TaskRegistry; outDir: string; log: Logger }): Promise<{ details: PartDetails; replay: ReplayResult }> {
+    const details = await this.part(jobId, stageId, part);
+    const replayed = { ...details, attempt: details.attempts[details.attempts.length - 1]?.attempt ?? 1 };
+    return { details, replay: await replayPart({ part: replayed, registry: options.registry, s3: this.#aws.s3, outDir: options.outDir, log: options.log }) };
   }
 
   /** The job's performance report (parts, retries, makespan, throughput, wait/run percentiles, slowest parts, workers); JobNotFoundError when unknown. */

@@ -17,6 +17,7 @@ export { databaseStatus, listFleetWorkers, migrateDatabase, type DatabaseOptions
 export { InvalidOptionError, JobIdTakenError, JobInputError, JobStartError, JobStateError, PipelineSourceError, ScheduleError } from './errors';
 export type { UploadProgress } from './input';
 export type { PipelineInput } from './pipeline-source';
+export type { AttemptOutcome, PartAttemptView, PartDetails } from './part';
 export type { JobProgressView, StageProgressView } from './progress';
 export type { ResultEntry, ResultOutput } from './results';
 export { SCHEDULE_ID_PATTERN, type ScheduleInfo } from './schedules';

@@ -7,6 +7,7 @@ import * as grid from './grid';
 import * as jobControl from './job-control';
 import * as jobs from './jobs';
 import * as orchestrator from './orchestrator';
+import * as part from './part';
 import * as report from './report';
 import * as results from './results';
 import * as retry from './retry';
@@ -29,6 +30,7 @@ export function registerCommands(program: Command): void {
   jobControl.register(program);
   jobs.register(program);
   orchestrator.register(program);
+  part.register(program);
   report.register(program);
   results.register(program);
   retry.register(program);
