@@ -18,12 +18,22 @@ export interface StageProgress extends Record<PartCountName, number> {
   bytesOut: number;
   firstStartedAt: Date | null;
   lastFinishedAt: Date | null;
+  /** The stage run's own start and end (stage_runs). */
+  startedAt?: Date | null;
+  finishedAt?: Date | null;
 }
 
 /** Progress of every stage of a job in one query, in the order the stages started. [] for an unknown job. */
 export async function jobProgress(db: Queryable, jobId: string): Promise<StageProgress[]> {
+  return (await jobsProgress(db, [jobId])).get(jobId) ?? [];
+}
+
+/** Progress of every stage of each of `jobIds` in one query (a page of the jobs list): job id → its stages, in the order they started. */
+export async function jobsProgress(db: Queryable, jobIds: string[]): Promise<Map<string, StageProgress[]>> {
+  const out = new Map<string, StageProgress[]>();
+  if (jobIds.length === 0) return out;
   const r = await db.query(
-    `SELECT s.stage_id, s.status, s.task, s.mode, s.parts_total,
+    `SELECT s.job_id, s.stage_id, s.status, s.task, s.mode, s.parts_total, s.started_at, s.finished_at,
             ${partCountColumns('t.')},
             count(t.part) FILTER (WHERE t.status = 'queued' AND t.started_at IS NOT NULL)::int AS running,
             count(t.part) FILTER (WHERE t.attempt > 1)::int AS retried,
@@ -32,26 +42,33 @@ export async function jobProgress(db: Queryable, jobId: string): Promise<StagePr
             min(t.started_at) AS first_started_at,
             max(t.finished_at) AS last_finished_at
        FROM stage_runs s LEFT JOIN task_runs t ON t.job_id = s.job_id AND t.stage_id = s.stage_id
-      WHERE s.job_id = $1
+      WHERE s.job_id = ANY($1::text[])
       GROUP BY s.job_id, s.stage_id
       ORDER BY s.started_at NULLS LAST, s.stage_id`,
-    [jobId],
+    [jobIds],
   );
-  return r.rows.map((x) => ({
-    stageId: x.stage_id,
-    status: x.status,
-    task: x.task,
-    mode: x.mode,
-    partsTotal: x.parts_total,
-    inFlight: x.inFlight,
-    running: x.running,
-    retryWaiting: x.retryWaiting,
-    succeeded: x.succeeded,
-    failed: x.failed,
-    retried: x.retried,
-    bytesIn: x.bytes_in,
-    bytesOut: x.bytes_out,
-    firstStartedAt: x.first_started_at,
-    lastFinishedAt: x.last_finished_at,
-  }));
+  for (const x of r.rows) {
+    const stages = out.get(x.job_id) ?? [];
+    out.set(x.job_id, stages);
+    stages.push({
+      stageId: x.stage_id,
+      status: x.status,
+      task: x.task,
+      mode: x.mode,
+      partsTotal: x.parts_total,
+      inFlight: x.inFlight,
+      running: x.running,
+      retryWaiting: x.retryWaiting,
+      succeeded: x.succeeded,
+      failed: x.failed,
+      retried: x.retried,
+      bytesIn: x.bytes_in,
+      bytesOut: x.bytes_out,
+      firstStartedAt: x.first_started_at,
+      lastFinishedAt: x.last_finished_at,
+      startedAt: x.started_at,
+      finishedAt: x.finished_at,
+    });
+  }
+  return out;
 }

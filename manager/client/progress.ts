@@ -52,7 +52,12 @@ export interface JobProgressView {
 }
 
 /** Builds one stage's view from its counts and run (either may be missing before the stage starts) at time `now` (epoch ms). */
-export function stageView(stage: { id: string; task: string }, counts: StageProgress | undefined, run: StageRun | undefined, now: number): StageProgressView {
+export function stageView(
+  stage: { id: string; task: string },
+  counts: StageProgress | undefined,
+  run: Pick<StageRun, 'startedAt' | 'finishedAt' | 'status' | 'partsTotal' | 'task' | 'mode'> | undefined,
+  now: number,
+): StageProgressView {
   const startedAt = run?.startedAt ?? null;
   const finishedAt = run?.finishedAt ?? null;
   const status = run?.status ?? counts?.status ?? 'pending';
