@@ -1,0 +1,91 @@
+import { useState } from 'preact/hooks';
+import { api } from '../api';
+import { Choice, ErrorNote, Head, Pager, StageBar, Status } from '../components';
+import { duration, rate, time } from '../format';
+import { go, usePoll } from '../hooks';
+import { JOB_STATUSES, type Job } from '../types';
+
+/** A job's overall pace from its stages: parts done per second since it started, and the time left at that pace. */
+export function jobPace(job: Pick<Job, 'startedAt' | 'finishedAt' | 'status'> & { progress?: Job['progress'] }): { throughput: number | null; etaMs: number | null } {
+  const stages = job.progress ?? [];
+  const done = stages.reduce((n, s) => n + s.done, 0);
+  const started = job.startedAt ? Date.parse(job.startedAt) : undefined;
+  const end = job.finishedAt ? Date.parse(job.finishedAt) : Date.now();
+  const throughput = started !== undefined && done > 0 && end > started ? done / ((end - started) / 1000) : null;
+  if (['succeeded', 'failed', 'cancelled'].includes(job.status)) return { throughput, etaMs: 0 };
+  const total = stages.every((s) => s.partsTotal !== null) ? stages.reduce((n, s) => n + (s.partsTotal ?? 0), 0) : null;
+  return { throughput, etaMs: total !== null && throughput ? ((total - done) / throughput) * 1000 : null };
+}
+
+/** The jobs list: newest first, filtered by pipeline, status, fleet and id, one page of 50 at a time, live. */
+export function JobsPage({ query }: { query: URLSearchParams }) {
+  const filters = { pipeline: query.get('pipeline') ?? '', status: query.get('status') ?? '', fleet: query.get('fleet') ?? '', q: query.get('q') ?? '' };
+  const [cursors, setCursors] = useState<string[]>([]);
+  const cursor = cursors.at(-1);
+  const params = new URLSearchParams({ progress: 'true', limit: '50' });
+  for (const [k, v] of Object.entries(filters)) if (v) params.set(k, v);
+  if (cursor) params.set('cursor', cursor);
+  const url = `/v1/jobs?${params}`;
+  const jobs = usePoll(() => api<{ jobs: Job[]; nextCursor?: string }>('GET', url), url);
+
+  const setFilter = (name: keyof typeof filters, value: string) => {
+    setCursors([]);
+    go('jobs', { ...filters, [name]: value.trim() });
+  };
+  const input = (name: keyof typeof filters, label: string, placeholder: string) => (
+    <label>
+      {label}
+      <input name={name} value={filters[name]} placeholder={placeholder} onChange={(e) => setFilter(name, e.currentTarget.value)} />
+    </label>
+  );
+  return (
+    <>
+      <h1>Jobs</h1>
+      <form class="filters" role="search" onSubmit={(e) => e.preventDefault()}>
+        {input('q', 'Job id', 'starts with…')}
+        {input('pipeline', 'Pipeline', 'any')}
+        <Choice label="Status" name="status" value={filters.status} none="any" options={JOB_STATUSES} onChange={(v) => setFilter('status', v)} />
+        {input('fleet', 'Fleet', 'any')}
+      </form>
+      <ErrorNote error={jobs.error} />
+      <table class="jobs">
+        <Head cols={['Job', 'Pipeline', 'Status', 'Fleet', 'Priority', 'Created', 'Stages', 'Throughput', 'ETA']} />
+        <tbody>
+          {(jobs.data?.jobs ?? []).map((j) => {
+            const pace = jobPace(j);
+            return (
+              <tr key={j.jobId} data-job={j.jobId}>
+                <td>
+                  <a href={`#/jobs/${j.jobId}`}>{j.jobId}</a>
+                </td>
+                <td>{j.pipelineName}</td>
+                <td>
+                  <Status status={j.status} />
+                </td>
+                <td>
+                  <a href={`#/fleets/${j.fleet}`}>{j.fleet}</a>
+                </td>
+                <td>{j.priority ?? j.definition.priority ?? 1}</td>
+                <td>{time(j.createdAt)}</td>
+                <td class="bars">
+                  {(j.progress ?? []).map((s) => (
+                    <StageBar key={s.stageId} stage={s} />
+                  ))}
+                </td>
+                <td>{rate(pace.throughput)}</td>
+                <td>{pace.etaMs === 0 ? 'done' : duration(pace.etaMs)}</td>
+              </tr>
+            );
+          })}
+        </tbody>
+      </table>
+      {jobs.data && jobs.data.jobs.length === 0 ? <p>No job matches.</p> : null}
+      <Pager
+        page={cursors.length}
+        hasNext={jobs.data?.nextCursor !== undefined}
+        onPrev={() => setCursors(cursors.slice(0, -1))}
+        onNext={() => jobs.data?.nextCursor && setCursors([...cursors, jobs.data.nextCursor])}
+      />
+    </>
+  );
+}
