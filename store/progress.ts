@@ -16,6 +16,8 @@ export interface StageProgress extends Record<PartCountName, number> {
   retried: number;
   bytesIn: number;
   bytesOut: number;
+  /** Sum of finished − started over the parts that ran (each part's stored attempt), ms: the cost report's busy(stage). */
+  busyMs?: number;
   firstStartedAt: Date | null;
   lastFinishedAt: Date | null;
   /** The stage run's own start and end (stage_runs). */
@@ -39,6 +41,7 @@ export async function jobsProgress(db: Queryable, jobIds: string[]): Promise<Map
             count(t.part) FILTER (WHERE t.attempt > 1)::int AS retried,
             coalesce(sum(t.bytes_in), 0)::float8 AS bytes_in,
             coalesce(sum(t.bytes_out), 0)::float8 AS bytes_out,
+            coalesce(sum(extract(epoch FROM t.finished_at - t.started_at) * 1000), 0)::float8 AS busy_ms,
             min(t.started_at) AS first_started_at,
             max(t.finished_at) AS last_finished_at
        FROM stage_runs s LEFT JOIN task_runs t ON t.job_id = s.job_id AND t.stage_id = s.stage_id
@@ -64,6 +67,7 @@ export async function jobsProgress(db: Queryable, jobIds: string[]): Promise<Map
       retried: x.retried,
       bytesIn: x.bytes_in,
       bytesOut: x.bytes_out,
+      busyMs: x.busy_ms,
       firstStartedAt: x.first_started_at,
       lastFinishedAt: x.last_finished_at,
       startedAt: x.started_at,

@@ -265,6 +265,7 @@ export const ProgressBody = z.object({
       done: z.number().int(),
       bytesIn: z.number(),
       bytesOut: z.number(),
+      busyMs: z.number().meta({ description: "Run time of the stage's parts so far (finished − started), ms." }),
       startedAt: MaybeTime,
       finishedAt: MaybeTime,
       elapsedMs: z.number(),

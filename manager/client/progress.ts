@@ -28,6 +28,8 @@ export interface StageProgressView {
   done: number;
   bytesIn: number;
   bytesOut: number;
+  /** Run time of the stage's parts so far (finished − started, each part's stored attempt), ms: what its fleet's price applies to. */
+  busyMs: number;
   startedAt: Date | null;
   finishedAt: Date | null;
   /** Since the stage started, up to its end (or now), in ms. */
@@ -86,6 +88,7 @@ export function stageView(
     done,
     bytesIn: counts?.bytesIn ?? 0,
     bytesOut: counts?.bytesOut ?? 0,
+    busyMs: counts?.busyMs ?? 0,
     startedAt,
     finishedAt,
     elapsedMs,

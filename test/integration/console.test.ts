@@ -228,7 +228,7 @@ test('a fleet page shows a scaling decision made during the test', async () => {
   });
   if (!r.ok) throw new Error(JSON.stringify(r.problems));
   await startAutoscaler({ temporal: engine.temporal, taskQueue: engine.taskQueue }, r.fleet);
-  const { handle } = await sleepJob('on-fleet', 8, { sleepMs: 300 }, { fleet });
+  const { jobId, handle } = await sleepJob('on-fleet', 8, { sleepMs: 300 }, { fleet });
   await page.goto(`${base}/#/fleets/${fleet}`);
   await page.waitForSelector('table.decisions td.reason:has-text("queued from zero")', { timeout: 60_000 });
   await page.waitForSelector('.chart canvas');
@@ -237,6 +237,14 @@ test('a fleet page shows a scaling decision made during the test', async () => {
   await shot('fleet');
   await page.goto(`${base}/#/fleets`);
   await page.waitForSelector(`tr[data-fleet="${fleet}"]`);
+  // The fleet has a price, so the job's row in the jobs list shows what its parts cost: 8 × 300 ms at 1.5 an hour.
+  await page.goto(`${base}/#/jobs?q=${jobId}`);
+  const cost = page.locator(`tr[data-job="${jobId}"] td.cost`);
+  const shown = await waitForValue('the cost so far', async () => {
+    const text = (await cost.textContent({ timeout: 30_000 })) ?? '';
+    return /^\d/.test(text) ? Number(text) : undefined;
+  }, 30_000, 200);
+  expect(shown).toBeCloseTo((8 * 0.3 * 1.5) / 3600, 3);
 });
 
 test('the jobs page with 10,000 jobs: first page shown, pages by cursor (the time it takes is printed)', async () => {

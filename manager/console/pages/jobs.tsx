@@ -1,9 +1,9 @@
 import { useState } from 'preact/hooks';
 import { api } from '../api';
 import { Choice, ErrorNote, Head, Pager, StageBar, Status } from '../components';
-import { duration, rate, time } from '../format';
+import { duration, money, rate, time } from '../format';
 import { go, usePoll } from '../hooks';
-import { JOB_STATUSES, type Job } from '../types';
+import { JOB_STATUSES, type Fleet, type Job } from '../types';
 
 /** A job's overall pace from its stages: parts done per second since it started, and the time left at that pace. */
 export function jobPace(job: Pick<Job, 'startedAt' | 'finishedAt' | 'status'> & { progress?: Job['progress'] }): { throughput: number | null; etaMs: number | null } {
@@ -17,6 +17,20 @@ export function jobPace(job: Pick<Job, 'startedAt' | 'finishedAt' | 'status'> & 
   return { throughput, etaMs: total !== null && throughput ? ((total - done) / throughput) * 1000 : null };
 }
 
+/**
+ * What a job's parts have cost so far: each stage's busy time at its fleet's price per worker-hour.
+ * The fleets' idle time, which the report shares out between jobs, is on the job's page; null when no fleet of the job has a price.
+ */
+export function busyCost(job: Job, prices: Map<string, number>): number | null {
+  let cost: number | null = null;
+  for (const s of job.progress ?? []) {
+    const fleet = job.definition.stages.find((d) => d.id === s.stageId)?.fleet ?? job.fleet;
+    const price = prices.get(fleet);
+    if (price !== undefined) cost = (cost ?? 0) + (s.busyMs / 3_600_000) * price;
+  }
+  return cost;
+}
+
 /** The jobs list: newest first, filtered by pipeline, status, fleet and id, one page of 50 at a time, live. */
 export function JobsPage({ query }: { query: URLSearchParams }) {
   const filters = { pipeline: query.get('pipeline') ?? '', status: query.get('status') ?? '', fleet: query.get('fleet') ?? '', q: query.get('q') ?? '' };
@@ -27,6 +41,9 @@ export function JobsPage({ query }: { query: URLSearchParams }) {
   if (cursor) params.set('cursor', cursor);
   const url = `/v1/jobs?${params}`;
   const jobs = usePoll(() => api<{ jobs: Job[]; nextCursor?: string }>('GET', url), url);
+  // Prices change rarely: asked for less often than the jobs.
+  const fleets = usePoll(() => api<{ fleets: Fleet[] }>('GET', '/v1/fleets?decisions=0'), 'fleet-prices', { intervalMs: 15_000 });
+  const prices = new Map((fleets.data?.fleets ?? []).flatMap((f) => (f.pricePerWorkerHour === null ? [] : [[f.fleet, f.pricePerWorkerHour] as const])));
 
   const setFilter = (name: keyof typeof filters, value: string) => {
     setCursors([]);
@@ -49,7 +66,7 @@ export function JobsPage({ query }: { query: URLSearchParams }) {
       </form>
       <ErrorNote error={jobs.error} />
       <table class="jobs">
-        <Head cols={['Job', 'Pipeline', 'Status', 'Fleet', 'Priority', 'Created', 'Stages', 'Throughput', 'ETA']} />
+        <Head cols={['Job', 'Pipeline', 'Status', 'Fleet', 'Priority', 'Created', 'Stages', 'Throughput', 'ETA', 'Cost so far']} />
         <tbody>
           {(jobs.data?.jobs ?? []).map((j) => {
             const pace = jobPace(j);
@@ -74,6 +91,9 @@ export function JobsPage({ query }: { query: URLSearchParams }) {
                 </td>
                 <td>{rate(pace.throughput)}</td>
                 <td>{pace.etaMs === 0 ? 'done' : duration(pace.etaMs)}</td>
+                <td class="cost" title="busy time × the fleet's price per worker-hour; the job's report adds its share of idle time">
+                  {money(busyCost(j, prices))}
+                </td>
               </tr>
             );
           })}
