@@ -1,23 +1,23 @@
-import type { FastifyInstance } from 'fastify';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { shutdownLocalFleets } from '../../activities/grid';
+import { config } from '../../common/config';
 import { packageRoot } from '../../common/paths';
 import { compileFleetObject } from '../../grid/fleet-def';
 import { startAutoscaler, stopAutoscaler, type GridDeps } from '../../grid/service';
 import { BatchGridClient } from '../../manager';
-import { buildApp } from '../../manager/api';
 import { which } from '../../manager/devstack/run-command';
 import { randomId, startEngine, type TestEngine } from '../support/engine';
+import { serveBatchgrid } from '../support/processes';
 import { waitForValue } from '../support/stack';
 
 /**
  * The web console in a real headless Chromium (Debian's `chromium`, installed by `batchgrid dev up`,
- * driven by playwright-core) against the API on the real stack: an in-process orchestrator and fleet,
- * Postgres, Temporal, SQS and S3. Needs `npm run build` (the console bundle, and the fleet-worker the
+ * driven by playwright-core) served by `batchgrid serve` (a child process) on the real stack: an
+ * in-process orchestrator and fleet, Postgres, Temporal, SQS and S3. Needs `npm run build` (the console bundle, and the fleet-worker the
  * autoscaler starts). Each test saves a screenshot of its page under docs/console/ (shown in the README).
  */
 jest.setTimeout(240_000);
@@ -27,7 +27,7 @@ const SHOTS = join(packageRoot(), 'docs', 'console');
 
 let engine: TestEngine;
 let client: BatchGridClient;
-let app: FastifyInstance;
+let server: Awaited<ReturnType<typeof serveBatchgrid>>;
 let base: string;
 let browser: Browser;
 let page: Page;
@@ -62,8 +62,9 @@ beforeAll(async () => {
   engine = await startEngine();
   await engine.startFleet(2, { concurrency: 2 });
   client = await BatchGridClient.connect({ db: engine.db.pool, temporal: engine.temporal, aws: engine.aws, taskQueue: engine.taskQueue, bucket: engine.bucket, queuePrefix: engine.queuePrefix });
-  app = buildApp({ client, token: TOKEN, temporalUi: { url: 'http://127.0.0.1:8233', namespace: 'default' } });
-  base = await app.listen({ port: 0, host: '127.0.0.1' });
+  // The real `batchgrid serve` (from dist/): the console it serves is the one `npm run build` made.
+  server = await serveBatchgrid(engine, { BATCHGRID_API_TOKEN: TOKEN, TEMPORAL_UI_URL: 'http://127.0.0.1:8233' });
+  base = server.url;
   browser = await chromium.launch({ executablePath, args: ['--no-sandbox', '--disable-dev-shm-usage'] });
   page = await browser.newPage({ viewport: { width: 1366, height: 860 }, timezoneId: 'Europe/Paris' });
   acceptDialogs(page);
@@ -77,7 +78,7 @@ afterAll(async () => {
   for (const fleet of fleets) await stopAutoscaler(deps, fleet, { wait: true }).catch(() => undefined);
   await shutdownLocalFleets();
   await browser?.close();
-  await app?.close();
+  await server?.stop();
   await client?.close();
   await engine?.close();
 });
@@ -175,6 +176,7 @@ test("a job's parts table filters to the failed parts of a job with planted fail
   // The stage graph counts the failures; the report's charts are drawn.
   expect(await page.locator('.dag [data-stage="work"]').textContent()).toContain('failed 2');
   await page.waitForSelector('.chart canvas');
+  expect(await page.locator('a:has-text("open in the Temporal UI")').getAttribute('href')).toBe(`http://127.0.0.1:8233/namespaces/${config().TEMPORAL_NAMESPACE}/workflows/job-${jobId}`);
   await page.locator('table.parts .part-error summary').first().click();
   await shot('job');
   await page.locator('.charts').scrollIntoViewIfNeeded();
