@@ -159,6 +159,14 @@ test('the jobs list shows a running job whose counts change without a reload', a
   expect(await page.locator(`tr[data-job="${jobId}"] .status`).textContent()).toBe('running');
   expect(await page.evaluate('window.noReload')).toBe(1);
   await shot('jobs');
+  // With the keyboard alone: type an id prefix and Enter filters the list; Enter on a job's link opens it.
+  await page.focus('input[name=q]');
+  await page.keyboard.type(jobId);
+  await page.keyboard.press('Enter');
+  await waitForValue('the list filtered to the job', async () => ((await page.locator('table.jobs tbody tr').count()) === 1 && page.url().includes(`q=${jobId}`) ? true : undefined), 30_000, 100);
+  await page.focus(`a[href="#/jobs/${jobId}"]`);
+  await page.keyboard.press('Enter');
+  await page.waitForSelector(`h1:has-text("${jobId}")`);
 });
 
 test("a job's parts table filters to the failed parts of a job with planted failures, with their errors", async () => {
@@ -218,6 +226,27 @@ test('submit: a pipeline with a mistake shows the problem with its path and line
     expect((await client.progress(jobId)).stages[0]).toMatchObject({ partsTotal: 5, succeeded: 5 });
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('schedules are listed, created and deleted from the submit page', async () => {
+  const scheduleId = `c${randomBytes(4).toString('hex')}`;
+  await page.goto(`${base}/#/submit`);
+  await page.waitForSelector('.validation .ok');
+  await page.fill('input[name=s3-input]', `s3://${engine.bucket}/jobs/${scheduleId}/input/`);
+  await page.fill('input[name=schedule-scheduleId]', scheduleId);
+  await page.fill('input[name=schedule-cron]', '0 3 1 1 *');
+  await page.click('button:has-text("Create schedule")');
+  const row = page.locator('tr', { hasText: scheduleId });
+  try {
+    await row.waitFor({ timeout: 60_000 });
+    expect(await row.textContent()).toContain('0 3 1 1 *');
+    expect((await client.listSchedules()).map((x) => x.scheduleId)).toContain(scheduleId);
+    await row.locator('button:has-text("Delete")').click();
+    await row.waitFor({ state: 'detached', timeout: 60_000 });
+    expect((await client.listSchedules()).map((x) => x.scheduleId)).not.toContain(scheduleId);
+  } finally {
+    await client.deleteSchedule(scheduleId).catch(() => undefined);
   }
 });
 

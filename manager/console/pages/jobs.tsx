@@ -58,7 +58,17 @@ export function JobsPage({ query }: { query: URLSearchParams }) {
   return (
     <>
       <h1>Jobs</h1>
-      <form class="filters" role="search" onSubmit={(e) => e.preventDefault()}>
+      {/* A field applies when it changes (on leaving it) or on Enter, which submits every field at once. */}
+      <form
+        class="filters"
+        role="search"
+        onSubmit={(e) => {
+          e.preventDefault();
+          const form = new FormData(e.currentTarget);
+          setCursors([]);
+          go('jobs', Object.fromEntries(Object.keys(filters).map((k) => [k, String(form.get(k) ?? '').trim()])));
+        }}
+      >
         {input('q', 'Job id', 'starts with…')}
         {input('pipeline', 'Pipeline', 'any')}
         <Choice label="Status" name="status" value={filters.status} none="any" options={JOB_STATUSES} onChange={(v) => setFilter('status', v)} />

@@ -40,8 +40,8 @@ function HistogramChart({ title, h, p }: { title: string; h: Histogram; p: Perce
 
 /** The job's performance report as charts, with the tables beside them. */
 export function ReportView({ jobId, live }: { jobId: string; live: boolean }) {
-  const report = usePoll(() => api<Report>('GET', `/v1/jobs/${jobId}/report?slowest=10`), `report-${jobId}`, { live, intervalMs: 5000 });
-  const charts = usePoll(() => api<Charts>('GET', `/v1/jobs/${jobId}/charts?buckets=60`), `charts-${jobId}`, { live, intervalMs: 5000 });
+  const report = usePoll(() => api<Report>('GET', `/v1/jobs/${jobId}/report?slowest=10`), `report-${jobId}`, { live, intervalMs: 15_000 });
+  const charts = usePoll(() => api<Charts>('GET', `/v1/jobs/${jobId}/charts?buckets=60`), `charts-${jobId}`, { live, intervalMs: 15_000 });
   const r = report.data;
   const c = charts.data;
   const xs = c?.times.map((t) => t / 1000) ?? [];
