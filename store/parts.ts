@@ -31,7 +31,8 @@ export interface ListPartsOptions {
   after?: { stageId: string; part: number };
 }
 
-const ms = (a: string, b: string) => `(extract(epoch FROM ${a} - ${b}) * 1000)::float8`;
+// date_part is float8 arithmetic; extract() computes in numeric, several times slower over a million parts.
+const ms = (a: string, b: string) => `(date_part('epoch', ${a} - ${b}) * 1000)`;
 
 function toPart(r: QueryResultRow): PartRow {
   return {
@@ -104,7 +105,7 @@ export interface JobCharts {
 export async function jobCharts(db: Queryable, jobId: string, options: { buckets?: number; maxWorkers?: number } = {}): Promise<JobCharts> {
   const n = options.buckets ?? 60;
   const span = await db.query(
-    `SELECT (extract(epoch FROM min(started_at)) * 1000)::float8 AS lo, (extract(epoch FROM max(finished_at)) * 1000)::float8 AS hi,
+    `SELECT date_part('epoch', min(started_at)) * 1000 AS lo, date_part('epoch', max(finished_at)) * 1000 AS hi,
             max(${ms('finished_at', 'started_at')}) AS run_max, max(${ms('received_at', 'sent_at')}) AS wait_max
        FROM task_runs WHERE job_id = $1 AND status IN ('succeeded', 'failed')`,
     [jobId],
@@ -120,53 +121,45 @@ export async function jobCharts(db: Queryable, jobId: string, options: { buckets
   const binOf = (k: number) => (expr: string, width: number) => `least(${k - 1}, floor(${expr} / ${width})::int)`;
   const [empty, bin] = [emptyOf(slots), binOf(slots)];
 
-  const finishedRows = await db.query(
-    `SELECT stage_id, ${bin(`(extract(epoch FROM finished_at) * 1000 - ${lo})`, bucketMs)} AS b, count(*)::int AS c
-       FROM task_runs WHERE job_id = $1 AND status IN ('succeeded', 'failed') GROUP BY 1, 2`,
+  const runWidth = Math.max(1, s.run_max ?? 0) / n;
+  const waitWidth = Math.max(1, s.wait_max ?? 0) / n;
+  const histBin = binOf(n);
+  // One scan of the job's parts (materialised once), then every series grouped from it: a part's run
+  // time counts in the bucket it started in (a part longer than a bucket shows as a peak).
+  const rows = await db.query<{ kind: 'finished' | 'run' | 'wait' | 'worker'; key: string | null; b: number; v: number }>(
+    `WITH p AS MATERIALIZED (
+       SELECT stage_id, worker_id, date_part('epoch', finished_at) * 1000 - ${lo} AS f, date_part('epoch', started_at) * 1000 - ${lo} AS st,
+              ${ms('finished_at', 'started_at')} AS run, ${ms('received_at', 'sent_at')} AS wait
+         FROM task_runs WHERE job_id = $1 AND status IN ('succeeded', 'failed'))
+     SELECT 'finished' AS kind, stage_id AS key, ${bin('f', bucketMs)} AS b, count(*)::float8 AS v FROM p GROUP BY 2, 3
+     UNION ALL SELECT 'run', NULL, ${histBin('run', runWidth)}, count(*) FROM p WHERE run IS NOT NULL GROUP BY 3
+     UNION ALL SELECT 'wait', NULL, ${histBin('wait', waitWidth)}, count(*) FROM p WHERE wait IS NOT NULL GROUP BY 3
+     UNION ALL SELECT 'worker', worker_id, ${bin('st', bucketMs)}, sum(run) FROM p WHERE worker_id IS NOT NULL AND run IS NOT NULL GROUP BY 2, 3`,
     [jobId],
   );
   const finished = new Map<string, number[]>();
-  for (const r of finishedRows.rows) {
-    const counts = finished.get(r.stage_id) ?? empty();
-    finished.set(r.stage_id, counts);
-    counts[r.b] = r.c;
-  }
-
-  const histogram = async (expr: string, maxMs: number | null): Promise<Histogram> => {
-    const max = Math.max(1, maxMs ?? 0);
-    const width = max / n;
-    const rows = await db.query(
-      `SELECT ${binOf(n)(expr, width)} AS b, count(*)::int AS c FROM task_runs WHERE job_id = $1 AND status IN ('succeeded', 'failed') AND ${expr} IS NOT NULL GROUP BY 1`,
-      [jobId],
-    );
-    const counts = emptyOf(n)();
-    for (const r of rows.rows) counts[r.b] = r.c;
-    return { minMs: 0, maxMs: max, counts };
-  };
-
-  // Each part's run time spread over the buckets it overlaps would need a row per (part, bucket); a part is short beside a
-  // bucket in a big job, so its run time goes to the bucket it started in (a part longer than a bucket shows as a peak).
-  const workerRows = await db.query(
-    `WITH busy AS (
-       SELECT worker_id, ${bin(`(extract(epoch FROM started_at) * 1000 - ${lo})`, bucketMs)} AS b, sum(${ms('finished_at', 'started_at')}) AS busy
-         FROM task_runs WHERE job_id = $1 AND status IN ('succeeded', 'failed') AND worker_id IS NOT NULL GROUP BY 1, 2),
-     top AS (SELECT worker_id FROM busy GROUP BY 1 ORDER BY sum(busy) DESC, worker_id LIMIT $2)
-     SELECT busy.* FROM busy JOIN top USING (worker_id) ORDER BY worker_id`,
-    [jobId, options.maxWorkers ?? 20],
-  );
   const workers = new Map<string, number[]>();
-  for (const r of workerRows.rows) {
-    const busy = workers.get(r.worker_id) ?? empty();
-    workers.set(r.worker_id, busy);
-    busy[r.b] = Number(r.busy);
+  const runTime = emptyOf(n)();
+  const queueWait = emptyOf(n)();
+  for (const r of rows.rows) {
+    if (r.kind === 'run') runTime[r.b] = r.v;
+    else if (r.kind === 'wait') queueWait[r.b] = r.v;
+    else {
+      const series = r.kind === 'finished' ? finished : workers;
+      const values = series.get(r.key!) ?? empty();
+      series.set(r.key!, values);
+      values[r.b] = r.v;
+    }
   }
+  const busiest = [...workers].map(([workerId, busyMs]) => ({ workerId, busyMs, total: busyMs.reduce((x, y) => x + y, 0) }));
+  busiest.sort((x, y) => y.total - x.total || x.workerId.localeCompare(y.workerId));
 
   return {
     times,
     bucketMs,
     finished: [...finished].map(([stageId, counts]) => ({ stageId, counts })),
-    runTime: await histogram(ms('finished_at', 'started_at'), s.run_max),
-    queueWait: await histogram(ms('received_at', 'sent_at'), s.wait_max),
-    workers: [...workers].map(([workerId, busyMs]) => ({ workerId, busyMs })),
+    runTime: { minMs: 0, maxMs: runWidth * n, counts: runTime },
+    queueWait: { minMs: 0, maxMs: waitWidth * n, counts: queueWait },
+    workers: busiest.slice(0, options.maxWorkers ?? 20).map(({ workerId, busyMs }) => ({ workerId, busyMs })),
   };
 }

@@ -1,5 +1,5 @@
 import type { Queryable } from './db';
-import type { PartCountName, StageMode, StageStatus } from '../common/status';
+import { PART_COUNTS, PART_STATUSES, type PartCountName, type StageMode, type StageStatus } from '../common/status';
 import { partCountColumns } from './task-runs';
 
 /** Part counts of one stage run, derived from task_runs (never from increments), named as PART_COUNTS says. */
@@ -34,19 +34,25 @@ export async function jobProgress(db: Queryable, jobId: string): Promise<StagePr
 export async function jobsProgress(db: Queryable, jobIds: string[]): Promise<Map<string, StageProgress[]>> {
   const out = new Map<string, StageProgress[]>();
   if (jobIds.length === 0) return out;
+  // Parts are counted per stage first, then joined to the stage runs: grouping the join itself made
+  // Postgres sort every part row, 4 s for a 1,000,000-part job where this takes well under one.
+  const counted = [...PART_STATUSES.map((st) => PART_COUNTS[st]), 'running', 'retried'].map((c) => `coalesce(t."${c}", 0) AS "${c}"`).join(', ');
   const r = await db.query(
-    `SELECT s.job_id, s.stage_id, s.status, s.task, s.mode, s.parts_total, s.started_at, s.finished_at,
-            ${partCountColumns('t.')},
-            count(t.part) FILTER (WHERE t.status = 'queued' AND t.started_at IS NOT NULL)::int AS running,
-            count(t.part) FILTER (WHERE t.attempt > 1)::int AS retried,
-            coalesce(sum(t.bytes_in), 0)::float8 AS bytes_in,
-            coalesce(sum(t.bytes_out), 0)::float8 AS bytes_out,
-            coalesce(sum(extract(epoch FROM t.finished_at - t.started_at) * 1000), 0)::float8 AS busy_ms,
-            min(t.started_at) AS first_started_at,
-            max(t.finished_at) AS last_finished_at
-       FROM stage_runs s LEFT JOIN task_runs t ON t.job_id = s.job_id AND t.stage_id = s.stage_id
+    `WITH t AS (
+       SELECT job_id, stage_id, ${partCountColumns()},
+              count(part) FILTER (WHERE status = 'queued' AND started_at IS NOT NULL)::int AS running,
+              count(part) FILTER (WHERE attempt > 1)::int AS retried,
+              sum(bytes_in)::float8 AS bytes_in,
+              sum(bytes_out)::float8 AS bytes_out,
+              sum(date_part('epoch', finished_at - started_at) * 1000) AS busy_ms,
+              min(started_at) AS first_started_at,
+              max(finished_at) AS last_finished_at
+         FROM task_runs WHERE job_id = ANY($1::text[]) GROUP BY job_id, stage_id)
+     SELECT s.job_id, s.stage_id, s.status, s.task, s.mode, s.parts_total, s.started_at, s.finished_at, ${counted},
+            coalesce(t.bytes_in, 0) AS bytes_in, coalesce(t.bytes_out, 0) AS bytes_out, coalesce(t.busy_ms, 0) AS busy_ms,
+            t.first_started_at, t.last_finished_at
+       FROM stage_runs s LEFT JOIN t ON t.job_id = s.job_id AND t.stage_id = s.stage_id
       WHERE s.job_id = ANY($1::text[])
-      GROUP BY s.job_id, s.stage_id
       ORDER BY s.started_at NULLS LAST, s.stage_id`,
     [jobIds],
   );
