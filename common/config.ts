@@ -27,6 +27,8 @@ const schema = z.object({
   TEMPORAL_NAMESPACE: z.string().default('default'),
   /** Temporal Web UI port of the dev server. Default: 8233. */
   TEMPORAL_UI_PORT: port.default(8233),
+  /** Base URL of the Temporal UI the web console links jobs to. Default: http://127.0.0.1:<TEMPORAL_UI_PORT>. */
+  TEMPORAL_UI_URL: z.url().optional(),
   /** Task queue of the orchestrator worker (workflows and activities). */
   BATCHGRID_TASK_QUEUE: z.string().default('batchgrid'),
   AWS_REGION: z.string().default('us-east-1'),

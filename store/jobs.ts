@@ -126,6 +126,10 @@ export async function getJob(db: Queryable, jobId: string): Promise<Job | undefi
 export interface ListJobsOptions {
   pipeline?: string;
   status?: JobStatus | JobStatus[];
+  /** Only jobs whose fleet (the pipeline's) is this one. */
+  fleet?: string;
+  /** Only jobs whose id starts with this text. */
+  idPrefix?: string;
   /** Page size. Default: 50. */
   limit?: number;
   /** Cursor: only jobs older than this one (pass the last job of the previous page). */
@@ -134,7 +138,7 @@ export interface ListJobsOptions {
 
 /** Jobs newest first (created_at, then job_id, descending), filtered and paged by cursor. */
 export async function listJobs(db: Queryable, options: ListJobsOptions = {}): Promise<Job[]> {
-  const { pipeline, status, limit = 50, before } = options;
+  const { pipeline, status, fleet, idPrefix, limit = 50, before } = options;
   if (!Number.isInteger(limit) || limit < 1) throw new Error(`limit must be a positive integer, got ${limit}.`);
   const where: string[] = [];
   const values: unknown[] = [];
@@ -145,6 +149,15 @@ export async function listJobs(db: Queryable, options: ListJobsOptions = {}): Pr
   if (status !== undefined) {
     values.push(Array.isArray(status) ? status : [status]);
     where.push(`status = ANY($${values.length}::text[])`);
+  }
+  if (fleet !== undefined) {
+    values.push(fleet);
+    where.push(`fleet = $${values.length}`);
+  }
+  if (idPrefix !== undefined) {
+    // LIKE's own characters are escaped: the prefix is matched as written.
+    values.push(`${idPrefix.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
+    where.push(`job_id LIKE $${values.length}`);
   }
   if (before !== undefined) {
     values.push(before.createdAt, before.jobId);

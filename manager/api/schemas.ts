@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { JOB_ID_PATTERN } from '../../common/ids';
-import { FINAL_PART_STATUSES, isJobStatus, JOB_STATUSES, STAGE_MODES, STAGE_STATUSES } from '../../common/status';
+import { FINAL_PART_STATUSES, isJobStatus, JOB_STATUSES, PART_STATUSES, STAGE_MODES, STAGE_STATUSES } from '../../common/status';
 import { FLEET_NAME_MAX, FLEET_NAME_PATTERN } from '../../grid/fleet-def';
 import { SCHEDULE_ID_PATTERN } from '../client/schedules';
 import { LIMITS } from '../../pipeline/schema';
@@ -58,8 +58,36 @@ export const ListQuery = z.strictObject({
     .optional()
     .refine((s) => s === undefined || s.split(',').every(isJobStatus), `must be one or more of ${JOB_STATUSES.join(', ')}, separated by commas`)
     .meta({ description: `Only jobs in these statuses, comma-separated (${JOB_STATUSES.join(', ')}).` }),
+  fleet: z.string().min(1).optional().meta({ description: 'Only jobs on this fleet.' }),
+  q: z.string().regex(/^[a-z0-9-]{1,48}$/, 'must be the start of a job id: 1–48 lowercase letters, digits or dashes').optional().meta({ description: 'Only jobs whose id starts with this text.' }),
+  progress: z.enum(['true', 'false']).optional().meta({ description: '`true`: each job carries `progress`, its per-stage counts (as GET /v1/jobs/{id}/progress has them). Default: false.' }),
   limit: z.coerce.number().int().min(1).max(1000).optional().meta({ description: 'Page size, 1–1000. Default: 50.' }),
   cursor: z.string().min(1).optional().meta({ description: '`nextCursor` of the previous page.' }),
+});
+
+const isPartStatus = (x: string) => (PART_STATUSES as readonly string[]).includes(x);
+
+export const PartsQuery = z.strictObject({
+  stage: z.string().min(1).optional().meta({ description: 'Only the parts of this stage.' }),
+  status: z
+    .string()
+    .optional()
+    .refine((s) => s === undefined || s.split(',').every(isPartStatus), `must be one or more of ${PART_STATUSES.join(', ')}, separated by commas`)
+    .meta({ description: `Only parts in these statuses, comma-separated (${PART_STATUSES.join(', ')}).` }),
+  limit: z.coerce.number().int().min(1).max(1000).optional().meta({ description: 'Page size, 1–1000. Default: 50.' }),
+  cursor: z.string().min(1).optional().meta({ description: '`nextCursor` of the previous page.' }),
+});
+
+export const ChartsQuery = z.strictObject({
+  buckets: z.coerce.number().int().min(2).max(500).optional().meta({ description: 'Number of time buckets and histogram bins, 2–500. Default: 60.' }),
+});
+
+export const SessionBody = z.strictObject({ token: z.string().min(1).meta({ description: 'The API token (BATCHGRID_API_TOKEN).' }) });
+
+export const ValidateBody = z.strictObject({ pipeline: Pipeline });
+
+export const FleetQuery = z.strictObject({
+  decisions: z.coerce.number().int().min(0).max(1000).optional().meta({ description: 'How many of the latest scaling decisions to include, 0–1000. Default: 50.' }),
 });
 
 export const ResultsQuery = z.strictObject({
@@ -147,7 +175,80 @@ export const StageRunBody = z.object({
 });
 
 export const JobDetailsBody = JobBody.extend({ stages: z.array(StageRunBody) });
-export const JobPageBody = z.object({ jobs: z.array(JobBody), nextCursor: z.string().optional() });
+export const JobPageBody = z.object({ jobs: z.array(JobBody.extend({ progress: z.array(z.record(z.string(), z.unknown())).optional() })), nextCursor: z.string().optional() });
+
+const TaskError = z.object({ message: z.string(), type: z.string(), retryable: z.boolean() });
+
+export const PartPageBody = z.object({
+  parts: z.array(
+    z.object({
+      stageId: z.string(),
+      part: z.number().int(),
+      attempt: z.number().int(),
+      status: z.enum(PART_STATUSES),
+      workerId: z.string().nullable(),
+      sentAt: MaybeTime,
+      startedAt: MaybeTime,
+      finishedAt: MaybeTime,
+      queueWaitMs: z.number().nullable(),
+      runTimeMs: z.number().nullable(),
+      bytesIn: z.number(),
+      bytesOut: z.number(),
+      error: TaskError.nullable(),
+    }),
+  ),
+  nextCursor: z.string().optional(),
+});
+
+const Histogram = z.object({ minMs: z.number(), maxMs: z.number(), counts: z.array(z.number().int()) });
+
+export const ChartsBody = z.object({
+  times: z.array(z.number()).meta({ description: 'Bucket start times, epoch ms.' }),
+  bucketMs: z.number(),
+  finished: z.array(z.object({ stageId: z.string(), counts: z.array(z.number().int()) })),
+  runTime: Histogram,
+  queueWait: Histogram,
+  workers: z.array(z.object({ workerId: z.string(), busyMs: z.array(z.number()) })),
+});
+
+export const SessionInfoBody = z.object({
+  expiresAt: MaybeTime,
+  csrfToken: z.string().nullable().meta({ description: 'Send it in the X-CSRF-Token header with every write authenticated by the cookie; null when the request used the bearer token.' }),
+  temporalUi: z.object({ url: z.string(), namespace: z.string() }).nullable(),
+});
+
+export const ValidationBody = z.object({
+  valid: z.boolean(),
+  problems: z.array(z.object({ path: z.string(), message: z.string(), line: z.number().int().optional() })),
+  name: z.string().optional(),
+  stages: z.array(z.object({ id: z.string(), task: z.string(), needs: z.array(z.string()), chain: z.string(), fleet: z.string().optional() })).optional(),
+});
+
+const FleetStatusBody = z.object({
+  fleet: z.string(),
+  provider: z.string(),
+  desired: z.number().int(),
+  min: z.number().int(),
+  max: z.number().int(),
+  actual: z.number().int().nullable(),
+  visible: z.number().int().nullable(),
+  inFlight: z.number().int().nullable(),
+  observedAt: MaybeTime,
+  autoscaler: z.enum(['running', 'stopped']),
+  workersUp: z.number().int(),
+  pricePerWorkerHour: z.number().nullable(),
+  costPerHour: z.number().nullable().meta({ description: 'pricePerWorkerHour × workers up; null without a price.' }),
+  decisions: z.array(
+    z.object({ at: Time, visible: z.number().int(), inFlight: z.number().int(), workers: z.number().int(), desired: z.number().int(), previous: z.number().int(), reason: z.string() }),
+  ),
+});
+
+export const FleetListBody = z.object({ fleets: z.array(FleetStatusBody) });
+export const FleetDetailsBody = FleetStatusBody.extend({
+  workers: z.array(
+    z.object({ workerId: z.string(), instanceId: z.string(), slots: z.number().int(), busySlots: z.number().int(), load: z.number(), partsDone: z.number(), partsFailed: z.number(), startedAt: Time, lastSeenAt: Time, status: z.string() }),
+  ),
+});
 
 export const ProgressBody = z.object({
   jobId: z.string(),
@@ -175,6 +276,7 @@ export const ProgressBody = z.object({
       done: z.number().int(),
       bytesIn: z.number(),
       bytesOut: z.number(),
+      busyMs: z.number().meta({ description: "Run time of the stage's parts so far (finished − started), ms." }),
       startedAt: MaybeTime,
       finishedAt: MaybeTime,
       elapsedMs: z.number(),

@@ -7,7 +7,7 @@ import { config } from '../../common/config';
 import { JobNotFoundError, ServiceUnavailableError } from '../../common/errors';
 import { JOB_ID_PATTERN, newJobId, workflowIdOf } from '../../common/ids';
 import { inputPrefixOf, resultsKeyOf } from '../../common/layout';
-import { gridStatus, scaleFleet, startAutoscaler, stopAutoscaler, type FleetStatus, type GridDeps, type ScaleResult } from '../../grid/service';
+import { gridStatus, listWorkerStats, scaleFleet, startAutoscaler, stopAutoscaler, type FleetStatus, type GridDeps, type ScaleResult, type WorkerStats } from '../../grid/service';
 import type { FleetDef } from '../../grid/types';
 import { isTerminal, type JobStatus } from '../../common/status';
 import { JOB_CLAIM_TTL_MS } from '../../pipeline/limits';
@@ -25,7 +25,8 @@ import {
   type Job,
 } from '../../store/jobs';
 import { jobAggregates } from '../../store/aggregates';
-import { jobProgress } from '../../store/progress';
+import { jobCharts, listParts, type JobCharts } from '../../store/parts';
+import { jobProgress, jobsProgress } from '../../store/progress';
 import { closeOpenStageRuns, getStageRuns, type StageRun } from '../../store/stage-runs';
 import { succeededParts } from '../../store/task-runs';
 import type { BatchJobOptions, batchJob } from '../../workflows/batch-job';
@@ -33,7 +34,7 @@ import { pauseSignal, resumeSignal, tuneUpdate } from '../../workflows/batch-job
 import { compileTune, type JobTune } from '../../pipeline/tune';
 import { launchJob, type LaunchRequest } from '../launch';
 import { fleetCostReport, jobReport, type FleetCost, type JobReport, type JobReportOptions } from '../reports';
-import { decodeCursor, encodeCursor } from './cursor';
+import { decodeCursor, decodePartCursor, encodeCursor, encodePartCursor, type PartPage, type PartsOptions } from './cursor';
 import { InvalidOptionError, JobIdTakenError, JobInputError, JobStartError, JobStateError } from './errors';
 import { listLocalInput, resolveS3Input, uploadFiles, type UploadProgress } from './input';
 import { resolvePipeline, type PipelineInput } from './pipeline-source';
@@ -41,7 +42,7 @@ import type { Logger } from '../../common/logger';
 import type { TaskRegistry } from '../../worker/registry';
 import { replayPart, type ReplayResult } from '../../worker/replay';
 import { partDetails, type PartDetails } from './part';
-import { stageView, type JobProgressView } from './progress';
+import { stageView, type JobProgressView, type StageProgressView } from './progress';
 import { downloadOutputs, presignOutputs, readResults, type ResultEntry } from './results';
 import * as schedules from './schedules';
 import { deletePrefix, startSurelyFailed, submissionFingerprint, takeClaim, type SubmissionInput } from './submission';
@@ -114,6 +115,12 @@ export interface JobDetails extends Job {
 export interface ListOptions {
   pipeline?: string;
   status?: JobStatus | JobStatus[];
+  /** Only jobs on this fleet. */
+  fleet?: string;
+  /** Only jobs whose id starts with this text. */
+  idPrefix?: string;
+  /** Add each job's per-stage progress (one query for the page). Default: false. */
+  withProgress?: boolean;
   /** Page size. Default: 50. */
   limit?: number;
   /** `nextCursor` of the previous page. */
@@ -121,7 +128,7 @@ export interface ListOptions {
 }
 
 export interface JobPage {
-  jobs: Job[];
+  jobs: (Job & { progress?: StageProgressView[] })[];
   /** Present when there may be more jobs: pass it as `cursor`. */
   nextCursor?: string;
 }
@@ -327,10 +334,47 @@ export class BatchGridClient {
     const limit = options.limit ?? 50;
     if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new InvalidOptionError(`limit must be a whole number between 1 and 1000 (got ${limit})`);
     const before = options.cursor !== undefined ? decodeCursor(options.cursor) : undefined;
-    const rows = await listJobs(this.#db, { pipeline: options.pipeline, status: options.status, limit: limit + 1, before });
-    const jobs = await Promise.all(rows.slice(0, limit).map((j) => this.reconcile(j)));
-    const last = jobs[jobs.length - 1];
+    const { pipeline, status, fleet, idPrefix } = options;
+    const rows = await listJobs(this.#db, { pipeline, status, fleet, idPrefix, limit: limit + 1, before });
+    const reconciled = await Promise.all(rows.slice(0, limit).map((j) => this.reconcile(j)));
+    const last = reconciled[reconciled.length - 1];
+    const jobs = options.withProgress ? await this.withProgress(reconciled) : reconciled;
     return rows.length > limit && last ? { jobs, nextCursor: encodeCursor(last) } : { jobs };
+  }
+
+  private async withProgress(jobs: Job[]): Promise<(Job & { progress: StageProgressView[] })[]> {
+    const all = await jobsProgress(this.#db, jobs.map((j) => j.jobId));
+    const now = Date.now();
+    return jobs.map((j) => {
+      const counts = all.get(j.jobId) ?? [];
+      return { ...j, progress: j.definition.stages.map((st) => { 
+        const c = counts.find((x) => x.stageId === st.id);
+        return stageView(st, c, c && { ...c, startedAt: c.startedAt ?? null, finishedAt: c.finishedAt ?? null }, now);
+      }) };
+    });
+  }
+
+  /** A page of a job's parts (latest attempt of each) in (stage, part) order, filtered by stage and status; `nextCursor` when there may be more. */
+  async parts(jobId: string, options: PartsOptions = {}): Promise<PartPage> {
+    const limit = options.limit ?? 50;
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new InvalidOptionError(`limit must be a whole number between 1 and 1000 (got ${limit})`);
+    await this.mustGet(jobId);
+    const after = options.cursor !== undefined ? decodePartCursor(options.cursor) : undefined;
+    const rows = await listParts(this.#db, jobId, { stageId: options.stageId, status: options.status, limit: limit + 1, after });
+    const parts = rows.slice(0, limit);
+    const last = parts[parts.length - 1];
+    return rows.length > limit && last ? { parts, nextCursor: encodePartCursor(last) } : { parts };
+  }
+
+  /** A job's report as chart series: parts finished over time per stage, run-time and queue-wait histograms, per-worker busy time. */
+  async charts(jobId: string, options: { buckets?: number } = {}): Promise<JobCharts> {
+    await this.mustGet(jobId);
+    return jobCharts(this.#db, jobId, options);
+  }
+
+  /** Fleet workers (those up; `all`: stopped and lost too), most recently seen first, with their load. */
+  async workers(options: { fleet?: string; all?: boolean } = {}): Promise<WorkerStats[]> {
+    return listWorkerStats(this.#db, options);
   }
 
   /** Per-stage counts, throughput and ETA from Postgres, with the job's status; every stage of the pipeline is listed. */

@@ -511,8 +511,12 @@ describe('store', () => {
           retried: 3,
           bytesIn: 650,
           bytesOut: 30,
+          // Parts 0, 1, 2 and 4 ran: 2 + 5 + 2 + 1 s.
+          busyMs: 10_000,
           firstStartedAt: t(3),
           lastFinishedAt: t(8),
+          startedAt: new Date(0),
+          finishedAt: null,
         },
         {
           stageId: 'b',
@@ -528,8 +532,11 @@ describe('store', () => {
           retried: 0,
           bytesIn: 0,
           bytesOut: 0,
+          busyMs: 0,
           firstStartedAt: null,
           lastFinishedAt: null,
+          startedAt: null,
+          finishedAt: null,
         },
       ]);
       expect(await jobProgress(db.pool, 'nope')).toEqual([]);
