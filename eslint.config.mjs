@@ -16,6 +16,18 @@ const nodeBuiltins = builtinModules.filter((m) => !m.startsWith('_'));
 // test/unit/lint-layering.test.ts checks every rule on a forbidden import.
 const layers = [
   {
+    // The web console runs in the browser and reaches the server only through the HTTP API; it may
+    // borrow the server's types (erased from the bundle), never its code.
+    files: ['manager/console/**/*.ts', 'manager/console/**/*.tsx'],
+    patterns: [
+      {
+        group: ['**/store', '**/store/*', '**/grid', '**/grid/*', '**/pipeline', '**/pipeline/*', '**/client', '**/client/*', '**/reports', '**/common', '**/common/*', '**/activities', '**/workflows', '**/worker', '**/orchestrator', 'pg', '@temporalio/*', '@aws-sdk/*', 'node:*'],
+        message: 'The console runs in the browser and talks to the server only through the HTTP API: import the server\'s types with `import type`, never its code (pure helpers such as manager/cli/render/format excepted).',
+        allowTypeImports: true,
+      },
+    ],
+  },
+  {
     // The fleet runtime runs on hosts that reach only S3 and SQS (design principle 4).
     files: ['worker/**/*.ts'],
     patterns: [

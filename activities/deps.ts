@@ -9,4 +9,6 @@ export interface ActivityDeps {
   /** Prefix of every queue name (config BATCHGRID_QUEUE_PREFIX). */
   queuePrefix: string;
   log: Logger;
+  /** Bucket of a job whose workflow input names none. Default: config BATCHGRID_BUCKET. */
+  bucket?: string;
 }

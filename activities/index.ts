@@ -5,7 +5,7 @@ import { createPlanStage } from './plan-stage';
 import { createRunStage } from './run-stage';
 
 export type { ActivityDeps } from './deps';
-export type { JobSummary, FinishJobInput } from './job-state';
+export type { BeginJobInput, BegunJob, JobSummary, FinishJobInput } from './job-state';
 export type { PlanStageInput, StagePlan } from './plan-stage';
 export type { RunStageInput, StageResult, StageSource } from './run-stage';
 

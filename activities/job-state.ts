@@ -1,11 +1,15 @@
 import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { ApplicationFailure } from '@temporalio/common';
+import { config } from '../common/config';
 import { resultsKeyOf, stageClosedKeyOf } from '../common/layout';
 import { writeJsonLines } from '../common/s3-io';
 import type { JobStatus, TerminalStatus } from '../common/status';
 import { deleteCompletionQueue } from '../common/sqs/queues';
 import { finalStages } from '../pipeline/dag';
+import { admitBatchJobInput, formatInputProblems } from '../pipeline/job-input';
 import type { PipelineDef, StageDef } from '../pipeline/types';
-import { insertJob, setJobStatus } from '../store/jobs';
+import { failJobOfWorkflow, insertJob, setJobStatus, tuneJob as tuneJobRow } from '../store/jobs';
+import { compileTune, type JobTune } from '../pipeline/tune';
 import { closeStageRun } from '../store/stage-runs';
 import { succeededParts } from '../store/task-runs';
 import type { ActivityDeps } from './deps';
@@ -33,6 +37,21 @@ export interface FinishJobInput {
   stages: StageResult[];
   startedAt: number;
   error?: string;
+}
+
+export interface BeginJobInput {
+  workflowId: string;
+  /** The workflow's input as it came, from batchgrid or from any Temporal program: checked here. */
+  input: unknown;
+  /** The job id the workflow id gives, for an input without `jobId`. */
+  defaultJobId: string;
+}
+
+/** The checked input: the job id and bucket to use, and the pipeline when it differs from the input's `pipeline` (compiled here). */
+export interface BegunJob {
+  jobId: string;
+  bucket: string;
+  pipeline?: PipelineDef;
 }
 
 export interface CloseStageInput {
@@ -64,20 +83,36 @@ export function createJobActivities(deps: ActivityDeps) {
   }
 
   /**
-   * Marks the job running, first recording it if no one did (a job started by a Temporal
-   * Schedule has no submitter to do so).
+   * Checks the workflow's input (an input that is not valid fails the workflow at once, with every
+   * problem, as a non-retryable `InvalidJobInput`), then marks the job running, first recording it
+   * if no one did (a job started by a Temporal Schedule, a parent workflow or the Temporal CLI has
+   * no submitter to do so).
    */
-  async function beginJob(input: { jobId: string; workflowId: string; pipeline: PipelineDef; bucket: string; inputPrefix: string }): Promise<void> {
+  async function beginJob(input: BeginJobInput): Promise<BegunJob> {
+    const admitted = admitBatchJobInput(input.input, { workflowId: input.workflowId, defaultJobId: input.defaultJobId, defaultBucket: deps.bucket ?? config().BATCHGRID_BUCKET });
+    if (!admitted.ok) {
+      const message = formatInputProblems(admitted.problems);
+      // A job batchgrid recorded before starting it (submit, retry) ends failed with the problems; a start from elsewhere recorded nothing.
+      const raw = input.input as { jobId?: unknown } | null;
+      await failJobOfWorkflow(db, typeof raw?.jobId === 'string' ? raw.jobId : input.defaultJobId, input.workflowId, message);
+      throw ApplicationFailure.create({ type: 'InvalidJobInput', message, nonRetryable: true, details: [admitted.problems] });
+    }
+    const { jobId, pipeline, bucket } = admitted.input;
+    const raw = input.input as { inputPrefix: string; pipeline?: unknown; retryOf?: string };
     await insertJob(db, {
-      jobId: input.jobId,
-      pipelineName: input.pipeline.name,
-      definition: input.pipeline,
-      bucket: input.bucket,
-      inputPrefix: input.inputPrefix,
+      jobId,
+      pipelineName: pipeline.name,
+      definition: pipeline,
+      bucket,
+      inputPrefix: raw.inputPrefix,
       workflowId: input.workflowId,
-      fleet: input.pipeline.fleet,
+      parentJobId: raw.retryOf ?? null,
+      fleet: pipeline.fleet,
     });
-    await setJobStatus(db, input.jobId, 'running');
+    await setJobStatus(db, jobId, 'running');
+    // A compiled input that compiles to itself is not sent back: the history holds it once.
+    const same = raw.pipeline !== undefined && JSON.stringify(raw.pipeline) === JSON.stringify(pipeline);
+    return same ? { jobId, bucket } : { jobId, bucket, pipeline };
   }
 
   /** Records a job status change (running, paused, resumed as running); terminal statuses are never left. */
@@ -109,5 +144,18 @@ export function createJobActivities(deps: ActivityDeps) {
     return summary;
   }
 
-  return { beginJob, setJobState, closeStage, finishJob };
+  /**
+   * Applies `batchgrid tune` to a job not finished yet (the workflow's `tune` update runs it, so the
+   * change is in the job's history). Stages read the new window and tolerance about once a second;
+   * the fair share reads the priority. A request with problems, or for a finished job, fails at
+   * once, not retried, saying why.
+   */
+  async function tuneJob(input: { jobId: string; tune: unknown }): Promise<JobTune> {
+    const r = compileTune(input.tune);
+    if (!r.ok) throw ApplicationFailure.nonRetryable(`invalid tune for job ${input.jobId}: ${r.problems.join('; ')}`, 'InvalidTune');
+    if (!(await tuneJobRow(db, input.jobId, r.tune))) throw ApplicationFailure.nonRetryable(`job ${input.jobId} has finished: there is nothing to tune`, 'JobFinished');
+    return r.tune;
+  }
+
+  return { beginJob, setJobState, closeStage, finishJob, tuneJob };
 }

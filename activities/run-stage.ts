@@ -1,12 +1,17 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
-import { partPrefixOf } from '../common/layout';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { partAttemptPrefixOf, partPrefixOf, partWonKeyOf } from '../common/layout';
 import { FLEET_RETENTION_SECONDS } from '../common/sqs/queues';
 import type { StageDef } from '../pipeline/types';
+import { jobTolerance } from '../store/jobs';
 import { claimStageRun, setStageRunStatus, stageRunStatus, TERMINAL_STAGE_STATUSES } from '../store/stage-runs';
 import { firstFailure, streamResumeSeq, type StageCounts } from '../store/task-runs';
 import type { ActivityDeps } from './deps';
+import { DEFAULT_QUEUE_AHEAD_MS, postgresFleetShare } from './fleet-share';
 import { claimCheckInputs } from './part-inputs';
+import { createPartCache } from './part-cache';
+import { stageCacheCounts, type CacheCounts } from '../store/part-cache';
 import { ManifestSource, StreamSource, type PartSource } from './part-source';
 import { runStageLoop, StageSupersededError } from './stage-loop';
 import { postgresStageStore, sqsCompletionReceiver, sqsTaskSender, StageQueues, systemClock } from './stage-ports';
@@ -29,6 +34,10 @@ export interface RunStageInput {
   partsPerMessage?: number;
   /** The lost-message slack past a started part's timeout, in ms (see BatchJobOptions). Default: DEFAULT_LOST_MESSAGE_SLACK_MS. */
   overdueSlackMs?: number;
+  /** How much work the fleet's queue may hold ahead of its workers, in ms (see BatchJobOptions). Default: DEFAULT_QUEUE_AHEAD_MS. */
+  queueAheadMs?: number;
+  /** The pipeline's name: what the part cache files a stage's entries under (`batchgrid cache clear --pipeline`). */
+  pipelineName?: string;
 }
 
 export interface StageResult {
@@ -41,6 +50,8 @@ export interface StageResult {
   startedAt: number;
   finishedAt: number;
   error?: string;
+  /** A stage with `cache: true`: parts reused, parts run, and the run time the reused ones saved. */
+  cache?: CacheCounts;
 }
 
 /** Default lost-message slack: a started part's completion may be this late past its timeout before the attempt is failed as timed out, in ms. */
@@ -95,13 +106,18 @@ export function createRunStage(deps: ActivityDeps) {
         concurrency: input.concurrency,
         overdueSlackMs: input.overdueSlackMs ?? DEFAULT_LOST_MESSAGE_SLACK_MS,
         unstartedDeadlineMs: FLEET_RETENTION_SECONDS * 1000,
-        outputPrefix: (part) => partPrefixOf(jobId, stage.id, part),
+        cache: stage.cache
+          ? createPartCache({ db, s3: aws.s3, bucket: input.bucket, queuePrefix, fleet: input.fleet, jobId, pipelineName: input.pipelineName ?? jobId, stage, log })
+          : undefined,
+        fleetShare: postgresFleetShare(db, { jobId, stageId: stage.id, fleet: input.fleet, queueAheadMs: input.queueAheadMs ?? DEFAULT_QUEUE_AHEAD_MS }),
+        outputPrefix: (part, attempt) => (attempt === undefined ? partPrefixOf(jobId, stage.id, part) : partAttemptPrefixOf(jobId, stage.id, part, attempt)),
+        markWon: (won) => markWon(input.bucket, jobId, stage.id, won, log),
         store: postgresStageStore(db, jobId, stage.id),
         receiver: sqsCompletionReceiver({ aws, queues, jobId, stageId: stage.id, log, signal }),
         sender: sqsTaskSender({
           aws,
           queues,
-          header: { v: 1, type: 'task', jobId, stageId: stage.id, task: stage.task, params: stage.params, bucket: input.bucket, timeoutMs: stage.timeoutMs },
+          header: { v: 1, type: 'task', jobId, stageId: stage.id, task: stage.task, params: stage.params, bucket: input.bucket, timeoutMs: stage.timeoutMs, ...(stage.speculate ? { speculative: true } : {}) },
           partsPerMessage: input.partsPerMessage ?? defaultPartsPerMessage(input.concurrency),
           clock: systemClock,
           signal,
@@ -127,7 +143,8 @@ export function createRunStage(deps: ActivityDeps) {
       throw ApplicationFailure.retryable(`stage ${stage.id}: attempt ${attempt} stopped because ${reason}`, 'StageInterrupted');
     }
 
-    const ok = withinTolerance(stage.tolerate, counts.failed, counts.total);
+    // `batchgrid tune --tolerate` replaces every stage's tolerance while the job runs.
+    const ok = withinTolerance((await jobTolerance(db, jobId)) ?? stage.tolerate, counts.failed, counts.total);
     const first = ok ? undefined : await firstFailure(db, jobId, stage.id);
     const error = ok ? undefined : `${counts.failed} of ${counts.total} parts failed, beyond the stage's tolerance (part ${first?.part}: ${first?.error?.message ?? 'unknown error'})`;
     const result: StageResult = {
@@ -140,12 +157,28 @@ export function createRunStage(deps: ActivityDeps) {
       startedAt,
       finishedAt: Date.now(),
       error,
+      ...(stage.cache ? { cache: await stageCacheCounts(db, jobId, stage.id) } : {}),
     };
     // Durable before it is returned: if the result is lost on its way to Temporal, the next attempt returns this.
     await setStageRunStatus(db, jobId, stage.id, result.status, { finishedAt: new Date(), partsTotal: counts.total, summary: result, error });
     log.info({ ...result }, 'stage finished');
     return result;
   };
+
+  /**
+   * Writes the won marker of each part that had a backup attempt, for the worker still running the
+   * other one to abort it. Best effort: a marker not written only lets the loser run to its end,
+   * and its completion changes nothing.
+   */
+  async function markWon(bucket: string, jobId: string, stageId: string, won: { part: number; attempt: number }[], log: typeof baseLog): Promise<void> {
+    await Promise.all(
+      won.map((w) =>
+        aws.s3
+          .send(new PutObjectCommand({ Bucket: bucket, Key: partWonKeyOf(jobId, stageId, w.part), Body: JSON.stringify({ attempt: w.attempt }), ContentType: 'application/json' }))
+          .catch((err: unknown) => log.warn({ part: w.part, err: (err as Error).message }, 'could not write the won marker of a backed-up part; its other attempt runs to its end')),
+      ),
+    );
+  }
 
   async function openSource(input: RunStageInput, counts: StageCounts): Promise<PartSource> {
     if (input.source.kind === 'manifest') return new ManifestSource(aws.s3, input.bucket, input.source.manifestKey, counts.total);

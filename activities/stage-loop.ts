@@ -1,6 +1,7 @@
 import { MAX_MESSAGE_BYTES, type PartResult, type PartTask, type StartedPart } from '../common/messages';
 import type { StageDef } from '../pipeline/types';
 import type { FailureDecision, OpenPart, QueuedPart, StageCounts, StartNotice, Transition } from '../store/task-runs';
+import type { PartCache } from './part-cache';
 import type { NewPart, PartSource } from './part-source';
 import { backoffMs, dueCount, PartWindow, shouldRetry, slotsFor } from './window';
 
@@ -29,8 +30,8 @@ export interface StageStore {
   openParts(): Promise<OpenPart[]>;
   /** Counts derived from stored rows. */
   counts(): Promise<StageCounts>;
-  /** The job's status and the activity attempt that owns the stage run. */
-  runnerState(): Promise<{ jobStatus: string | undefined; runnerAttempt: number | null }>;
+  /** The job's status, the activity attempt that owns the stage run, and the job's window if it was tuned. */
+  runnerState(): Promise<{ jobStatus: string | undefined; runnerAttempt: number | null; concurrency?: number | null }>;
   /**
    * Under the job's window lock: reads how many of the job's parts are in flight and how many of
    * its other stages wait for slots, lets `choose` pick parts, records this stage's waiting count
@@ -39,6 +40,8 @@ export interface StageStore {
   reserve(choose: (window: { inFlight: number; othersWaiting: number }) => { parts: QueuedPart[]; waiting: number }): Promise<QueuedPart[]>;
   /** Applies results; returns the transitions that really happened (duplicates return none). */
   applyResults(successes: ReceivedResult[], failures: FailureDecision[]): Promise<Transition[]>;
+  /** Records backup attempts of parts in flight as queued (their earlier attempt's success still counts). */
+  requeue(parts: QueuedPart[]): Promise<void>;
   /** Records parts started (their deadline with them); returns the ones whose outstanding attempt it was. */
   markStarted(notices: StartNotice[]): Promise<{ part: number; attempt: number }[]>;
 }
@@ -72,6 +75,8 @@ export interface StageLoopProgress {
   retrying: number;
   succeeded: number;
   failed: number;
+  /** Backup attempts launched for stragglers (`speculate`). */
+  backups: number;
   paused: boolean;
 }
 
@@ -80,7 +85,7 @@ export interface StageLoopOptions {
   stage: StageDef;
   /** This activity attempt: a newer owner of the stage run supersedes it. */
   attempt: number;
-  /** Max parts of the whole job in flight, shared by its running stages. */
+  /** Max parts of the whole job in flight, shared by its running stages (a tune read from the store replaces it). */
   concurrency: number;
   /**
    * The lost-message slack: how long past its timeout, counted from when a worker started it, a
@@ -93,8 +98,18 @@ export interface StageLoopOptions {
    * scaled-to-zero fleet never times a part out before then.
    */
   unstartedDeadlineMs: number;
-  /** Where a part writes its outputs. */
-  outputPrefix(part: number): string;
+  /**
+   * The stage's fair share of its fleet (activities/fair-share.ts): called about once a second
+   * with the stage's load, returns how many parts it may have in flight now. Without it, only the
+   * windows cap the stage.
+   */
+  fleetShare?: (load: StageLoad) => Promise<number>;
+  /** Where a part writes its outputs; `attempt` for the attempts of a part that got a backup (each its own place). */
+  outputPrefix(part: number, attempt?: number): string;
+  /** The part cache of a stage with `cache: true` (activities/part-cache.ts). */
+  cache?: PartCache;
+  /** Tells the workers that a part with a backup attempt was won by `attempt`, so the other is aborted. */
+  markWon?: (won: { part: number; attempt: number }[]) => Promise<void>;
   store: StageStore;
   receiver: CompletionReceiver;
   sender: TaskSender;
@@ -105,6 +120,20 @@ export interface StageLoopOptions {
   signal: AbortSignal;
   heartbeat(progress: StageLoopProgress): void;
   log: { info(o: object, m: string): void; warn(o: object, m: string): void; error(o: object, m: string): void };
+}
+
+/** What a stage tells the fair share of its fleet about itself. */
+export interface StageLoad {
+  inFlight: number;
+  /**
+   * Worker slots its parts kept busy over the last seconds (the slot-time of the parts that
+   * finished in them, plus the parts running all through them).
+   */
+  busySlots: number;
+  /** Parts ready to send that it has no room for: with `inFlight`, what it would use. */
+  ready: number;
+  /** Mean run time of the parts that succeeded in this attempt, in ms; undefined before the first. */
+  meanRunMs: number | undefined;
 }
 
 /** Thrown when a newer attempt owns the stage run: this one stops at once and writes nothing more. */
@@ -119,6 +148,18 @@ const HEARTBEAT_MS = 1000;
 const RUNNER_CHECK_MS = 1000;
 /** How often the loop asks whether the fleet's input queue was made again (its messages lost). */
 const QUEUE_CHECK_MS = 5000;
+/** How often the loop asks for its share of the fleet. */
+const SHARE_CHECK_MS = 1000;
+/** The worker id recorded for a part reused from the part cache. */
+export const CACHE_WORKER = 'cache';
+/** How often the loop looks for stragglers to back up (`speculate`). */
+const SPECULATION_CHECK_MS = 500;
+/** A part is never a straggler before it has run this long, in ms. */
+const MIN_STRAGGLER_MS = 100;
+/** Run times kept for the median of a stage's finished parts. */
+const RUN_TIME_SAMPLES = 10_000;
+/** Over how long the slots its finished parts kept busy are averaged, in ms. */
+const BUSY_WINDOW_MS = 2000;
 const IDLE_WAIT_MS = 200;
 /** Parts read ahead from the source per turn, at most. */
 const READ_AHEAD = 1000;
@@ -144,16 +185,28 @@ export async function runStageLoop(o: StageLoopOptions): Promise<StageCounts> {
   const counts = await store.counts();
   const source = await o.openSource(counts);
   let paused = false;
+  let concurrency = o.concurrency;
   let lastRunnerCheck = Number.NEGATIVE_INFINITY;
   let lastQueueCheck = clock.now();
   let lastHeartbeat = Number.NEGATIVE_INFINITY;
+  let lastShareCheck = Number.NEGATIVE_INFINITY;
+  let shareCap = Number.POSITIVE_INFINITY;
+  const runTime = { totalMs: 0, parts: 0 };
+  /** Run times of the parts that finished lately, as [received at, run ms] on the loop's clock. */
+  let recent: [number, number][] = [];
+  /** Run times of succeeded parts (a bounded sample), for the median a straggler is measured against. */
+  const runTimes: number[] = [];
+  /** Parts that got a backup attempt: their attempts write apart, and the winner is announced. */
+  const backedUp = new Set<number>();
+  let backups = 0;
+  let lastSpeculation = Number.NEGATIVE_INFINITY;
 
   const toTask = (p: { part: number; attempt: number }): PartTask => ({
     part: p.part,
     attempt: p.attempt,
     inputs: inputsOf.get(p.part)?.inputs ?? [],
     inputsKey: inputsOf.get(p.part)?.inputsKey,
-    outputPrefix: o.outputPrefix(p.part),
+    outputPrefix: backedUp.has(p.part) ? o.outputPrefix(p.part, p.attempt) : o.outputPrefix(p.part),
   });
 
   const failure = (part: number, attempt: number, error: NonNullable<PartResult['error']>): PartResult => {
@@ -169,6 +222,26 @@ export async function runStageLoop(o: StageLoopOptions): Promise<StageCounts> {
 
   const apply = async (successes: ReceivedResult[], failures: FailureDecision[]) => {
     const transitions = await store.applyResults(successes, failures);
+    const now = clock.now();
+    if (o.cache) {
+      // Parts that ran (not reused) and counted: recorded in the cache with the inputs they were sent.
+      const counted = new Set(transitions.filter((t) => t.status === 'succeeded').map((t) => `${t.part}:${t.attempt}`));
+      const ran = successes.filter((r) => r.workerId !== CACHE_WORKER && counted.has(`${r.result.part}:${r.result.attempt}`));
+      await o.cache.record(ran.map((r) => ({ result: r.result, inputs: inputsOf.get(r.result.part)?.inputs ?? [], inputsKey: inputsOf.get(r.result.part)?.inputsKey })));
+    }
+    for (const r of [...successes, ...failures]) {
+      if (r.result.cachedRunMs !== undefined) continue;
+      const ms = Math.max(0, r.result.finishedAt - r.result.startedAt);
+      recent.push([now, ms]);
+      if (r.result.status !== 'succeeded') continue;
+      runTime.totalMs += ms;
+      runTime.parts += 1;
+      if (runTimes.length < RUN_TIME_SAMPLES) runTimes.push(ms);
+      else runTimes[runTime.parts % RUN_TIME_SAMPLES] = ms;
+    }
+    const won = transitions.filter((t) => t.status === 'succeeded' && backedUp.has(t.part));
+    // Before the part is closed below: a straggler's backup is announced, so its loser is aborted.
+    if (won.length > 0) await o.markWon?.(won.map((t) => ({ part: t.part, attempt: t.attempt })));
     const retryAtOf = new Map(failures.map((f) => [`${f.result.part}:${f.result.attempt}`, f.retryAt]));
     for (const t of transitions) {
       // Live counts for heartbeats only; the stage's result is counted from stored rows.
@@ -202,16 +275,38 @@ export async function runStageLoop(o: StageLoopOptions): Promise<StageCounts> {
     );
   };
 
+  const stageCap = stage.concurrency ?? Number.POSITIVE_INFINITY;
+  /** Room in the job's window and the stage's own cap (the fleet's share aside). */
+  const windowRoom = () => Math.min(concurrency, stageCap) - window.inFlightCount;
+
+  /** Asks for the stage's share of the fleet, telling it what the stage has in flight and ready. */
+  const refreshShare = async () => {
+    if (!o.fleetShare || clock.now() - lastShareCheck < SHARE_CHECK_MS) return;
+    lastShareCheck = clock.now();
+    if (!paused && windowRoom() > 0) await source.fill(Math.min(windowRoom(), READ_AHEAD));
+    const now = clock.now();
+    const ready = paused ? 0 : Math.min(Math.max(0, windowRoom()), dueCount(window, now) + source.buffered);
+    // Slots busy over the last BUSY_WINDOW_MS: the slot-time of the parts that finished in it, plus
+    // the parts running all through it. Timed on this clock (worker clocks may differ); a part
+    // seen running for less is left out, since its completion may already be on its way.
+    const since = now - BUSY_WINDOW_MS;
+    recent = recent.filter(([at]) => at > since);
+    const busyMs = recent.reduce((sum, [at, ms]) => sum + Math.min(ms, at - since), 0);
+    const busySlots = busyMs / BUSY_WINDOW_MS + window.runningSince(since);
+    shareCap = await o.fleetShare({ inFlight: window.inFlightCount, busySlots, ready, meanRunMs: runTime.parts > 0 ? runTime.totalMs / runTime.parts : undefined });
+  };
+
   /** Reserves window slots under the job's lock, records the chosen parts as queued, then sends them. */
   const fill = async () => {
-    const stageCap = stage.concurrency ?? Number.POSITIVE_INFINITY;
-    const room = Math.min(o.concurrency, stageCap) - window.inFlightCount;
-    if (room <= 0) return;
-    await source.fill(Math.min(room, READ_AHEAD));
+    if (windowRoom() <= 0) return;
+    // The source reads ahead to the window's room, so `ready` tells the fleet's share what the stage could use.
+    await source.fill(Math.min(windowRoom(), READ_AHEAD));
+    const cap = Math.min(stageCap, shareCap);
+    if (cap - window.inFlightCount <= 0) return;
     const now = clock.now();
     const deadlineAt = now + o.unstartedDeadlineMs;
     const chosen = await store.reserve((state) => {
-      const slots = Math.min(slotsFor(o.concurrency, state.inFlight, window.inFlightCount, state.othersWaiting), stageCap - window.inFlightCount);
+      const slots = Math.min(slotsFor(concurrency, state.inFlight, window.inFlightCount, state.othersWaiting), cap - window.inFlightCount);
       const ready = dueCount(window, now) + source.buffered;
       const retries = window.dueRetries(now, slots);
       const fresh = source.take(slots - retries.length);
@@ -221,7 +316,49 @@ export async function runStageLoop(o: StageLoopOptions): Promise<StageCounts> {
       return { parts, waiting: ready - picked.length };
     });
     for (const c of chosen) window.sent(c.part, c.attempt, deadlineAt, { sentAt: now });
-    await send(chosen);
+    await send(await reuseCached(chosen, now));
+  };
+
+  /** With the part cache: applies the hits among the chosen first attempts as successes; returns the parts still to send. */
+  const reuseCached = async <T extends { part: number; attempt: number }>(chosen: T[], now: number): Promise<T[]> => {
+    const fresh = chosen.filter((c) => c.attempt === 1);
+    if (!o.cache || fresh.length === 0) return chosen;
+    const hits = await o.cache.lookup(fresh.map((c) => ({ part: c.part, attempt: c.attempt, inputs: inputsOf.get(c.part)?.inputs ?? [], inputsKey: inputsOf.get(c.part)?.inputsKey })), now);
+    if (hits.length === 0) return chosen;
+    await apply(hits.map((result) => ({ result, workerId: CACHE_WORKER })), []);
+    const hit = new Set(hits.map((h) => h.part));
+    return chosen.filter((c) => !hit.has(c.part));
+  };
+
+  /**
+   * Backup attempts for stragglers (`speculate` on the stage), as MapReduce's backup tasks: once
+   * enough of the stage has finished, a part running far longer than the median of its finished
+   * peers is sent again as its next attempt, to whichever worker takes it. The first success wins
+   * (task_runs accepts a success from any attempt while the part is open); the other attempt's
+   * completion changes nothing and its worker aborts it on the won marker.
+   */
+  const speculate = async () => {
+    const spec = stage.speculate;
+    if (!spec || clock.now() - lastSpeculation < SPECULATION_CHECK_MS) return;
+    lastSpeculation = clock.now();
+    if (!source.exhausted || runTimes.length === 0) return;
+    if ((counts.succeeded + counts.failed) * 100 < spec.afterPercent * source.produced) return;
+    const sorted = [...runTimes].sort((a, b) => a - b);
+    const medianMs = sorted[Math.floor(sorted.length / 2)]!;
+    const thresholdMs = Math.max(MIN_STRAGGLER_MS, spec.slowerThan * medianMs);
+    const now = clock.now();
+    const stragglers = window.startedBefore(now - thresholdMs).filter((p) => !backedUp.has(p.part) && p.attempt < stage.retry.attempts);
+    if (stragglers.length === 0) return;
+    const deadlineAt = now + o.unstartedDeadlineMs;
+    const parts = stragglers.map((p) => ({ part: p.part, attempt: p.attempt + 1, sentAt: now, deadlineAt, inputs: inputsOf.get(p.part)?.inputs ?? [], inputsKey: inputsOf.get(p.part)?.inputsKey }));
+    await store.requeue(parts);
+    for (const p of parts) {
+      backedUp.add(p.part);
+      window.sent(p.part, p.attempt, deadlineAt, { sentAt: now });
+    }
+    backups += parts.length;
+    log.info({ parts: parts.map((p) => p.part), medianMs, thresholdMs }, 'backup attempts for stragglers');
+    await send(parts);
   };
 
   /** Start notices: the part leaves the queue, and its deadline now counts from its start. */
@@ -231,7 +368,8 @@ export async function runStageLoop(o: StageLoopOptions): Promise<StageCounts> {
     const notices = started.map((s) => ({ part: s.part, attempt: s.attempt, startedAt: s.startedAt, workerId: s.workerId, deadlineAt: deadline(s) }));
     const updated = await store.markStarted(notices);
     const byPart = new Map(notices.map((n) => [`${n.part}:${n.attempt}`, n.deadlineAt]));
-    for (const u of updated) window.started(u.part, u.attempt, byPart.get(`${u.part}:${u.attempt}`)!);
+    const seenAt = clock.now();
+    for (const u of updated) window.started(u.part, u.attempt, byPart.get(`${u.part}:${u.attempt}`)!, seenAt);
   };
 
   /** Messages sent to an input queue SQS has since made again are gone: send those parts again, same attempt (no retry spent). */
@@ -273,7 +411,7 @@ export async function runStageLoop(o: StageLoopOptions): Promise<StageCounts> {
   const heartbeat = (force = false) => {
     if (!force && clock.now() - lastHeartbeat < HEARTBEAT_MS) return;
     lastHeartbeat = clock.now();
-    o.heartbeat({ cursor: source.produced, inFlight: window.inFlightCount, running: window.runningCount, retrying: window.waitingCount, succeeded: counts.succeeded, failed: counts.failed, paused });
+    o.heartbeat({ cursor: source.produced, inFlight: window.inFlightCount, running: window.runningCount, retrying: window.waitingCount, succeeded: counts.succeeded, failed: counts.failed, backups, paused });
   };
 
   if (o.attempt > 1) {
@@ -288,11 +426,17 @@ export async function runStageLoop(o: StageLoopOptions): Promise<StageCounts> {
       const state = await store.runnerState();
       if (state.runnerAttempt !== null && state.runnerAttempt > o.attempt) throw new StageSupersededError(stage.id, o.attempt, state.runnerAttempt);
       paused = state.jobStatus === 'paused';
+      if (state.concurrency != null && state.concurrency !== concurrency) {
+        log.info({ from: concurrency, to: state.concurrency }, "the job's concurrency was tuned");
+        concurrency = state.concurrency;
+      }
     }
     await receiveCompletions();
     await resendLost();
     await expireOverdue();
+    await refreshShare();
     if (!paused) await fill();
+    if (!paused) await speculate();
     heartbeat();
     if (source.exhausted && window.empty) break;
     if (window.inFlightCount === 0) {

@@ -31,6 +31,7 @@ export function postgresStageStore(db: Pool, jobId: string, stageId: string): St
     runnerState: () => stageRunnerState(db, jobId, stageId),
     applyResults: (successes, failures) => applyResults(db, jobId, stageId, successes, failures),
     markStarted: (notices) => markStarted(db, jobId, stageId, notices),
+    requeue: (parts) => markQueued(db, jobId, stageId, parts),
     reserve: (choose) =>
       withTransaction(db, async (tx) => {
         await lockJobWindow(tx, jobId);

@@ -6,7 +6,8 @@ import type { RetryPolicy } from '../pipeline/types';
  * so the stage loop need not query Postgres for every decision. Pure: unit-tested directly.
  */
 export class PartWindow {
-  private readonly inFlight = new Map<number, { attempt: number; deadlineAt: number; sentAt: number; started: boolean }>();
+  /** `startSeenAt`: when the loop learnt the part started, on its own clock (0: before a restart). */
+  private readonly inFlight = new Map<number, { attempt: number; deadlineAt: number; sentAt: number; started: boolean; startSeenAt: number }>();
   private readonly waiting = new Map<number, { attempt: number; retryAt: number }>();
 
   get inFlightCount(): number {
@@ -24,16 +25,34 @@ export class PartWindow {
   /** A part sent (or found sent after a restart); `started` when a worker said it began it. */
   sent(part: number, attempt: number, deadlineAt: number, at: { sentAt?: number; started?: boolean } = {}): void {
     this.waiting.delete(part);
-    this.inFlight.set(part, { attempt, deadlineAt, sentAt: at.sentAt ?? 0, started: at.started ?? false });
+    this.inFlight.set(part, { attempt, deadlineAt, sentAt: at.sentAt ?? 0, started: at.started ?? false, startSeenAt: 0 });
   }
 
-  /** A worker started the part's outstanding attempt: its deadline now counts from there. False for another attempt. */
-  started(part: number, attempt: number, deadlineAt: number): boolean {
+  /**
+   * A worker started the part's outstanding attempt: its deadline now counts from there. False for
+   * another attempt. `seenAt`: when the loop learnt it (its own clock).
+   */
+  started(part: number, attempt: number, deadlineAt: number, seenAt = 0): boolean {
     const s = this.inFlight.get(part);
     if (!s || s.attempt !== attempt) return false;
     s.started = true;
     s.deadlineAt = deadlineAt;
+    s.startSeenAt = seenAt;
     return true;
+  }
+
+  /** The parts (outstanding attempts) the loop learnt had started before `t` and that are still running. */
+  startedBefore(t: number): { part: number; attempt: number }[] {
+    const out: { part: number; attempt: number }[] = [];
+    for (const [part, s] of this.inFlight) if (s.started && s.startSeenAt > 0 && s.startSeenAt < t) out.push({ part, attempt: s.attempt });
+    return out;
+  }
+
+  /** Parts running (started, no completion yet) that the loop learnt had started before `t`. */
+  runningSince(t: number): number {
+    let n = 0;
+    for (const s of this.inFlight.values()) if (s.started && s.startSeenAt < t) n += 1;
+    return n;
   }
 
   /** Parts in flight that no worker has started yet, sent before `t` (their messages were lost if the queue was made again after). */

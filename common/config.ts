@@ -27,6 +27,8 @@ const schema = z.object({
   TEMPORAL_NAMESPACE: z.string().default('default'),
   /** Temporal Web UI port of the dev server. Default: 8233. */
   TEMPORAL_UI_PORT: port.default(8233),
+  /** Base URL of the Temporal UI the web console links jobs to. Default: http://127.0.0.1:<TEMPORAL_UI_PORT>. */
+  TEMPORAL_UI_URL: z.url().optional(),
   /** Task queue of the orchestrator worker (workflows and activities). */
   BATCHGRID_TASK_QUEUE: z.string().default('batchgrid'),
   AWS_REGION: z.string().default('us-east-1'),
@@ -60,6 +62,12 @@ const schema = z.object({
   /** Prefix for every queue batchgrid creates, so several installations can share an account. */
   BATCHGRID_QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9_-]{0,20}$/).default('bg'),
   DATABASE_URL: z.string().default('postgres://batchgrid:batchgrid@127.0.0.1:5432/batchgrid'),
+  /**
+   * How long after a job finishes the orchestrator compacts its per-part rows (store/compaction.ts):
+   * a duration such as `1h`, `10m`, `0s`, or `off` to leave compaction to `batchgrid db compact`.
+   * Default: 1h (a finished job's parts stay readable row by row for an hour).
+   */
+  BATCHGRID_COMPACT_AFTER: z.string().regex(/^(off|(\d+d)?(\d+h)?(\d+m)?(\d+s)?(\d+ms)?)$/, 'must be a duration such as 1h, 10m, 0s, or off').refine((v) => v !== '', 'must be a duration such as 1h, 10m, 0s, or off').default('1h'),
   /** Bearer token of the HTTP API; the API refuses to start without one unless in dev mode. */
   BATCHGRID_API_TOKEN: z.string().min(16).optional(),
   BATCHGRID_API_PORT: port.default(8080),

@@ -22,6 +22,14 @@ export class JobNotFoundError extends Error {
   }
 }
 
+/** Thrown when a job has no such stage, or its stage run no such part (not planned, or not sent yet); the message says which. */
+export class PartNotFoundError extends Error {
+  constructor(readonly jobId: string, readonly stageId: string, readonly part: number, message: string) {
+    super(message);
+    this.name = 'PartNotFoundError';
+  }
+}
+
 /** Thrown when a local service (Temporal, Postgres, SQS, S3) does not answer; says how to start it. */
 export class ServiceUnavailableError extends Error {
   constructor(readonly service: string, readonly endpoint: string, options?: { cause?: unknown }) {

@@ -16,6 +16,15 @@ export const stagePrefix = (jobId: string, stageId: string) => `${stagesPrefix(j
 export const manifestKeyOf = (jobId: string, stageId: string) => `${stagePrefix(jobId, stageId)}manifest.jsonl`;
 export const gatherInputsKeyOf = (jobId: string, stageId: string) => `${stagePrefix(jobId, stageId)}inputs.jsonl`;
 export const partPrefixOf = (jobId: string, stageId: string, part: number) => `${stagePrefix(jobId, stageId)}parts/${part}/`;
+/** Where a backup attempt of a straggler writes its outputs: apart from the first attempt's, so the loser never overwrites what the winner wrote. */
+export const partAttemptPrefixOf = (jobId: string, stageId: string, part: number, attempt: number) => `${partPrefixOf(jobId, stageId, part)}attempt-${attempt}/`;
+/** Written when a part that had a backup attempt succeeded (`{ attempt }`: the winner): the worker running the other attempt aborts it. */
+export const partWonKeyOf = (jobId: string, stageId: string, part: number) => `${stagePrefix(jobId, stageId)}won/${part}.json`;
+/**
+ * The version of a task's handler on a fleet's workers (`{ version }`), written by each worker as
+ * it starts: the orchestrator keys cached parts by it before sending anything (docs/engine.md, "Part cache").
+ */
+export const taskVersionKeyOf = (queuePrefix: string, fleet: string, task: string) => `fleets/${queuePrefix}/${fleet}/task-versions/${encodeURIComponent(task)}.json`;
 /** A part's input list when it is too long to travel inline in a task message. */
 export const partInputsKeyOf = (jobId: string, stageId: string, part: number) => `${stagePrefix(jobId, stageId)}part-inputs/${part}.jsonl`;
 /** Marks a stage run as over (finished, failed or cancelled): a fleet worker that finds the stage's completion queue missing reads it to tell "over" from "lost". */

@@ -42,6 +42,11 @@ export const TaskMessage = z.object({
   timeoutMs: z.number().int().positive(),
   /** Epoch ms when the orchestrator sent it (for queue-wait statistics). */
   sentAt: z.number().int(),
+  /**
+   * The stage runs backup attempts for stragglers: a worker running one of its parts for long
+   * checks the part's won marker (common/layout.ts partWonKeyOf) and aborts an attempt that lost.
+   */
+  speculative: z.boolean().optional(),
   parts: z.array(PartTask).min(1),
 });
 export type TaskMessage = z.infer<typeof TaskMessage>;
@@ -54,6 +59,8 @@ export const TaskErrorInfo = z.object({
   /** Error class name, e.g. PermanentTaskError, UnknownTaskError, TimeoutError. */
   type: z.string(),
   retryable: z.boolean(),
+  /** The end of a command's stderr, for failures of the built-in `exec`. */
+  stderrTail: z.string().optional(),
 });
 export type TaskErrorInfo = z.infer<typeof TaskErrorInfo>;
 
@@ -72,6 +79,10 @@ export const PartResult = z.object({
   finishedAt: z.number().int(),
   bytesIn: z.number().int().nonnegative().default(0),
   bytesOut: z.number().int().nonnegative().default(0),
+  /** The version of the handler that ran it (`defineTask({ version })`): a cached part is keyed by it. */
+  taskVersion: z.string().optional(),
+  /** Set by the orchestrator on a part reused from the part cache: the run time of the attempt it reuses, in ms. */
+  cachedRunMs: z.number().int().nonnegative().optional(),
 });
 export type PartResult = z.infer<typeof PartResult>;
 

@@ -28,6 +28,7 @@ export const FLEET_LIMITS = {
   shutdownGraceMs: { min: 0, max: 7_200_000, default: 30_000 },
   workerLostAfterMs: { min: 5_000, max: 86_400_000, default: 60_000 },
   pricePerWorkerHour: { min: 0, max: 1_000_000 },
+  targetWorkPerWorkerMs: { min: 1_000, max: 7 * 86_400_000 },
 } as const;
 
 const name = z.string().superRefine((value, ctx) => {
@@ -87,6 +88,8 @@ export const FleetSchema = z
     shutdownGrace: duration(FLEET_LIMITS.shutdownGraceMs).prefault(formatDuration(FLEET_LIMITS.shutdownGraceMs.default)),
     workerLostAfter: duration(FLEET_LIMITS.workerLostAfterMs).prefault(formatDuration(FLEET_LIMITS.workerLostAfterMs.default)),
     pricePerWorkerHour: price.optional(),
+    /** Expected work (parts × their stage's mean run time) one worker should carry; scales by work where run times are known. */
+    targetWorkPerWorker: duration(FLEET_LIMITS.targetWorkPerWorkerMs).optional(),
     /** The workers run on EC2 spot instances: they watch the interruption notices (`fleet-worker --spot`). Default: false. */
     spot: z.boolean().default(false),
   })
@@ -109,6 +112,7 @@ export const FleetSchema = z
       shutdownGraceMs: raw.shutdownGrace,
       workerLostAfterMs: raw.workerLostAfter,
       ...(raw.pricePerWorkerHour === undefined ? {} : { pricePerWorkerHour: raw.pricePerWorkerHour }),
+      ...(raw.targetWorkPerWorker === undefined ? {} : { targetWorkPerWorkerMs: raw.targetWorkPerWorker }),
       spot: raw.spot,
     };
   });
@@ -139,7 +143,7 @@ function ruleProblems(raw: unknown): RawProblem[] {
 }
 
 const KNOWN_KEYS = [
-  ...['apiVersion', 'kind', 'name', 'description', 'provider', 'min', 'max', 'targetBacklogPerWorker'],
+  ...['apiVersion', 'kind', 'name', 'description', 'provider', 'min', 'max', 'targetBacklogPerWorker', 'targetWorkPerWorker'],
   ...['period', 'scaleInCooldown', 'idleTimeout', 'shutdownGrace', 'workerLostAfter', 'spot', 'type', 'concurrency', 'tasks', 'groupName', 'lifecycleHook', 'size'],
   'pricePerWorkerHour',
 ];

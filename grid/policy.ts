@@ -12,6 +12,8 @@ export interface PolicySettings {
   min: number;
   max: number;
   targetBacklogPerWorker: number;
+  /** Expected work one worker should carry, in ms; undefined: count parts only. */
+  targetWorkPerWorkerMs?: number;
   scaleInCooldownMs: number;
   idleTimeoutMs: number;
 }
@@ -37,6 +39,11 @@ export interface Observation {
   unsent?: number;
   /** Parts of the fleet's running stages sent and not finished (queued or running). Default: 0. */
   sent?: number;
+  /**
+   * Of the remaining parts (unsent + sent), those of stages whose mean run time is known, and
+   * their expected work: parts × mean run time, in ms. Default: none known.
+   */
+  timed?: { parts: number; workMs: number };
   /** The provider's desired capacity now. */
   current: number;
 }
@@ -58,9 +65,23 @@ export const clamp = (n: number, min: number, max: number): number => Math.min(m
 /** The whole backlog in parts: what is not sent yet, plus what is out (the store's count, or the queue's when larger). */
 export const backlogOf = (o: Observation): number => (o.unsent ?? 0) + Math.max(o.visible + o.inFlight, o.sent ?? 0);
 
-/** desired = clamp(ceil(backlog / targetBacklogPerWorker), min, max): what the backlog alone asks for. */
-export function backlogTarget(s: PolicySettings, backlog: number): number {
-  return clamp(Math.ceil(backlog / s.targetBacklogPerWorker), s.min, s.max);
+/**
+ * What the backlog alone asks for, clamped to [min, max]: ceil(backlog / targetBacklogPerWorker),
+ * or with `targetWorkPerWorkerMs` and known run times, ceil(expected work / targetWorkPerWorkerMs
+ * + the other parts / targetBacklogPerWorker).
+ */
+export function backlogTarget(s: PolicySettings, backlog: number, timed?: Observation['timed']): number {
+  const byWork = s.targetWorkPerWorkerMs !== undefined && timed !== undefined && timed.parts > 0;
+  const workers = byWork ? timed.workMs / s.targetWorkPerWorkerMs! + Math.max(0, backlog - timed.parts) / s.targetBacklogPerWorker : backlog / s.targetBacklogPerWorker;
+  return clamp(Math.ceil(workers), s.min, s.max);
+}
+
+/** "1 h 5 min", "42 s": a duration for a decision's reason. */
+function roughDuration(ms: number): string {
+  const s = Math.round(ms / 1000);
+  if (s < 120) return `${s} s`;
+  const min = Math.round(s / 60);
+  return min < 120 ? `${min} min` : `${Math.floor(min / 60)} h ${min % 60} min`;
 }
 
 /**
@@ -71,10 +92,14 @@ export function backlogTarget(s: PolicySettings, backlog: number): number {
  */
 export function decide(s: PolicySettings, o: Observation, state: PolicyState): PolicyDecision {
   const backlog = backlogOf(o);
-  const target = backlogTarget(s, backlog);
+  const target = backlogTarget(s, backlog, o.timed);
   const emptySince = backlog === 0 ? (state.emptySince ?? o.now) : null;
   const behind = o.unsent ? `${o.unsent} parts behind job windows + ` : '';
-  const detail = `${behind}${o.visible} queued + ${o.inFlight} in flight, target ${s.targetBacklogPerWorker} per worker`;
+  const work =
+    s.targetWorkPerWorkerMs !== undefined && o.timed && o.timed.parts > 0
+      ? `; expected work ${roughDuration(o.timed.workMs)} in ${o.timed.parts} parts of known run time, target ${roughDuration(s.targetWorkPerWorkerMs)} per worker`
+      : '';
+  const detail = `${behind}${o.visible} queued + ${o.inFlight} in flight, target ${s.targetBacklogPerWorker} per worker${work}`;
   const to = (desired: number, kind: DecisionKind, why: string, belowSince: number | null = null): PolicyDecision => ({
     desired,
     kind,

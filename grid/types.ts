@@ -28,6 +28,12 @@ export interface FleetDef {
   max: number;
   /** Queued + in-flight task messages one worker should carry; desired = ceil(backlog / this). */
   targetBacklogPerWorker: number;
+  /**
+   * Expected work (remaining parts × their stage's mean run time, in ms) one worker should carry.
+   * When set, stages whose parts' run times are known count by work, not by parts: a fleet grows to
+   * what long parts need and not to what short ones would. Default: none (parts only).
+   */
+  targetWorkPerWorkerMs?: number;
   /** Between autoscaler ticks, in ms. */
   periodMs: number;
   /** How long the backlog must call for fewer workers before the fleet shrinks, in ms. */

@@ -3,7 +3,7 @@
  * The client submits pipelines, follows and controls jobs, fetches results and manages schedules.
  */
 export * from './client';
-export { JobNotFoundError, PipelineValidationError, ServiceUnavailableError } from '../common/errors';
+export { JobNotFoundError, PartNotFoundError, PipelineValidationError, ServiceUnavailableError } from '../common/errors';
 export type { JobSummary } from '../activities/job-state';
 export type { StageResult } from '../activities/run-stage';
 export type { StageRun } from '../store/stage-runs';

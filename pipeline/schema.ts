@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { PipelineDef, RetryPolicy, SplitSpec, Tolerance } from './types';
+import type { PipelineDef, RetryPolicy, Speculation, SplitSpec, Tolerance } from './types';
 import { didYouMean, type RawProblem } from './problems';
 import { custom, duration, issueMessage, wholeNumber } from './fields';
 import { formatDuration, formatSize, parseSize, UnitParseError } from './units';
@@ -22,6 +22,9 @@ export const TASK_NAME_MAX = 128;
 /** Ranges and defaults, in the compiled units (ms, bytes). */
 export const LIMITS = {
   concurrency: { min: 1, max: 100_000, default: 100 },
+  priority: { min: 1, max: 100, default: 1 },
+  speculateAfterPercent: { min: 0, max: 100, default: 75 },
+  speculateSlowerThan: { min: 1.5, max: 1000, default: 3 },
   timeoutMs: { min: 1_000, max: 86_400_000, default: 900_000 },
   attempts: { min: 1, max: 100, default: 3 },
   backoffMs: { min: 0, max: 86_400_000, default: 10_000 },
@@ -108,7 +111,7 @@ export const RetrySchema = z
 const PERCENT = /^(\d+(?:\.\d+)?)%$/;
 
 /** `failedParts: 3` (a count) or `failedParts: "0.5%"` (of the stage's parts). */
-const failedParts = z.union([z.number(), z.string()], { error: 'must be a count (whole number >= 0) or a percentage like "0.5%"' }).transform(
+export const FailedPartsSchema = z.union([z.number(), z.string()], { error: 'must be a count (whole number >= 0) or a percentage like "0.5%"' }).transform(
   (value, ctx): Tolerance => {
     if (typeof value === 'number') {
       if (Number.isSafeInteger(value) && value >= 0) return { failedParts: value };
@@ -126,7 +129,7 @@ const failedParts = z.union([z.number(), z.string()], { error: 'must be a count 
 );
 
 export const ToleranceSchema = z
-  .strictObject({ failedParts: failedParts.optional() })
+  .strictObject({ failedParts: FailedPartsSchema.optional() })
   .transform((raw): Tolerance => raw.failedParts ?? { failedParts: 0 });
 
 /** Reports the first value inside `params` that JSON cannot carry (undefined, NaN, a function, a Date…). */
@@ -153,6 +156,30 @@ const params = z
   .superRefine((value, ctx) => checkJson(value, [], ctx))
   .default(() => ({}));
 
+/** `speculate: true`, or `{ after: "75%", slowerThan: 3 }`. */
+const SpeculateSchema = z
+  .union(
+    [
+      z.boolean(),
+      z.strictObject({
+        after: z.string().optional(),
+        slowerThan: z.number().optional(),
+      }),
+    ],
+    { error: 'must be true, false, or { after: "75%", slowerThan: 3 }' },
+  )
+  .transform((raw, ctx): Speculation | undefined => {
+    if (raw === false) return undefined;
+    const spec = raw === true ? {} : raw;
+    const { speculateAfterPercent: after, speculateSlowerThan: slower } = LIMITS;
+    const match = spec.after === undefined ? undefined : PERCENT.exec(spec.after.trim());
+    const afterPercent = spec.after === undefined ? after.default : match ? Number(match[1]) : NaN;
+    if (!(afterPercent >= after.min && afterPercent <= after.max)) custom(ctx, `after must be a percentage of the stage's parts finished, like "75%" (got ${JSON.stringify(spec.after)})`);
+    const slowerThan = spec.slowerThan ?? slower.default;
+    if (!(slowerThan >= slower.min && slowerThan <= slower.max)) custom(ctx, `slowerThan must be between ${slower.min} and ${slower.max} times the median run time (got ${slowerThan})`);
+    return { afterPercent, slowerThan };
+  });
+
 export const StageSchema = z.strictObject({
   id: nameString(STAGE_ID_MAX),
   task: taskName,
@@ -172,6 +199,10 @@ export const StageSchema = z.strictObject({
   fleet: nameString(PIPELINE_NAME_MAX).optional(),
   /** A cap of the stage's own on parts in flight, within the job's concurrency. */
   concurrency: wholeNumber('parts', LIMITS.concurrency).optional(),
+  /** Backup attempts for stragglers near the end of the stage. */
+  speculate: SpeculateSchema.optional(),
+  /** Reuse identical parts of earlier jobs (the part cache). */
+  cache: z.boolean().default(false),
 });
 
 export const PipelineSchema = z
@@ -182,6 +213,7 @@ export const PipelineSchema = z
     description: z.string().optional(),
     fleet: nameString(PIPELINE_NAME_MAX).default(DEFAULT_FLEET),
     concurrency: wholeNumber('parts', LIMITS.concurrency).default(LIMITS.concurrency.default),
+    priority: wholeNumber('weight', LIMITS.priority).default(LIMITS.priority.default),
     input: z.strictObject({ split: SplitSchema.default({ by: 'object' }) }).prefault({}),
     stages: z
       .array(StageSchema)
@@ -196,6 +228,7 @@ export const PipelineSchema = z
       ...(raw.description === undefined ? {} : { description: raw.description }),
       fleet: raw.fleet,
       concurrency: raw.concurrency,
+      priority: raw.priority,
       input: { split: raw.input.split as SplitSpec },
       stages: raw.stages.map((stage) => ({
         id: stage.id,
@@ -210,6 +243,8 @@ export const PipelineSchema = z
         ...(stage.split === undefined ? {} : { split: stage.split as SplitSpec }),
         fleet: stage.fleet ?? raw.fleet,
         ...(stage.concurrency === undefined ? {} : { concurrency: stage.concurrency }),
+        ...(stage.speculate === undefined ? {} : { speculate: stage.speculate }),
+        ...(stage.cache ? { cache: true } : {}),
       })),
     }),
   );
@@ -224,8 +259,8 @@ const COMPILED_KEYS: Record<string, string> = {
 
 /** Every key the format knows, for "did you mean" hints on unknown keys. */
 const KNOWN_KEYS = [
-  ...['apiVersion', 'kind', 'name', 'description', 'fleet', 'concurrency', 'input', 'stages', 'split', 'by', 'size', 'key'],
-  ...['id', 'task', 'params', 'timeout', 'retry', 'tolerate', 'needs', 'chain', 'gather'],
+  ...['apiVersion', 'kind', 'name', 'description', 'fleet', 'concurrency', 'priority', 'input', 'stages', 'split', 'by', 'size', 'key'],
+  ...['id', 'task', 'params', 'timeout', 'retry', 'tolerate', 'needs', 'chain', 'gather', 'speculate', 'after', 'slowerThan', 'cache'],
   ...['attempts', 'backoff', 'maxBackoff', 'failedParts'],
 ];
 

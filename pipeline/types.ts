@@ -54,6 +54,22 @@ export interface StageDef {
   fleet?: string;
   /** Most parts of this stage in flight at once, within the job's `concurrency`. Default: no cap of its own. */
   concurrency?: number;
+  /**
+   * Backup attempts for stragglers: once `afterPercent` of the stage's parts have finished, a part
+   * running more than `slowerThan` × the median run time of its finished peers gets a second
+   * attempt on another worker; the first success wins, the other is aborted. Default: off.
+   */
+  speculate?: Speculation;
+  /**
+   * Reuse the outputs of an identical part from an earlier job (the content-addressed part cache):
+   * same task, handler version, params and input bytes. Default: false.
+   */
+  cache?: boolean;
+}
+
+export interface Speculation {
+  afterPercent: number;
+  slowerThan: number;
 }
 
 export interface PipelineDef {
@@ -65,6 +81,11 @@ export interface PipelineDef {
   fleet: string;
   /** Max parts of one job in flight. */
   concurrency: number;
+  /**
+   * The job's weight in the fair share of each fleet it runs on (1–100; a job of priority 3 gets
+   * three times the share of a job of priority 1). Set by the parser (default 1) and by submit.
+   */
+  priority?: number;
   input: { split: SplitSpec };
   stages: StageDef[];
 }

@@ -1,5 +1,6 @@
 import { stageFleetSql, type Queryable } from './db';
 import { ms } from './reports';
+import { liveOrCompacted } from './aggregates';
 
 /**
  * What cost reports read: busy time per stage, a fleet's worker time and busy time in a window,
@@ -32,7 +33,11 @@ export interface FleetUsageRow {
 }
 
 /** Busy time per stage of the job that has any, by stage id. */
-export async function stageBusy(db: Queryable, jobId: string): Promise<StageBusyRow[]> {
+export function stageBusy(db: Queryable, jobId: string): Promise<StageBusyRow[]> {
+  return liveOrCompacted(db, jobId, () => liveStageBusy(db, jobId), (a) => a.stageBusy);
+}
+
+async function liveStageBusy(db: Queryable, jobId: string): Promise<StageBusyRow[]> {
   const r = await db.query(
     `SELECT stage_id, sum(${ms('started_at', 'finished_at')})::float8 AS busy_ms
        FROM task_runs WHERE job_id = $1 AND ${ran()}
@@ -46,7 +51,9 @@ export async function stageBusy(db: Queryable, jobId: string): Promise<StageBusy
  * The fleet's worker time and busy time in [since, until]. Workers report cumulative counters, not
  * intervals, so a worker counts as up from its start to its stop; one marked lost, to when it was
  * last heard from; one still up, to `now` (the autoscaler marks silent workers lost). A stage runs on `stage.fleet`, else the pipeline's `fleet`, as its job's
- * definition says; jobs are found by their run overlapping the window, then their parts by key.
+ * definition says; jobs are found by their run overlapping the window, then their parts by key,
+ * and a compacted job's deleted parts by their kept intervals (stage_run_intervals). Busy time is
+ * summed in interval order, so the float sum is the same whichever table the intervals come from.
  */
 export async function fleetUsage(db: Queryable, fleet: string, since: Date, until: Date, now: Date = new Date()): Promise<FleetUsageRow> {
   const r = await db.query(
@@ -61,13 +68,19 @@ export async function fleetUsage(db: Queryable, fleet: string, since: Date, unti
          FROM jobs j CROSS JOIN LATERAL jsonb_array_elements(j.definition->'stages') st
         WHERE j.started_at < $3 AND coalesce(j.finished_at, 'infinity') > $2
           AND ${stageFleetSql('j', 'st')} = $1),
-     b AS (
-       SELECT greatest(t.started_at, $2) AS s, least(t.finished_at, $3) AS e
+     i AS (
+       SELECT t.started_at, t.finished_at
          FROM js JOIN task_runs t ON t.job_id = js.job_id AND t.stage_id = js.stage_id
-        WHERE ${ran('t.')} AND t.started_at < $3 AND t.finished_at > $2)
+        WHERE ${ran('t.')}
+       UNION ALL
+       SELECT x.started_at, x.finished_at
+         FROM js JOIN stage_run_intervals r ON r.job_id = js.job_id AND r.stage_id = js.stage_id
+        CROSS JOIN LATERAL unnest(r.started_at, r.finished_at) AS x(started_at, finished_at)),
+     b AS (
+       SELECT greatest(started_at, $2) AS s, least(finished_at, $3) AS e FROM i WHERE started_at < $3 AND finished_at > $2)
      SELECT (SELECT count(*) FROM w)::int AS workers,
             (SELECT coalesce(sum(${ms('s', 'e')}), 0) FROM w)::float8 AS worker_ms,
-            (SELECT coalesce(sum(${ms('s', 'e')}), 0) FROM b)::float8 AS busy_ms`,
+            (SELECT coalesce(sum(${ms('s', 'e')} ORDER BY s, e), 0) FROM b)::float8 AS busy_ms`,
     [fleet, since, until, now],
   );
   const x = r.rows[0];

@@ -7,3 +7,6 @@ export * from './workers';
 export * from './scaling';
 export * from './progress';
 export * from './task-runs';
+export * from './parts';
+export * from './aggregates';
+export * from './compaction';

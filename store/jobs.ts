@@ -1,4 +1,5 @@
-import type { PipelineDef } from '../pipeline/types';
+import type { JobTune } from '../pipeline/tune';
+import type { PipelineDef, Tolerance } from '../pipeline/types';
 import type { QueryResultRow } from 'pg';
 import { TERMINAL_JOB_STATUSES, type JobStatus } from '../common/status';
 import { json, type Queryable } from './db';
@@ -16,6 +17,12 @@ export interface Job {
   workflowId: string;
   parentJobId: string | null;
   fleet: string;
+  /** The job's weight in its fleets' fair share (pipeline `priority`, the submit's, or as tuned). */
+  priority: number;
+  /** Its window: the definition's `concurrency`, or as tuned. */
+  concurrency: number;
+  /** Failed parts every stage tolerates, when tuned (null: each stage's own `tolerate`). */
+  tolerate: Tolerance | null;
   createdAt: Date;
   /** When a scheduled job should start, if not right away. */
   startAt: Date | null;
@@ -41,8 +48,8 @@ export interface NewJob {
   startAt?: Date | null;
 }
 
-const COLUMNS = `job_id, pipeline_name, definition, status, bucket, input_prefix, workflow_id, parent_job_id, fleet,
-  created_at, start_at, started_at, finished_at, summary, error`;
+const COLUMNS = `job_id, pipeline_name, definition, status, bucket, input_prefix, workflow_id, parent_job_id, fleet, priority,
+  coalesce(concurrency, (definition->>'concurrency')::int) AS concurrency, tolerate, created_at, start_at, started_at, finished_at, summary, error`;
 
 function toJob(r: QueryResultRow): Job {
   return {
@@ -55,6 +62,9 @@ function toJob(r: QueryResultRow): Job {
     workflowId: r.workflow_id,
     parentJobId: r.parent_job_id,
     fleet: r.fleet,
+    priority: r.priority,
+    concurrency: r.concurrency,
+    tolerate: r.tolerate,
     createdAt: r.created_at,
     startAt: r.start_at,
     startedAt: r.started_at,
@@ -64,11 +74,14 @@ function toJob(r: QueryResultRow): Job {
   };
 }
 
-/** Records a job; idempotent on jobId. Returns false when the job already existed (nothing changed). */
+/**
+ * Records a job; idempotent on jobId. Returns false when the job already existed (nothing
+ * changed). Its priority is its definition's.
+ */
 export async function insertJob(db: Queryable, job: NewJob): Promise<boolean> {
   const r = await db.query(
-    `INSERT INTO jobs (job_id, pipeline_name, definition, status, bucket, input_prefix, workflow_id, parent_job_id, fleet, created_at, start_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, coalesce($10, now()), $11)
+    `INSERT INTO jobs (job_id, pipeline_name, definition, status, bucket, input_prefix, workflow_id, parent_job_id, fleet, created_at, start_at, priority)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, coalesce($10, now()), $11, $12)
      ON CONFLICT (job_id) DO NOTHING`,
     [
       job.jobId,
@@ -82,9 +95,26 @@ export async function insertJob(db: Queryable, job: NewJob): Promise<boolean> {
       job.fleet,
       job.createdAt ?? null,
       job.startAt ?? null,
+      job.definition.priority ?? 1,
     ],
   );
   return r.rowCount === 1;
+}
+
+/** Applies a tune to a job not finished yet; false when it has finished (or is not known). */
+export async function tuneJob(db: Queryable, jobId: string, tune: JobTune): Promise<boolean> {
+  const r = await db.query(
+    `UPDATE jobs SET concurrency = coalesce($2, concurrency), priority = coalesce($3, priority), tolerate = coalesce($4::jsonb, tolerate)
+      WHERE job_id = $1 AND NOT (status = ANY($5::text[]))`,
+    [jobId, tune.concurrency ?? null, tune.priority ?? null, json(tune.tolerate), TERMINAL_JOB_STATUSES],
+  );
+  return r.rowCount === 1;
+}
+
+/** The failed parts every stage of the job tolerates, when tuned; null: each stage's own. */
+export async function jobTolerance(db: Queryable, jobId: string): Promise<Tolerance | null> {
+  const r = await db.query('SELECT tolerate FROM jobs WHERE job_id = $1', [jobId]);
+  return r.rows[0]?.tolerate ?? null;
 }
 
 /** The job, or undefined when it is not known. */
@@ -96,6 +126,10 @@ export async function getJob(db: Queryable, jobId: string): Promise<Job | undefi
 export interface ListJobsOptions {
   pipeline?: string;
   status?: JobStatus | JobStatus[];
+  /** Only jobs whose fleet (the pipeline's) is this one. */
+  fleet?: string;
+  /** Only jobs whose id starts with this text. */
+  idPrefix?: string;
   /** Page size. Default: 50. */
   limit?: number;
   /** Cursor: only jobs older than this one (pass the last job of the previous page). */
@@ -104,7 +138,7 @@ export interface ListJobsOptions {
 
 /** Jobs newest first (created_at, then job_id, descending), filtered and paged by cursor. */
 export async function listJobs(db: Queryable, options: ListJobsOptions = {}): Promise<Job[]> {
-  const { pipeline, status, limit = 50, before } = options;
+  const { pipeline, status, fleet, idPrefix, limit = 50, before } = options;
   if (!Number.isInteger(limit) || limit < 1) throw new Error(`limit must be a positive integer, got ${limit}.`);
   const where: string[] = [];
   const values: unknown[] = [];
@@ -115,6 +149,15 @@ export async function listJobs(db: Queryable, options: ListJobsOptions = {}): Pr
   if (status !== undefined) {
     values.push(Array.isArray(status) ? status : [status]);
     where.push(`status = ANY($${values.length}::text[])`);
+  }
+  if (fleet !== undefined) {
+    values.push(fleet);
+    where.push(`fleet = $${values.length}`);
+  }
+  if (idPrefix !== undefined) {
+    // LIKE's own characters are escaped: the prefix is matched as written.
+    values.push(`${idPrefix.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
+    where.push(`job_id LIKE $${values.length}`);
   }
   if (before !== undefined) {
     values.push(before.createdAt, before.jobId);
@@ -151,6 +194,19 @@ export async function setJobStatus(db: Queryable, jobId: string, status: JobStat
             finished_at = coalesce($6, CASE WHEN $2 = ANY($7::text[]) THEN now() END, finished_at)
       WHERE job_id = $1 AND NOT (status = ANY($7::text[]))`,
     [jobId, status, update.error ?? null, json(update.summary), update.startedAt ?? null, update.finishedAt ?? null, TERMINAL_JOB_STATUSES],
+  );
+  return r.rowCount === 1;
+}
+
+/**
+ * Ends as failed, with `error`, the job recorded for this workflow (same job id *and* workflow id,
+ * so a refused start that names another job's id changes nothing), unless it already ended.
+ */
+export async function failJobOfWorkflow(db: Queryable, jobId: string, workflowId: string, error: string): Promise<boolean> {
+  const r = await db.query(
+    `UPDATE jobs SET status = 'failed', error = $3, finished_at = now()
+      WHERE job_id = $1 AND workflow_id = $2 AND NOT (status = ANY($4::text[]))`,
+    [jobId, workflowId, error, TERMINAL_JOB_STATUSES],
   );
   return r.rowCount === 1;
 }

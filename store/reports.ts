@@ -1,6 +1,7 @@
 import type { QueryResultRow } from 'pg';
 import type { FinalPartStatus } from '../common/status';
 import type { Queryable } from './db';
+import { liveOrCompacted } from './aggregates';
 
 /**
  * Performance statistics of one job, computed by Postgres from task_runs (one row per part, its
@@ -74,7 +75,11 @@ const percentiles = (row: QueryResultRow, column: string): Percentiles | null =>
  * the job-wide row (stageId null, always present, zero counts for a job without parts) comes first,
  * then one row per stage that has parts, by stage id.
  */
-export async function partStats(db: Queryable, jobId: string): Promise<PartStatsRow[]> {
+export function partStats(db: Queryable, jobId: string): Promise<PartStatsRow[]> {
+  return liveOrCompacted(db, jobId, () => livePartStats(db, jobId), (a) => a.partStats);
+}
+
+async function livePartStats(db: Queryable, jobId: string): Promise<PartStatsRow[]> {
   const r = await db.query(
     `WITH t AS (
        SELECT stage_id, status, attempt, bytes_in, bytes_out,
@@ -111,12 +116,22 @@ export async function partStats(db: Queryable, jobId: string): Promise<PartStats
 }
 
 /**
- * The `limit` slowest finished parts of each stage of the job (by run time, longest first), read
- * through task_runs_slowest_idx one stage at a time.
+ * The `limit` slowest finished parts of each stage of the job (by run time, longest first), one
+ * stage at a time (a top-N sort over the stage's rows, which partStats reads in full anyway); of a compacted job, at most the
+ * COMPACT_SLOWEST_KEPT that compaction kept.
  */
 export async function slowestParts(db: Queryable, jobId: string, limit: number): Promise<SlowPartRow[]> {
   if (!Number.isInteger(limit) || limit < 0) throw new Error(`limit must be a whole number ≥ 0, got ${limit}.`);
   if (limit === 0) return [];
+  return liveOrCompacted(
+    db,
+    jobId,
+    () => liveSlowestParts(db, jobId, limit),
+    (a) => a.slowest.filter((row, i, rows) => i < limit || rows[i - limit]!.stageId !== row.stageId),
+  );
+}
+
+async function liveSlowestParts(db: Queryable, jobId: string, limit: number): Promise<SlowPartRow[]> {
   const r = await db.query(
     `SELECT s.stage_id, t.part, t.attempt, t.status, t.worker_id, ${ms('t.started_at', 't.finished_at')} AS run_ms
        FROM stage_runs s
@@ -135,7 +150,11 @@ export async function slowestParts(db: Queryable, jobId: string, limit: number):
 }
 
 /** Per worker: the parts of the job whose latest attempt ran on it, busiest first. */
-export async function workerStats(db: Queryable, jobId: string): Promise<WorkerStatsRow[]> {
+export function workerStats(db: Queryable, jobId: string): Promise<WorkerStatsRow[]> {
+  return liveOrCompacted(db, jobId, () => liveWorkerStats(db, jobId), (a) => a.workerStats);
+}
+
+async function liveWorkerStats(db: Queryable, jobId: string): Promise<WorkerStatsRow[]> {
   const r = await db.query(
     `SELECT worker_id,
             count(*)::int AS parts,

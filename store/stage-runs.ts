@@ -172,13 +172,16 @@ export async function claimStageRun(db: Queryable, jobId: string, stageId: strin
   return { claimed: row?.claimed ?? false, status: row?.status, summary: row?.summary ?? null };
 }
 
-/** What a running stage checks every second: its job's status and which attempt owns the stage. */
-export async function stageRunnerState(db: Queryable, jobId: string, stageId: string): Promise<{ jobStatus: string | undefined; runnerAttempt: number | null }> {
+/**
+ * What a running stage checks every second: its job's status, which attempt owns the stage, and
+ * the job's window when `batchgrid tune` changed it (null: the definition's).
+ */
+export async function stageRunnerState(db: Queryable, jobId: string, stageId: string): Promise<{ jobStatus: string | undefined; runnerAttempt: number | null; concurrency: number | null }> {
   const r = await db.query(
-    `SELECT j.status AS job_status, s.runner_attempt FROM jobs j LEFT JOIN stage_runs s ON s.job_id = j.job_id AND s.stage_id = $2 WHERE j.job_id = $1`,
+    `SELECT j.status AS job_status, s.runner_attempt, j.concurrency FROM jobs j LEFT JOIN stage_runs s ON s.job_id = j.job_id AND s.stage_id = $2 WHERE j.job_id = $1`,
     [jobId, stageId],
   );
-  return { jobStatus: r.rows[0]?.job_status, runnerAttempt: r.rows[0]?.runner_attempt ?? null };
+  return { jobStatus: r.rows[0]?.job_status, runnerAttempt: r.rows[0]?.runner_attempt ?? null, concurrency: r.rows[0]?.concurrency ?? null };
 }
 
 /** The status of one stage run, if it exists. */

@@ -62,7 +62,7 @@ export interface Transition {
 }
 
 const resultColumns = `part int, attempt int, worker_id text, sent_at float8, received_at float8, started_at float8,
-  finished_at float8, bytes_in bigint, bytes_out bigint, outputs jsonb, result jsonb, error jsonb, retry_at float8`;
+  finished_at float8, bytes_in bigint, bytes_out bigint, outputs jsonb, result jsonb, error jsonb, retry_at float8, cached_ms int`;
 
 function row(r: PartResult, workerId: string, retryAt?: number) {
   return {
@@ -79,6 +79,7 @@ function row(r: PartResult, workerId: string, retryAt?: number) {
     result: r.result ?? null,
     error: r.error ?? null,
     retry_at: retryAt ?? null,
+    cached_ms: r.cachedRunMs ?? null,
   };
 }
 
@@ -102,7 +103,7 @@ export async function applyResults(
     const r = await db.query<{ part: number; attempt: number }>(
       `UPDATE task_runs t SET status = 'succeeded', attempt = r.attempt, worker_id = r.worker_id,
               received_at = ${ts('received_at')}, started_at = ${ts('started_at')}, finished_at = ${ts('finished_at')},
-              bytes_in = r.bytes_in, bytes_out = r.bytes_out, outputs = r.outputs, result = r.result, error = NULL,
+              bytes_in = r.bytes_in, bytes_out = r.bytes_out, outputs = r.outputs, result = r.result, error = NULL, cached_ms = r.cached_ms,
               deadline_at = NULL, retry_at = NULL, success_seq = nextval('task_runs_success_seq'), updated_at = now()
          FROM (SELECT DISTINCT ON (part) * FROM jsonb_to_recordset($3::jsonb) AS x(${resultColumns}) ORDER BY part, attempt) r
         WHERE t.job_id = $1 AND t.stage_id = $2 AND t.part = r.part AND t.status IN ('queued', 'retry_wait')
@@ -113,14 +114,24 @@ export async function applyResults(
   }
   if (failures.length > 0) {
     const rows = failures.map((f) => row(f.result, f.workerId, f.retryAt));
+    // The failure that applies is also kept as an attempt of its own (task_attempts), with the row's send time: the retry overwrites the row.
     const r = await db.query<{ part: number; attempt: number; status: PartStatus }>(
-      `UPDATE task_runs t SET status = CASE WHEN r.retry_at IS NULL THEN 'failed' ELSE 'retry_wait' END,
-              worker_id = r.worker_id, received_at = ${ts('received_at')}, started_at = ${ts('started_at')},
-              finished_at = ${ts('finished_at')}, bytes_in = r.bytes_in, bytes_out = r.bytes_out, error = r.error,
-              deadline_at = NULL, retry_at = ${ts('retry_at')}, updated_at = now()
-         FROM (SELECT DISTINCT ON (part, attempt) * FROM jsonb_to_recordset($3::jsonb) AS x(${resultColumns})) r
-        WHERE t.job_id = $1 AND t.stage_id = $2 AND t.part = r.part AND t.attempt = r.attempt AND t.status = 'queued'
-        RETURNING t.part, t.attempt, t.status`,
+      `WITH r AS (SELECT DISTINCT ON (part, attempt) * FROM jsonb_to_recordset($3::jsonb) AS x(${resultColumns})),
+            u AS (
+              UPDATE task_runs t SET status = CASE WHEN r.retry_at IS NULL THEN 'failed' ELSE 'retry_wait' END,
+                     worker_id = r.worker_id, received_at = ${ts('received_at')}, started_at = ${ts('started_at')},
+                     finished_at = ${ts('finished_at')}, bytes_in = r.bytes_in, bytes_out = r.bytes_out, error = r.error,
+                     deadline_at = NULL, retry_at = ${ts('retry_at')}, updated_at = now()
+                FROM r
+               WHERE t.job_id = $1 AND t.stage_id = $2 AND t.part = r.part AND t.attempt = r.attempt AND t.status = 'queued'
+               RETURNING t.part, t.attempt, t.status, t.sent_at),
+            a AS (
+              INSERT INTO task_attempts (job_id, stage_id, part, attempt, worker_id, sent_at, received_at, started_at, finished_at, bytes_in, bytes_out, outputs, error, retry_at)
+              SELECT $1, $2, r.part, r.attempt, r.worker_id, u.sent_at, ${ts('received_at')}, ${ts('started_at')}, ${ts('finished_at')},
+                     r.bytes_in, r.bytes_out, r.outputs, r.error, ${ts('retry_at')}
+                FROM r JOIN u ON u.part = r.part AND u.attempt = r.attempt
+              ON CONFLICT DO NOTHING)
+       SELECT part, attempt, status FROM u`,
       [jobId, stageId, JSON.stringify(rows)],
     );
     for (const x of r.rows) out.push({ part: x.part, attempt: x.attempt, status: x.status });

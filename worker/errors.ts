@@ -71,6 +71,14 @@ export class PartCancelledError extends Error {
   }
 }
 
+/** A straggler's other attempt won (`speculate`): this one is aborted, with no result posted. */
+export class PartWonElsewhereError extends Error {
+  constructor(readonly part: number, readonly attempt: number, readonly winner: number) {
+    super(`part ${part}: attempt ${winner} finished first elsewhere; attempt ${attempt} is no longer needed`);
+    this.name = 'PartWonElsewhereError';
+  }
+}
+
 /** Thrown when a `--tasks` module cannot be loaded or does not export task definitions. */
 export class TaskModuleError extends Error {
   constructor(readonly modulePath: string, message: string, options?: { cause?: unknown }) {

@@ -15,6 +15,17 @@ export interface IoCounters {
   bytesOut: number;
 }
 
+/**
+ * Where a part's inputs are read from and its outputs written to. Default: the job's bucket;
+ * `batchgrid part --run` reads downloaded copies and writes to a local folder instead.
+ */
+export interface PartObjects {
+  /** The bytes of one input (its range when it has one). */
+  read(ref: InputRef, signal: AbortSignal): AsyncIterable<Buffer>;
+  /** Stores one output under `key`; returns its size in bytes. */
+  write(key: string, body: OutputBody, signal: AbortSignal, contentType?: string): Promise<number>;
+}
+
 export interface TaskContextDeps<P> {
   s3: S3Client;
   bucket: string;
@@ -25,6 +36,8 @@ export interface TaskContextDeps<P> {
   outputPrefix: string;
   receiveCount: number;
   counters: IoCounters;
+  /** Default: S3, in `bucket`. */
+  objects?: PartObjects;
 }
 
 /** Builds the `ctx` a handler receives; reads and writes go through S3 and are counted in `counters`. */
@@ -35,7 +48,7 @@ export function createTaskContext<P>(deps: TaskContextDeps<P>): TaskContext<P> {
   const openInput = (index = 0): Readable => {
     const ref = inputs[index];
     if (!ref) throw new RangeError(`input ${index} does not exist: this part has ${inputs.length} input(s)`);
-    return Readable.from(readObject(s3, bucket, ref, signal, counters), { objectMode: false });
+    return Readable.from(deps.objects ? counted(deps.objects.read(ref, signal), counters) : readObject(s3, bucket, ref, signal, counters), { objectMode: false });
   };
 
   const writeOutput = async (name: string, body: OutputBody, options?: { contentType?: string }): Promise<OutputRef> => {
@@ -45,7 +58,7 @@ export function createTaskContext<P>(deps: TaskContextDeps<P>): TaskContext<P> {
     if (outputs.length >= PART_OUTPUTS_MAX && !outputs.some((o) => o.key === key)) {
       throw new ResultTooLargeError(`output ${JSON.stringify(name)} would be output ${outputs.length + 1}, over the limit of ${PART_OUTPUTS_MAX} outputs per part (${LIMIT_REASONS.outputs})`);
     }
-    const bytes = await upload(s3, bucket, key, body, signal, options?.contentType);
+    const bytes = deps.objects ? await deps.objects.write(key, body, signal, options?.contentType) : await upload(s3, bucket, key, body, signal, options?.contentType);
     counters.bytesOut += bytes;
     const ref = { key, bytes };
     const existing = outputs.findIndex((o) => o.key === key);
@@ -71,6 +84,13 @@ export function createTaskContext<P>(deps: TaskContextDeps<P>): TaskContext<P> {
   };
 }
 
+async function* counted(chunks: AsyncIterable<Buffer>, counters: IoCounters): AsyncGenerator<Buffer> {
+  for await (const chunk of chunks) {
+    counters.bytesIn += chunk.length;
+    yield chunk;
+  }
+}
+
 /** The HTTP Range header of an input, or undefined for a whole object. `end` is exclusive. */
 export function rangeHeader(ref: InputRef): string | undefined {
   if (ref.start === undefined && ref.end === undefined) return undefined;
@@ -78,7 +98,8 @@ export function rangeHeader(ref: InputRef): string | undefined {
   return ref.end === undefined ? `bytes=${start}-` : `bytes=${start}-${ref.end - 1}`;
 }
 
-async function* readObject(s3: S3Client, bucket: string, ref: InputRef, signal: AbortSignal, counters: IoCounters): AsyncGenerator<Buffer> {
+/** The bytes of one input from S3 (its range when it has one), counted; a missing object is an InputNotFoundError. */
+export async function* readObject(s3: S3Client, bucket: string, ref: InputRef, signal: AbortSignal, counters: IoCounters): AsyncGenerator<Buffer> {
   if (ref.end !== undefined && ref.end <= (ref.start ?? 0)) return; // an empty range: S3 would refuse it
   const range = rangeHeader(ref);
   let body: Readable;
@@ -150,8 +171,22 @@ async function upload(s3: S3Client, bucket: string, key: string, body: OutputBod
     await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentLength: bytes, ContentType: contentType }), { abortSignal: signal });
     return bytes;
   }
+  const counted = countedBody(body);
+  const up = new Upload({ client: s3, params: { Bucket: bucket, Key: key, Body: counted.stream, ContentType: contentType } });
+  const onAbort = () => void up.abort().catch(() => undefined);
+  signal.addEventListener('abort', onAbort, { once: true });
+  try {
+    await up.done();
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+  }
+  return counted.bytes();
+}
+
+/** A streamed output body as a byte stream that counts what passes through it. */
+export function countedBody(body: Readable): { stream: Readable; bytes: () => number } {
   let bytes = 0;
-  const counted = Readable.from(
+  const stream = Readable.from(
     (async function* () {
       for await (const chunk of body) {
         const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string | Uint8Array);
@@ -161,13 +196,5 @@ async function upload(s3: S3Client, bucket: string, key: string, body: OutputBod
     })(),
     { objectMode: false },
   );
-  const up = new Upload({ client: s3, params: { Bucket: bucket, Key: key, Body: counted, ContentType: contentType } });
-  const onAbort = () => void up.abort().catch(() => undefined);
-  signal.addEventListener('abort', onAbort, { once: true });
-  try {
-    await up.done();
-  } finally {
-    signal.removeEventListener('abort', onAbort);
-  }
-  return bytes;
+  return { stream, bytes: () => bytes };
 }

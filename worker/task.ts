@@ -54,6 +54,11 @@ export interface TaskContext<P = unknown> {
 export interface TaskDefinition<P = unknown, R = unknown> {
   readonly name: string;
   readonly description?: string;
+  /**
+   * The handler's version: part of a cached part's key (`cache: true` on a stage), so changing
+   * what the handler computes (raise it) makes earlier results stale. Default: "1".
+   */
+  readonly version: string;
   readonly params: z.ZodType<P>;
   /** Returns a small JSON summary (at most 16 KiB serialised); throw PermanentTaskError for failures a retry cannot fix. */
   run(part: PartInfo, ctx: TaskContext<P>): Promise<R> | R;
@@ -63,6 +68,8 @@ export interface TaskDefinition<P = unknown, R = unknown> {
 export interface TaskSpec<P, R> {
   name: string;
   description?: string;
+  /** See TaskDefinition.version. Default: "1". */
+  version?: string;
   params?: z.ZodType<P>;
   run(part: PartInfo, ctx: TaskContext<P>): Promise<R> | R;
 }
@@ -79,6 +86,7 @@ export function defineTask<P = unknown, R = unknown>(spec: TaskSpec<P, R>): Task
   return Object.freeze({
     name: spec.name,
     description: spec.description,
+    version: spec.version ?? '1',
     params: spec.params ?? (z.unknown() as z.ZodType<P>),
     run: spec.run,
   });

@@ -1,10 +1,12 @@
 import {
   ActivityCancellationType,
+  ActivityFailure,
   ApplicationFailure,
   CancellationScope,
   condition,
   defineQuery,
   defineSignal,
+  defineUpdate,
   isCancellation,
   log,
   proxyActivities,
@@ -16,17 +18,28 @@ import {
   type ActivityOptions,
 } from '@temporalio/workflow';
 import type { RetryPolicy } from '@temporalio/common';
-import type { Activities, JobSummary, StagePlan, StageResult } from '../activities';
+import type { Activities, BegunJob, JobSummary, StagePlan, StageResult } from '../activities';
 import { SEARCH_ATTRIBUTE_KEYS as SA } from '../common/search-attributes';
 import type { JobStatus, StageStatus } from '../common/status';
 import { fleetOf, readyStages } from '../pipeline/dag';
+import type { JobTune } from '../pipeline/tune';
 import type { PipelineDef, StageDef } from '../pipeline/types';
 
+/**
+ * The workflow's input. batchgrid's own launcher sends a compiled `pipeline`; any other Temporal
+ * program sends `definition`, the pipeline as written (see docs/temporal.md and the JSON Schema
+ * docs/batch-job-input.schema.json). The first activity checks it all and fails the workflow at
+ * once, with every problem, when it is not valid.
+ */
 export interface BatchJobInput {
   /** Default: from the workflow id (`job-<jobId>`), made safe; schedules start jobs this way. */
   jobId?: string;
-  pipeline: PipelineDef;
-  bucket: string;
+  /** The compiled pipeline (what `batchgrid submit` sends). Exactly one of `pipeline` and `definition`. */
+  pipeline?: PipelineDef;
+  /** The pipeline as written: a map, or its YAML or JSON text (compiled by the first activity, not in the sandbox). */
+  definition?: unknown;
+  /** Default: the orchestrator's BATCHGRID_BUCKET. */
+  bucket?: string;
   /** S3 key prefix of the job input, e.g. `jobs/<id>/input/`. */
   inputPrefix: string;
   options?: BatchJobOptions;
@@ -48,6 +61,13 @@ export interface BatchJobOptions {
    * waiting in the queue is never timed out for waiting. Default: 120000.
    */
   overdueSlackMs?: number;
+  /**
+   * How much work a fleet's input queue may hold ahead of its workers, in ms: the rest of each
+   * job's window waits in the orchestrator, where priorities and fair share still decide what
+   * goes next (docs/engine.md, "Fair share"). Larger keeps more parts queued; a job submitted
+   * behind a backlog waits about this long. Default: 3000.
+   */
+  queueAheadMs?: number;
 }
 
 export type { StageStatus } from '../common/status';
@@ -62,6 +82,12 @@ export interface JobProgress {
 
 export const progressQuery = defineQuery<JobProgress>('progress');
 export const pauseSignal = defineSignal('pause');
+/**
+ * Retunes the running job (`batchgrid tune`): its window, priority, tolerated failures. As an
+ * update, each change is in the job's history with what it set; a bad request or a finished job
+ * fails the update, saying why.
+ */
+export const tuneUpdate = defineUpdate<JobTune, [unknown]>('tune');
 export const resumeSignal = defineSignal('resume');
 
 /** `job-nightly-2026-11-29T03:00:00Z` → `nightly-2026-11-29t03-00-00z`: a schedule's run id as a job id. */
@@ -82,9 +108,7 @@ const retry: RetryPolicy = { initialInterval: '1s', maximumInterval: '30s', back
  * stages, never with the number of parts: per-part state lives in SQS and Postgres.
  */
 export async function batchJob(input: BatchJobInput): Promise<JobSummary> {
-  const { bucket, retryOf } = input;
-  const pipeline = retryOf ? withBarrierChains(input.pipeline) : input.pipeline;
-  const jobId = input.jobId ?? jobIdFromWorkflowId(workflowInfo().workflowId);
+  const { retryOf } = input;
   const opts = input.options ?? {};
   const short: ActivityOptions = { startToCloseTimeout: '1 hour', heartbeatTimeout: '2 minutes', retry };
   const stageOptions: ActivityOptions = {
@@ -96,15 +120,55 @@ export async function batchJob(input: BatchJobInput): Promise<JobSummary> {
   const acts = proxyActivities<Activities>(short);
   const { runStage } = proxyActivities<Activities>(stageOptions);
   const startedAt = Date.now();
+  const { workflowId } = workflowInfo();
 
-  const stages = new Map<string, JobProgress['stages'][number]>(pipeline.stages.map((s) => [s.id, { id: s.id, task: s.task, status: 'pending' }]));
+  // Handlers are set before the first activity, so that a query, signal or update sent while the
+  // input is being checked is answered (an update with no handler yet would be rejected).
+  const provisionalJobId = typeof input.jobId === 'string' ? input.jobId : jobIdFromWorkflowId(workflowId);
+  let known: { jobId: string; pipeline: PipelineDef } | undefined = undefined;
+  const stages = new Map<string, JobProgress['stages'][number]>();
   let status: JobProgress['status'] = 'running';
   let wantPaused = false;
   let paused = false;
+  let concurrency = 0;
 
-  setHandler(progressQuery, () => ({ jobId, pipeline: pipeline.name, status, stages: [...stages.values()] }));
+  setHandler(progressQuery, () => ({ jobId: known?.jobId ?? provisionalJobId, pipeline: known?.pipeline.name ?? input.pipeline?.name ?? '', status, stages: [...stages.values()] }));
   setHandler(pauseSignal, () => void (wantPaused = true));
   setHandler(resumeSignal, () => void (wantPaused = false));
+  setHandler(
+    tuneUpdate,
+    async (request) => {
+      await condition(() => known !== undefined);
+      const tune = await acts.tuneJob({ jobId: known!.jobId, tune: request });
+      if (tune.concurrency !== undefined) concurrency = tune.concurrency;
+      return tune;
+    },
+    {
+      validator: (_request: unknown) => {
+        if (status !== 'running' && status !== 'paused') throw new Error(`job ${known?.jobId ?? provisionalJobId} is ${status}: there is nothing to tune`);
+      },
+    },
+  );
+
+  // Checks the input (from any Temporal program) and records the job. Not cancellable: a cancel
+  // arriving now is seen by the stage scope below, which records it.
+  let begun: BegunJob;
+  try {
+    begun = await CancellationScope.nonCancellable(() => acts.beginJob({ workflowId, input, defaultJobId: jobIdFromWorkflowId(workflowId) }));
+  } catch (err) {
+    status = 'failed';
+    // A refused input ends the workflow now, with the activity's list of problems.
+    if (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure && err.cause.type === 'InvalidJobInput') {
+      throw ApplicationFailure.create({ type: 'InvalidJobInput', message: err.cause.message, nonRetryable: true, details: err.cause.details ? [...err.cause.details] : undefined });
+    }
+    throw err;
+  }
+  const { jobId, bucket } = begun;
+  const compiled = begun.pipeline ?? input.pipeline!;
+  const pipeline = retryOf ? withBarrierChains(compiled) : compiled;
+  for (const s of pipeline.stages) stages.set(s.id, { id: s.id, task: s.task, status: 'pending' });
+  concurrency = pipeline.concurrency;
+  known = { jobId, pipeline };
 
   const describe = () => {
     const running = [...stages.values()].filter((s) => s.status === 'running' || s.status === 'planning');
@@ -119,8 +183,6 @@ export async function batchJob(input: BatchJobInput): Promise<JobSummary> {
     setCurrentDetails(`**${pipeline.name}** job ${jobId}: ${status}\n\n${words.map((w) => `- ${w}`).join('\n')}`);
   };
 
-  // Not cancellable: a cancel arriving now is seen by the stage scope below, which records it.
-  await CancellationScope.nonCancellable(() => acts.beginJob({ jobId, workflowId: workflowInfo().workflowId, pipeline, bucket, inputPrefix: input.inputPrefix }));
   describe();
 
   // Pause and resume are applied one at a time, in order, whatever the signals' timing.
@@ -160,8 +222,8 @@ export async function batchJob(input: BatchJobInput): Promise<JobSummary> {
       describe();
       const what = plan.source.kind === 'manifest' ? `${plan.source.partsTotal} parts` : `parts streamed from ${plan.source.upstream}`;
       const result = await runStage.executeWithOptions(
-        { ...stageOptions, summary: `run stage ${stage.id}: ${stage.task} over ${what}, ${pipeline.concurrency} in flight at most` },
-        [{ jobId, stage, bucket, concurrency: pipeline.concurrency, source: plan.source, fleet: fleetOf(pipeline, stage), inputQueueUrl: plan.inputQueueUrl, dlqUrl: plan.dlqUrl, partsPerMessage: opts.partsPerMessage, overdueSlackMs: opts.overdueSlackMs }],
+        { ...stageOptions, summary: `run stage ${stage.id}: ${stage.task} over ${what}, ${concurrency} in flight at most` },
+        [{ jobId, stage, bucket, concurrency, source: plan.source, fleet: fleetOf(pipeline, stage), inputQueueUrl: plan.inputQueueUrl, dlqUrl: plan.dlqUrl, partsPerMessage: opts.partsPerMessage, overdueSlackMs: opts.overdueSlackMs, queueAheadMs: opts.queueAheadMs, pipelineName: pipeline.name }],
       );
       results.push(result);
       entry.result = result;

@@ -98,8 +98,8 @@ export function createAutoscalerActivities(deps: ActivityDeps) {
     // An ASG's own MinSize/MaxSize narrow the definition's bounds (AWS refuses a desired capacity outside them).
     const min = Math.max(def.min, capacity.min);
     const max = Math.max(min, Math.min(def.max, capacity.max));
-    const settings = { min, max, targetBacklogPerWorker: def.targetBacklogPerWorker, scaleInCooldownMs: def.scaleInCooldownMs, idleTimeoutMs: def.idleTimeoutMs };
-    const observation = { now, visible, inFlight, current: capacity.desired, unsent: backlog.unsent, sent: backlog.sent };
+    const settings = { min, max, targetBacklogPerWorker: def.targetBacklogPerWorker, targetWorkPerWorkerMs: def.targetWorkPerWorkerMs, scaleInCooldownMs: def.scaleInCooldownMs, idleTimeoutMs: def.idleTimeoutMs };
+    const observation = { now, visible, inFlight, current: capacity.desired, unsent: backlog.unsent, sent: backlog.sent, timed: backlog.timed };
     const decision = input.manual ? decideManual(settings, observation, input.manual.desired) : decide(settings, observation, input.state.policy);
 
     const busySlots = Object.fromEntries(live.map((w) => [w.instanceId, w.busySlots]));

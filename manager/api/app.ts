@@ -7,9 +7,11 @@ import { packageRoot } from '../../common/paths';
 import type { BatchGridClient } from '../client';
 import type { InputUploadOptions } from '../client/upload';
 import { bearerChecker } from './auth';
+import { registerConsole } from './console';
 import { RequestValidationError, toHttpError, UNAUTHORIZED, zodProblems, type HttpError, type RequestProblem } from './errors';
 import { openApiDocument } from './openapi';
 import { apiRoutes, type ApiRoute, type RouteContext } from './routes';
+import { CSRF_HEADER, sessionKeeper, type Session } from './session';
 
 /** What `buildApp` needs; see each option for its default. */
 export interface ApiOptions {
@@ -25,6 +27,10 @@ export interface ApiOptions {
   bodyLimitBytes?: number;
   /** Version shown in the OpenAPI document. Default: batchgrid's package version. */
   version?: string;
+  /** Where the console links a job in the Temporal UI: its base URL and namespace. Default: no link. */
+  temporalUi?: { url: string; namespace: string };
+  /** Folder of the built console (index.html, signin.js, app.js, app.css). Default: dist/console of this package. */
+  consoleDir?: string;
 }
 
 declare module 'fastify' {
@@ -32,7 +38,14 @@ declare module 'fastify' {
     /** Set from the route table: the route answers without the token. Absent (every other route, and no route at all): the token is needed. */
     public?: boolean;
   }
+  interface FastifyRequest {
+    /** The console session the request's cookie carries, when it was authenticated by it (not by the bearer token). */
+    session?: Session;
+  }
 }
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+const CSRF_REFUSED: HttpError = { statusCode: 403, body: { error: `forbidden: a write with the session cookie needs the session's CSRF token in the ${CSRF_HEADER} header` } };
 
 function send(reply: FastifyReply, e: HttpError): FastifyReply {
   if (e.headers) reply.headers(e.headers);
@@ -64,6 +77,7 @@ function validate(route: ApiRoute, req: FastifyRequest): { params: unknown; quer
  */
 export function buildApp(options: ApiOptions): FastifyInstance {
   const authorized = bearerChecker(options.token);
+  const sessions = sessionKeeper(options.token);
   // Typed with Fastify's base logger: a pino Logger is one, but its own type would leak into every route type.
   const app: FastifyInstance = Fastify({
     ...(options.logger ? { loggerInstance: options.logger as FastifyBaseLogger } : { logger: false }),
@@ -78,14 +92,24 @@ export function buildApp(options: ApiOptions): FastifyInstance {
   const ctx: RouteContext = {
     client: options.client,
     upload: { ...options.upload },
+    sessions,
+    tokenMatches: (token) => authorized(`Bearer ${token}`),
+    temporalUi: options.temporalUi,
     openApi: () => (openApi ??= openApiDocument(apiRoutes, options.version ?? packageVersion())),
   };
 
   // Decided on the route the router matched (the URL as it decoded it), never on the raw URL, and denied
   // unless that route is marked public: a path that matches no route needs the token too, so an
   // unauthenticated request learns nothing, not even whether its route exists. Runs before the body is read.
+  // The console's session cookie stands for the token; a write it authenticates must also carry the
+  // session's CSRF token (SameSite=Strict keeps other sites from sending the cookie; the header keeps
+  // a same-site page that is not the console from writing).
   app.addHook('onRequest', async (req, reply) => {
-    if (req.routeOptions.config.public !== true && !authorized(req.headers.authorization)) return send(reply, UNAUTHORIZED);
+    if (req.routeOptions.config.public === true || authorized(req.headers.authorization)) return;
+    const session = sessions.read(req.headers.cookie);
+    if (!session) return send(reply, UNAUTHORIZED);
+    if (!SAFE_METHODS.has(req.method) && !sessions.csrfMatches(session, req.headers[CSRF_HEADER])) return send(reply, CSRF_REFUSED);
+    req.session = session;
   });
   app.setErrorHandler((err, req, reply) => {
     const e = toHttpError(err);
@@ -104,6 +128,7 @@ export function buildApp(options: ApiOptions): FastifyInstance {
     const { params, query, body } = validate(route, req);
     const out = await route.handle({ params, query, body, raw: req }, ctx);
     reply.code(out.status);
+    if (out.headers) reply.headers(out.headers);
     return out.body === undefined ? reply.send() : reply.send(out.body);
   };
 
@@ -115,6 +140,7 @@ export function buildApp(options: ApiOptions): FastifyInstance {
     scope.addContentTypeParser('*', (_req, _payload, done) => done(null, undefined));
     for (const route of apiRoutes.filter((r) => r.stream)) scope.route(fastifyRoute(route));
   });
+  registerConsole(app, options.consoleDir ?? join(packageRoot(), 'dist', 'console'));
   return app;
 }
 

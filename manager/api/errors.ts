@@ -1,5 +1,6 @@
 import type { z } from 'zod';
-import { JobNotFoundError, PipelineValidationError, ServiceUnavailableError } from '../../common/errors';
+import { JobNotFoundError, PartNotFoundError, PipelineValidationError, ServiceUnavailableError } from '../../common/errors';
+import { FleetNotFoundError } from '../../grid/errors';
 import { formatPath } from '../../pipeline/problems';
 import { InvalidOptionError, JobInputError, JobStateError, PipelineSourceError, ScheduleError } from '../client/errors';
 
@@ -39,6 +40,8 @@ export function toHttpError(err: unknown): HttpError {
   if (err instanceof RequestValidationError) return { statusCode: 400, body: { error: 'invalid request', problems: err.problems } };
   if (err instanceof PipelineValidationError) return { statusCode: 400, body: { error: 'invalid pipeline', problems: err.problems } };
   if (err instanceof JobNotFoundError) return { statusCode: 404, body: { error: `job ${err.jobId} not found` } };
+  if (err instanceof PartNotFoundError) return { statusCode: 404, body: { error: err.message } };
+  if (err instanceof FleetNotFoundError) return { statusCode: 404, body: { error: `fleet ${err.fleet} not found` } };
   if (err instanceof ScheduleError) return { statusCode: err.reason === 'not-found' ? 404 : 409, body: { error: err.message } };
   if (err instanceof JobStateError) return { statusCode: 409, body: { error: err.message, status: err.status } };
   if (err instanceof InvalidOptionError || err instanceof JobInputError || err instanceof PipelineSourceError) return { statusCode: 400, body: { error: err.message } };

@@ -3,16 +3,24 @@ import type { z } from 'zod';
 import { PipelineValidationError } from '../../common/errors';
 import { compilePipeline, compilePipelineObject } from '../../pipeline';
 import type { PipelineDef } from '../../pipeline/types';
+import type { PartStatus } from '../../common/status';
 import type { BatchGridClient, JobStatus } from '../client';
 import { JobIdTakenError } from '../client/errors';
 import type { InputUploadOptions } from '../client/upload';
+import type { FleetStatus } from '../../grid/service';
+import { UNAUTHORIZED } from './errors';
 import * as s from './schemas';
+import type { SessionKeeper } from './session';
 
-/** What handlers use: the client, upload tuning, and the OpenAPI document (made from this table). */
+/** What handlers use: the client, upload tuning, sessions, and the OpenAPI document (made from this table). */
 export interface RouteContext {
   client: BatchGridClient;
   upload: InputUploadOptions;
   openApi(): unknown;
+  sessions: SessionKeeper;
+  /** True when `token` is the API token (constant time). */
+  tokenMatches(token: string): boolean;
+  temporalUi?: { url: string; namespace: string };
 }
 
 /** A request after validation: params, query and body as their schemas output them. */
@@ -23,10 +31,11 @@ export interface ApiRequest<P, Q, B> {
   raw: FastifyRequest;
 }
 
-/** A handler's answer: status and JSON body (none for 204). */
+/** A handler's answer: status, JSON body (none for 204) and headers. */
 export interface ApiReply {
   status: number;
   body?: unknown;
+  headers?: Record<string, string>;
 }
 
 type Out<S> = S extends z.ZodType ? z.output<S> : undefined;
@@ -102,6 +111,17 @@ const action = (name: 'cancel' | 'pause' | 'resume', summary: string) =>
     },
   });
 
+/** A fleet's status as the API shows it: its price and cost per hour beside the autoscaler's view. */
+function fleetView(f: FleetStatus) {
+  const def = f.definition as { pricePerWorkerHour?: number } | null;
+  const price = typeof def?.pricePerWorkerHour === 'number' ? def.pricePerWorkerHour : null;
+  const { definition: _definition, updatedAt: _updatedAt, ...rest } = f;
+  return { ...rest, pricePerWorkerHour: price, costPerHour: price === null ? null : price * f.workersUp, decisions: f.decisions.map(({ id: _id, fleet: _fleet, ...d }) => d) };
+}
+
+/** Over plain HTTP the cookie cannot be Secure (the browser would drop it); behind TLS it always is. */
+const secure = (req: FastifyRequest) => req.protocol === 'https';
+
 /** Every route of the API, in the order docs/api.md lists them. */
 export const apiRoutes: ApiRoute[] = [
   route({
@@ -124,6 +144,58 @@ export const apiRoutes: ApiRoute[] = [
     responses: { 200: { description: 'The OpenAPI document.' } },
     async handle(_req, { openApi }) {
       return { status: 200, body: openApi() };
+    },
+  }),
+  route({
+    method: 'POST',
+    url: '/v1/session',
+    operationId: 'signIn',
+    summary: 'Exchange the API token for a console session cookie',
+    description:
+      'Sets `batchgrid_session` (HttpOnly, SameSite=Strict, signed with a key derived from the token; Secure over HTTPS), valid 12 hours, and returns its CSRF token: ' +
+      'every write authenticated by the cookie must carry it in the `X-CSRF-Token` header. A wrong token is a 401. Bearer authentication keeps working beside it.',
+    public: true,
+    body: s.SessionBody,
+    responses: { 201: { description: 'Signed in; the cookie is set.', schema: s.SessionInfoBody } },
+    async handle({ body, raw }, { sessions, tokenMatches, temporalUi }) {
+      // The same answer as any request without the token: it tells nothing more.
+      if (!tokenMatches(body.token)) return { status: UNAUTHORIZED.statusCode, headers: UNAUTHORIZED.headers, body: UNAUTHORIZED.body };
+      const session = sessions.create({ secure: secure(raw) });
+      return { status: 201, headers: { 'set-cookie': session.cookie }, body: { expiresAt: session.expiresAt, csrfToken: session.csrfToken, temporalUi: temporalUi ?? null } };
+    },
+  }),
+  route({
+    method: 'GET',
+    url: '/v1/session',
+    operationId: 'getSession',
+    summary: 'The current console session: its end and CSRF token',
+    responses: { 200: { description: 'The session (nulls when the request used the bearer token).', schema: s.SessionInfoBody } },
+    async handle({ raw }, { temporalUi }) {
+      return { status: 200, body: { expiresAt: raw.session?.expiresAt ?? null, csrfToken: raw.session?.csrfToken ?? null, temporalUi: temporalUi ?? null } };
+    },
+  }),
+  route({
+    method: 'DELETE',
+    url: '/v1/session',
+    operationId: 'signOut',
+    summary: 'Sign out: the browser drops the session cookie',
+    responses: { 204: { description: 'Signed out.' } },
+    async handle({ raw }, { sessions }) {
+      return { status: 204, headers: { 'set-cookie': sessions.clearCookie({ secure: secure(raw) }) } };
+    },
+  }),
+  route({
+    method: 'POST',
+    url: '/v1/pipelines/validate',
+    operationId: 'validatePipeline',
+    summary: 'Check a pipeline without submitting it: every problem with its path (and line, for text)',
+    body: s.ValidateBody,
+    responses: { 200: { description: 'Whether it is valid, its problems, and its stages when valid.', schema: s.ValidationBody } },
+    async handle({ body }) {
+      const r = typeof body.pipeline === 'string' ? compilePipeline(body.pipeline) : compilePipelineObject(body.pipeline);
+      if (!r.ok) return { status: 200, body: { valid: false, problems: r.problems } };
+      const stages = r.pipeline.stages.map((st) => ({ id: st.id, task: st.task, needs: st.needs, chain: st.chain, fleet: st.fleet }));
+      return { status: 200, body: { valid: true, problems: [], name: r.pipeline.name, stages } };
     },
   }),
   route({
@@ -158,7 +230,7 @@ export const apiRoutes: ApiRoute[] = [
     async handle({ body }, { client }) {
       const pipeline = requestPipeline(body.pipeline);
       try {
-        const r = await client.submit(pipeline, { input: body.input, jobId: body.jobId, startAt: body.startAt !== undefined ? new Date(body.startAt) : undefined });
+        const r = await client.submit(pipeline, { input: body.input, jobId: body.jobId, priority: body.priority, startAt: body.startAt !== undefined ? new Date(body.startAt) : undefined });
         return { status: r.created ? 201 : 200, body: r };
       } catch (err) {
         if (err instanceof JobIdTakenError) return { status: 409, body: { error: err.message } };
@@ -175,7 +247,8 @@ export const apiRoutes: ApiRoute[] = [
     responses: { 200: { description: 'A page of jobs; `nextCursor` when there may be more.', schema: s.JobPageBody } },
     async handle({ query }, { client }) {
       const status = query.status?.split(',') as JobStatus[] | undefined;
-      return { status: 200, body: await client.list({ pipeline: query.pipeline, status, limit: query.limit, cursor: query.cursor }) };
+      const { pipeline, fleet, q, limit, cursor } = query;
+      return { status: 200, body: await client.list({ pipeline, status, fleet, idPrefix: q, withProgress: query.progress === 'true', limit, cursor }) };
     },
   }),
   route({
@@ -231,6 +304,73 @@ export const apiRoutes: ApiRoute[] = [
   }),
   route({
     method: 'GET',
+    url: '/v1/jobs/:id/stages/:stage/parts/:part',
+    operationId: 'getPart',
+    summary: 'One part of a stage: its attempts, inputs and outputs',
+    description: "Every attempt of the part (worker, times, error, the built-in exec's stderr tail), its inputs (a claim-checked list read) and its published outputs and result. 404 when the job, the stage or the part is unknown.",
+    params: s.PartParams,
+    responses: { 200: { description: 'The part (times ISO, durations in ms).', schema: s.PartBody } },
+    errors: [404],
+    async handle({ params }, { client }) {
+      return { status: 200, body: await client.part(params.id, params.stage, params.part) };
+    },
+  }),
+  route({
+    method: 'GET',
+    url: '/v1/jobs/:id/parts',
+    operationId: 'listJobParts',
+    summary: "A job's parts, one page at a time: attempts, worker, queue wait, run time, bytes, error",
+    description: 'In (stage, part) order, filtered by stage and status; a page reads only its own rows, so a 1,000,000-part job pages as fast as a small one.',
+    params: s.JobParams,
+    query: s.PartsQuery,
+    responses: { 200: { description: 'A page of parts; `nextCursor` when there may be more.', schema: s.PartPageBody } },
+    errors: [404],
+    async handle({ params, query }, { client }) {
+      const status = query.status?.split(',') as PartStatus[] | undefined;
+      return { status: 200, body: await client.parts(params.id, { stageId: query.stage, status, limit: query.limit, cursor: query.cursor }) };
+    },
+  }),
+  route({
+    method: 'GET',
+    url: '/v1/jobs/:id/charts',
+    operationId: 'getJobCharts',
+    summary: "A job's report as chart series: parts finished over time per stage, run-time and queue-wait histograms, per-worker busy time",
+    params: s.JobParams,
+    query: s.ChartsQuery,
+    responses: { 200: { description: 'The series (a fixed number of buckets whatever the job size).', schema: s.ChartsBody } },
+    errors: [404],
+    async handle({ params, query }, { client }) {
+      return { status: 200, body: await client.charts(params.id, { buckets: query.buckets }) };
+    },
+  }),
+  route({
+    method: 'GET',
+    url: '/v1/fleets',
+    operationId: 'listFleets',
+    summary: 'Every fleet: desired and actual workers, backlog, autoscaler, latest decisions, cost per hour',
+    query: s.FleetQuery,
+    responses: { 200: { description: 'Fleets by name.', schema: s.FleetListBody } },
+    async handle({ query }, { client }) {
+      return { status: 200, body: { fleets: (await client.gridStatus({ decisions: query.decisions ?? 5 })).map(fleetView) } };
+    },
+  }),
+  route({
+    method: 'GET',
+    url: '/v1/fleets/:fleet',
+    operationId: 'getFleet',
+    summary: 'A fleet: desired vs actual workers, backlog, scaling decisions with their reasons, live workers with their load',
+    params: s.FleetParams,
+    query: s.FleetQuery,
+    responses: { 200: { description: 'The fleet.', schema: s.FleetDetailsBody } },
+    errors: [404],
+    async handle({ params, query }, { client }) {
+      const [status] = await client.gridStatus({ fleet: params.fleet, decisions: query.decisions ?? 50 });
+      const workers = await client.workers({ fleet: params.fleet });
+      return { status: 200, body: { ...fleetView(status!), workers } };
+    },
+  }),
+  route({
+    method: 'GET',
     url: '/v1/fleets/:fleet/cost',
     operationId: 'getFleetCost',
     summary: "A fleet's worker time and cost over a period",
@@ -244,6 +384,19 @@ export const apiRoutes: ApiRoute[] = [
   }),
   action('cancel', 'Cancel a job: no new part is sent, parts in flight are abandoned'),
   action('pause', 'Pause a job: parts in flight finish, no new part is sent until resume'),
+  route({
+    method: 'POST',
+    url: '/v1/jobs/:id/tune',
+    operationId: 'tuneJob',
+    summary: "Change a running job's concurrency, priority or tolerated failures (the workflow's `tune` update: recorded in its history, applied within about a second)",
+    params: s.JobParams,
+    body: s.TuneBody,
+    responses: { 200: { description: 'What was set.', schema: s.TuneResultBody } },
+    errors: [404, 409],
+    async handle({ params, body }, { client }) {
+      return { status: 200, body: { jobId: params.id, tune: await client.tune(params.id, body) } };
+    },
+  }),
   action('resume', 'Resume a paused job'),
   route({
     method: 'POST',

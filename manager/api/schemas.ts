@@ -1,8 +1,9 @@
 import { z } from 'zod';
 import { JOB_ID_PATTERN } from '../../common/ids';
-import { FINAL_PART_STATUSES, isJobStatus, JOB_STATUSES, STAGE_MODES, STAGE_STATUSES } from '../../common/status';
+import { FINAL_PART_STATUSES, isJobStatus, JOB_STATUSES, PART_STATUSES, STAGE_MODES, STAGE_STATUSES } from '../../common/status';
 import { FLEET_NAME_MAX, FLEET_NAME_PATTERN } from '../../grid/fleet-def';
 import { SCHEDULE_ID_PATTERN } from '../client/schedules';
+import { LIMITS } from '../../pipeline/schema';
 
 /**
  * The API's request and response shapes as zod schemas: requests are parsed with them, and the
@@ -41,6 +42,13 @@ export const SubmitBody = z.strictObject({
   input: S3Input,
   jobId: JobId.optional().meta({ description: 'Job id; submitting the same id again returns that job (200) and starts nothing. Default: a new id.' }),
   startAt: z.iso.datetime({ offset: true }).optional().meta({ description: 'Start later (ISO 8601 time). Default: now.' }),
+  priority: z
+    .number()
+    .int()
+    .min(LIMITS.priority.min)
+    .max(LIMITS.priority.max)
+    .optional()
+    .meta({ description: `The job's weight in its fleets' fair share, ${LIMITS.priority.min}–${LIMITS.priority.max}. Default: the pipeline's \`priority\` (1 when it has none).` }),
 });
 
 export const ListQuery = z.strictObject({
@@ -50,8 +58,36 @@ export const ListQuery = z.strictObject({
     .optional()
     .refine((s) => s === undefined || s.split(',').every(isJobStatus), `must be one or more of ${JOB_STATUSES.join(', ')}, separated by commas`)
     .meta({ description: `Only jobs in these statuses, comma-separated (${JOB_STATUSES.join(', ')}).` }),
+  fleet: z.string().min(1).optional().meta({ description: 'Only jobs on this fleet.' }),
+  q: z.string().regex(/^[a-z0-9-]{1,48}$/, 'must be the start of a job id: 1–48 lowercase letters, digits or dashes').optional().meta({ description: 'Only jobs whose id starts with this text.' }),
+  progress: z.enum(['true', 'false']).optional().meta({ description: '`true`: each job carries `progress`, its per-stage counts (as GET /v1/jobs/{id}/progress has them). Default: false.' }),
   limit: z.coerce.number().int().min(1).max(1000).optional().meta({ description: 'Page size, 1–1000. Default: 50.' }),
   cursor: z.string().min(1).optional().meta({ description: '`nextCursor` of the previous page.' }),
+});
+
+const isPartStatus = (x: string) => (PART_STATUSES as readonly string[]).includes(x);
+
+export const PartsQuery = z.strictObject({
+  stage: z.string().min(1).optional().meta({ description: 'Only the parts of this stage.' }),
+  status: z
+    .string()
+    .optional()
+    .refine((s) => s === undefined || s.split(',').every(isPartStatus), `must be one or more of ${PART_STATUSES.join(', ')}, separated by commas`)
+    .meta({ description: `Only parts in these statuses, comma-separated (${PART_STATUSES.join(', ')}).` }),
+  limit: z.coerce.number().int().min(1).max(1000).optional().meta({ description: 'Page size, 1–1000. Default: 50.' }),
+  cursor: z.string().min(1).optional().meta({ description: '`nextCursor` of the previous page.' }),
+});
+
+export const ChartsQuery = z.strictObject({
+  buckets: z.coerce.number().int().min(2).max(500).optional().meta({ description: 'Number of time buckets and histogram bins, 2–500. Default: 60.' }),
+});
+
+export const SessionBody = z.strictObject({ token: z.string().min(1).meta({ description: 'The API token (BATCHGRID_API_TOKEN).' }) });
+
+export const ValidateBody = z.strictObject({ pipeline: Pipeline });
+
+export const FleetQuery = z.strictObject({
+  decisions: z.coerce.number().int().min(0).max(1000).optional().meta({ description: 'How many of the latest scaling decisions to include, 0–1000. Default: 50.' }),
 });
 
 export const ResultsQuery = z.strictObject({
@@ -112,6 +148,9 @@ export const JobBody = z.object({
   workflowId: z.string(),
   parentJobId: z.string().nullable(),
   fleet: z.string(),
+  priority: z.number().int().meta({ description: "The job's weight in its fleets' fair share (1–100)." }),
+  concurrency: z.number().int().meta({ description: "The job's window: the definition's concurrency, or as tuned." }),
+  tolerate: z.object({ failedParts: z.number().optional(), failedPercent: z.number().optional() }).nullable().meta({ description: 'Failed parts every stage tolerates when tuned; null: each stage its own.' }),
   createdAt: Time,
   startAt: MaybeTime,
   startedAt: MaybeTime,
@@ -136,7 +175,80 @@ export const StageRunBody = z.object({
 });
 
 export const JobDetailsBody = JobBody.extend({ stages: z.array(StageRunBody) });
-export const JobPageBody = z.object({ jobs: z.array(JobBody), nextCursor: z.string().optional() });
+export const JobPageBody = z.object({ jobs: z.array(JobBody.extend({ progress: z.array(z.record(z.string(), z.unknown())).optional() })), nextCursor: z.string().optional() });
+
+const TaskError = z.object({ message: z.string(), type: z.string(), retryable: z.boolean() });
+
+export const PartPageBody = z.object({
+  parts: z.array(
+    z.object({
+      stageId: z.string(),
+      part: z.number().int(),
+      attempt: z.number().int(),
+      status: z.enum(PART_STATUSES),
+      workerId: z.string().nullable(),
+      sentAt: MaybeTime,
+      startedAt: MaybeTime,
+      finishedAt: MaybeTime,
+      queueWaitMs: z.number().nullable(),
+      runTimeMs: z.number().nullable(),
+      bytesIn: z.number(),
+      bytesOut: z.number(),
+      error: TaskError.nullable(),
+    }),
+  ),
+  nextCursor: z.string().optional(),
+});
+
+const Histogram = z.object({ minMs: z.number(), maxMs: z.number(), counts: z.array(z.number().int()) });
+
+export const ChartsBody = z.object({
+  times: z.array(z.number()).meta({ description: 'Bucket start times, epoch ms.' }),
+  bucketMs: z.number(),
+  finished: z.array(z.object({ stageId: z.string(), counts: z.array(z.number().int()) })),
+  runTime: Histogram,
+  queueWait: Histogram,
+  workers: z.array(z.object({ workerId: z.string(), busyMs: z.array(z.number()) })),
+});
+
+export const SessionInfoBody = z.object({
+  expiresAt: MaybeTime,
+  csrfToken: z.string().nullable().meta({ description: 'Send it in the X-CSRF-Token header with every write authenticated by the cookie; null when the request used the bearer token.' }),
+  temporalUi: z.object({ url: z.string(), namespace: z.string() }).nullable(),
+});
+
+export const ValidationBody = z.object({
+  valid: z.boolean(),
+  problems: z.array(z.object({ path: z.string(), message: z.string(), line: z.number().int().optional() })),
+  name: z.string().optional(),
+  stages: z.array(z.object({ id: z.string(), task: z.string(), needs: z.array(z.string()), chain: z.string(), fleet: z.string().optional() })).optional(),
+});
+
+const FleetStatusBody = z.object({
+  fleet: z.string(),
+  provider: z.string(),
+  desired: z.number().int(),
+  min: z.number().int(),
+  max: z.number().int(),
+  actual: z.number().int().nullable(),
+  visible: z.number().int().nullable(),
+  inFlight: z.number().int().nullable(),
+  observedAt: MaybeTime,
+  autoscaler: z.enum(['running', 'stopped']),
+  workersUp: z.number().int(),
+  pricePerWorkerHour: z.number().nullable(),
+  costPerHour: z.number().nullable().meta({ description: 'pricePerWorkerHour × workers up; null without a price.' }),
+  decisions: z.array(
+    z.object({ at: Time, visible: z.number().int(), inFlight: z.number().int(), workers: z.number().int(), desired: z.number().int(), previous: z.number().int(), reason: z.string() }),
+  ),
+});
+
+export const FleetListBody = z.object({ fleets: z.array(FleetStatusBody) });
+export const FleetDetailsBody = FleetStatusBody.extend({
+  workers: z.array(
+    z.object({ workerId: z.string(), instanceId: z.string(), slots: z.number().int(), busySlots: z.number().int(), load: z.number(), partsDone: z.number(), partsFailed: z.number(), startedAt: Time, lastSeenAt: Time, status: z.string() }),
+  ),
+});
 
 export const ProgressBody = z.object({
   jobId: z.string(),
@@ -164,6 +276,7 @@ export const ProgressBody = z.object({
       done: z.number().int(),
       bytesIn: z.number(),
       bytesOut: z.number(),
+      busyMs: z.number().meta({ description: "Run time of the stage's parts so far (finished − started), ms." }),
       startedAt: MaybeTime,
       finishedAt: MaybeTime,
       elapsedMs: z.number(),
@@ -238,6 +351,7 @@ export const ReportBody = z.object({
       ...partStats,
       slowest: z.array(SlowPart),
       cost: z.object({ fleet: z.string(), pricePerWorkerHour: z.number().nullable(), busyMs: z.number(), idleShareMs: z.number(), cost: z.number().nullable() }),
+      cache: z.object({ hits: z.number().int(), misses: z.number().int(), savedMs: z.number() }).optional().meta({ description: "A finished stage with `cache: true`: parts reused from the part cache, parts run, and the run time the reused ones saved." }),
     }),
   ),
   slowest: z.array(SlowPart),
@@ -269,6 +383,19 @@ export const FleetCostBody = z.object({
   cost: z.number().nullable(),
 });
 
+export const TuneBody = z
+  .strictObject({
+    concurrency: z.number().int().min(LIMITS.concurrency.min).max(LIMITS.concurrency.max).optional().meta({ description: `Parts of the job in flight at once, across its stages, ${LIMITS.concurrency.min}–${LIMITS.concurrency.max}.` }),
+    priority: z.number().int().min(LIMITS.priority.min).max(LIMITS.priority.max).optional().meta({ description: `The job's weight in its fleets' fair share, ${LIMITS.priority.min}–${LIMITS.priority.max}.` }),
+    tolerate: z.union([z.number().int().min(0), z.string().regex(/^\d+(\.\d+)?%$/)]).optional().meta({ description: 'Finally failed parts every stage tolerates: a count, or a percentage like "0.5%".', examples: [3, '0.5%'] }),
+  })
+  .refine((t) => t.concurrency !== undefined || t.priority !== undefined || t.tolerate !== undefined, { message: 'give at least one of concurrency, priority, tolerate' });
+
+export const TuneResultBody = z.object({
+  jobId: z.string(),
+  tune: z.object({ concurrency: z.number().optional(), priority: z.number().optional(), tolerate: z.object({ failedParts: z.number().optional(), failedPercent: z.number().optional() }).optional() }),
+});
+
 export const AcceptedBody = z.object({ jobId: z.string(), action: z.enum(['cancel', 'pause', 'resume']) });
 
 export const UploadedBody = z.object({
@@ -290,3 +417,47 @@ export const ScheduleBody = z.object({
 export const ScheduleListBody = z.object({ schedules: z.array(ScheduleBody) });
 export const ScheduleCreatedBody = z.object({ scheduleId: z.string() });
 export const HealthBody = z.object({ status: z.literal('ok') });
+
+export const PartParams = z.strictObject({
+  id: JobId,
+  stage: z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, 'must be a stage id: 1–32 lowercase letters, digits or dashes, starting with a letter').meta({ examples: ['validate'] }),
+  part: z.coerce.number().int().min(0).meta({ description: 'Part number, 0-based as in the manifest.' }),
+});
+
+const InputRefBody = z.object({ key: z.string(), start: z.number().optional(), end: z.number().optional(), bytes: z.number().optional() });
+const OutputRefBody = z.object({ key: z.string(), bytes: z.number() });
+const PartErrorBody = z.object({ message: z.string(), type: z.string(), retryable: z.boolean(), stderrTail: z.string().optional() });
+
+export const PartBody = z.object({
+  jobId: z.string(),
+  stageId: z.string(),
+  task: z.string(),
+  part: z.number(),
+  status: z.enum(['queued', 'retry_wait', 'succeeded', 'failed']),
+  params: z.unknown(),
+  timeoutMs: z.number(),
+  bucket: z.string(),
+  outputPrefix: z.string(),
+  inputs: z.array(InputRefBody),
+  inputsKey: z.string().nullable(),
+  outputs: z.array(OutputRefBody),
+  result: z.unknown(),
+  attempts: z.array(
+    z.object({
+      attempt: z.number(),
+      outcome: z.enum(['succeeded', 'failed', 'retried', 'inFlight']),
+      workerId: z.string().nullable(),
+      sentAt: MaybeTime,
+      receivedAt: MaybeTime,
+      startedAt: MaybeTime,
+      finishedAt: MaybeTime,
+      queueWaitMs: z.number().nullable(),
+      runMs: z.number().nullable(),
+      bytesIn: z.number(),
+      bytesOut: z.number(),
+      error: PartErrorBody.nullable(),
+      retryAt: MaybeTime,
+      outputs: z.array(OutputRefBody),
+    }),
+  ),
+});

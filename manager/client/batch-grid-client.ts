@@ -1,4 +1,4 @@
-import { ApplicationFailure, Client, Connection, WorkflowFailedError, WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
+import { ApplicationFailure, Client, Connection, WorkflowFailedError, WorkflowNotFoundError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import type { Readable } from 'node:stream';
 import type { Pool } from 'pg';
 import type { JobSummary } from '../../activities/job-state';
@@ -7,11 +7,12 @@ import { config } from '../../common/config';
 import { JobNotFoundError, ServiceUnavailableError } from '../../common/errors';
 import { JOB_ID_PATTERN, newJobId, workflowIdOf } from '../../common/ids';
 import { inputPrefixOf, resultsKeyOf } from '../../common/layout';
-import { gridStatus, scaleFleet, startAutoscaler, stopAutoscaler, type FleetStatus, type GridDeps, type ScaleResult } from '../../grid/service';
+import { gridStatus, listWorkerStats, scaleFleet, startAutoscaler, stopAutoscaler, type FleetStatus, type GridDeps, type ScaleResult, type WorkerStats } from '../../grid/service';
 import type { FleetDef } from '../../grid/types';
 import { isTerminal, type JobStatus } from '../../common/status';
 import { JOB_CLAIM_TTL_MS } from '../../pipeline/limits';
 import type { PipelineDef } from '../../pipeline/types';
+import { LIMITS } from '../../pipeline/schema';
 import { createPool } from '../../store/db';
 import {
   completeJobClaim,
@@ -23,18 +24,25 @@ import {
   setJobStatus,
   type Job,
 } from '../../store/jobs';
-import { jobProgress } from '../../store/progress';
+import { jobAggregates } from '../../store/aggregates';
+import { jobCharts, listParts, type JobCharts } from '../../store/parts';
+import { jobProgress, jobsProgress } from '../../store/progress';
 import { closeOpenStageRuns, getStageRuns, type StageRun } from '../../store/stage-runs';
 import { succeededParts } from '../../store/task-runs';
 import type { BatchJobOptions, batchJob } from '../../workflows/batch-job';
-import { pauseSignal, resumeSignal } from '../../workflows/batch-job';
+import { pauseSignal, resumeSignal, tuneUpdate } from '../../workflows/batch-job';
+import { compileTune, type JobTune } from '../../pipeline/tune';
 import { launchJob, type LaunchRequest } from '../launch';
 import { fleetCostReport, jobReport, type FleetCost, type JobReport, type JobReportOptions } from '../reports';
-import { decodeCursor, encodeCursor } from './cursor';
+import { decodeCursor, decodePartCursor, encodeCursor, encodePartCursor, type PartPage, type PartsOptions } from './cursor';
 import { InvalidOptionError, JobIdTakenError, JobInputError, JobStartError, JobStateError } from './errors';
 import { listLocalInput, resolveS3Input, uploadFiles, type UploadProgress } from './input';
 import { resolvePipeline, type PipelineInput } from './pipeline-source';
-import { stageView, type JobProgressView } from './progress';
+import type { Logger } from '../../common/logger';
+import type { TaskRegistry } from '../../worker/registry';
+import { replayPart, type ReplayResult } from '../../worker/replay';
+import { partDetails, type PartDetails } from './part';
+import { stageView, type JobProgressView, type StageProgressView } from './progress';
 import { downloadOutputs, presignOutputs, readResults, type ResultEntry } from './results';
 import * as schedules from './schedules';
 import { deletePrefix, startSurelyFailed, submissionFingerprint, takeClaim, type SubmissionInput } from './submission';
@@ -75,10 +83,20 @@ export interface SubmitOptions {
    * (JobIdTakenError). Default: a new time-sortable id.
    */
   jobId?: string;
+  /** The job's priority: its weight in its fleets' fair share, 1–100. Default: the pipeline's `priority` (1 when it has none). */
+  priority?: number;
   /** Called as local files upload; the last call for a file has loaded = total. */
   onProgress?: (progress: UploadProgress) => void;
   /** Engine tuning for this job (heartbeat timeout of stage activities, packing, overdue slack). Default: the engine's. */
   jobOptions?: BatchJobOptions;
+}
+
+/** `tune`: what to change in a running job (at least one). */
+export interface TuneRequest {
+  concurrency?: number;
+  priority?: number;
+  /** A count of failed parts (or its digits, "3") or a percentage ("0.5%"). */
+  tolerate?: number | string;
 }
 
 export interface SubmitResult {
@@ -97,6 +115,12 @@ export interface JobDetails extends Job {
 export interface ListOptions {
   pipeline?: string;
   status?: JobStatus | JobStatus[];
+  /** Only jobs on this fleet. */
+  fleet?: string;
+  /** Only jobs whose id starts with this text. */
+  idPrefix?: string;
+  /** Add each job's per-stage progress (one query for the page). Default: false. */
+  withProgress?: boolean;
   /** Page size. Default: 50. */
   limit?: number;
   /** `nextCursor` of the previous page. */
@@ -104,7 +128,7 @@ export interface ListOptions {
 }
 
 export interface JobPage {
-  jobs: Job[];
+  jobs: (Job & { progress?: StageProgressView[] })[];
   /** Present when there may be more jobs: pass it as `cursor`. */
   nextCursor?: string;
 }
@@ -237,7 +261,7 @@ export class BatchGridClient {
    * refused to start is rolled back (JobStartError), so the id can be submitted again.
    */
   async submit(pipeline: PipelineInput, options: SubmitOptions): Promise<SubmitResult> {
-    const def = await resolvePipeline(pipeline);
+    const def = withPriority(await resolvePipeline(pipeline), options.priority);
     if (options.jobId !== undefined && !JOB_ID_PATTERN.test(options.jobId)) {
       throw new InvalidOptionError(`job id ${JSON.stringify(options.jobId)} must be 1–48 lowercase letters, digits or dashes, starting with a letter or digit`);
     }
@@ -310,10 +334,47 @@ export class BatchGridClient {
     const limit = options.limit ?? 50;
     if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new InvalidOptionError(`limit must be a whole number between 1 and 1000 (got ${limit})`);
     const before = options.cursor !== undefined ? decodeCursor(options.cursor) : undefined;
-    const rows = await listJobs(this.#db, { pipeline: options.pipeline, status: options.status, limit: limit + 1, before });
-    const jobs = await Promise.all(rows.slice(0, limit).map((j) => this.reconcile(j)));
-    const last = jobs[jobs.length - 1];
+    const { pipeline, status, fleet, idPrefix } = options;
+    const rows = await listJobs(this.#db, { pipeline, status, fleet, idPrefix, limit: limit + 1, before });
+    const reconciled = await Promise.all(rows.slice(0, limit).map((j) => this.reconcile(j)));
+    const last = reconciled[reconciled.length - 1];
+    const jobs = options.withProgress ? await this.withProgress(reconciled) : reconciled;
     return rows.length > limit && last ? { jobs, nextCursor: encodeCursor(last) } : { jobs };
+  }
+
+  private async withProgress(jobs: Job[]): Promise<(Job & { progress: StageProgressView[] })[]> {
+    const all = await jobsProgress(this.#db, jobs.map((j) => j.jobId));
+    const now = Date.now();
+    return jobs.map((j) => {
+      const counts = all.get(j.jobId) ?? [];
+      return { ...j, progress: j.definition.stages.map((st) => { 
+        const c = counts.find((x) => x.stageId === st.id);
+        return stageView(st, c, c && { ...c, startedAt: c.startedAt ?? null, finishedAt: c.finishedAt ?? null }, now);
+      }) };
+    });
+  }
+
+  /** A page of a job's parts (latest attempt of each) in (stage, part) order, filtered by stage and status; `nextCursor` when there may be more. */
+  async parts(jobId: string, options: PartsOptions = {}): Promise<PartPage> {
+    const limit = options.limit ?? 50;
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new InvalidOptionError(`limit must be a whole number between 1 and 1000 (got ${limit})`);
+    await this.mustGet(jobId);
+    const after = options.cursor !== undefined ? decodePartCursor(options.cursor) : undefined;
+    const rows = await listParts(this.#db, jobId, { stageId: options.stageId, status: options.status, limit: limit + 1, after });
+    const parts = rows.slice(0, limit);
+    const last = parts[parts.length - 1];
+    return rows.length > limit && last ? { parts, nextCursor: encodePartCursor(last) } : { parts };
+  }
+
+  /** A job's report as chart series: parts finished over time per stage, run-time and queue-wait histograms, per-worker busy time. */
+  async charts(jobId: string, options: { buckets?: number } = {}): Promise<JobCharts> {
+    await this.mustGet(jobId);
+    return jobCharts(this.#db, jobId, options);
+  }
+
+  /** Fleet workers (those up; `all`: stopped and lost too), most recently seen first, with their load. */
+  async workers(options: { fleet?: string; all?: boolean } = {}): Promise<WorkerStats[]> {
+    return listWorkerStats(this.#db, options);
   }
 
   /** Per-stage counts, throughput and ETA from Postgres, with the job's status; every stage of the pipeline is listed. */
@@ -380,9 +441,16 @@ export class BatchGridClient {
     });
   }
 
-  /** The handler results of a stage's succeeded parts, in part order, streamed from Postgres (any stage, not only the final ones); JobNotFoundError when the job is unknown. */
+  /** The handler results of a stage's succeeded parts, in part order, streamed from Postgres (any stage, not only the final ones); JobNotFoundError when the job is unknown, JobStateError once it is compacted. */
   async *partResults(jobId: string, stageId: string): AsyncGenerator<{ part: number; result: unknown }> {
-    await this.mustGet(jobId);
+    const job = await this.mustGet(jobId);
+    if (await jobAggregates(this.#db, jobId)) {
+      throw new JobStateError(
+        jobId,
+        job.status,
+        `job ${jobId} was compacted: its parts' results are no longer stored one by one (its final stages' results are in results.jsonl: \`batchgrid results ${jobId}\`)`,
+      );
+    }
     for await (const { part, result } of succeededParts(this.#db, jobId, stageId)) yield { part, result };
   }
 
@@ -412,6 +480,28 @@ export class BatchGridClient {
     const job = await this.mustBeActive(jobId, 'resume');
     if (notStartedYet(job)) throw new JobStateError(jobId, job.status, `job ${jobId} has not started yet: there is nothing to resume`);
     await this.signalling(job, (h) => h.signal(resumeSignal));
+  }
+
+  /**
+   * Retunes a running (or paused) job: its window (`concurrency`), `priority` and tolerated
+   * failures (`tolerate`: a count or a percentage, replacing every stage's). Sent as the workflow's
+   * `tune` update, so the change is in the job's history; stages apply it within about a second.
+   * Returns what was set. A bad request is an InvalidOptionError naming every problem.
+   */
+  async tune(jobId: string, request: TuneRequest): Promise<JobTune> {
+    const r = compileTune(request);
+    if (!r.ok) throw new InvalidOptionError(`cannot tune job ${jobId}: ${r.problems.join('; ')}`);
+    const job = await this.mustBeActive(jobId, 'tune');
+    if (notStartedYet(job)) throw new JobStateError(jobId, job.status, `job ${jobId} has not started yet (it starts at ${job.startAt!.toISOString()}): tune it once it runs`);
+    let tune: JobTune | undefined;
+    try {
+      await this.signalling(job, async (h) => void (tune = await h.executeUpdate(tuneUpdate, { args: [request] })));
+    } catch (err) {
+      if (!(err instanceof WorkflowUpdateFailedError)) throw err;
+      const now = await this.mustGet(jobId);
+      throw new JobStateError(jobId, now.status, (err.cause as Error | undefined)?.message ?? err.message);
+    }
+    return tune!;
   }
 
   /**
@@ -464,6 +554,22 @@ export class BatchGridClient {
   /** Deletes a schedule; the jobs it started are left alone. */
   async deleteSchedule(scheduleId: string): Promise<void> {
     await this.temporalCall(() => schedules.deleteSchedule(this.scheduleDeps(), scheduleId));
+  }
+
+  /** One part of a job's stage: every attempt (worker, timings, error, exec's stderr tail), its inputs and outputs; PartNotFoundError when there is none. */
+  async part(jobId: string, stageId: string, part: number): Promise<PartDetails> {
+    return partDetails({ db: this.#db, s3: this.#aws.s3 }, await this.mustGet(jobId), stageId, part);
+  }
+
+  /**
+   * Runs one part on this machine with the handler of `registry` and the stage's params: its inputs
+   * are downloaded into `outDir/inputs/`, its outputs written to `outDir/outputs/`, never to S3, and
+   * nothing is recorded. The attempt number is the part's latest, so the handler sees what the fleet saw.
+   */
+  async runPartLocally(jobId: string, stageId: string, part: number, options: { registry: TaskRegistry; outDir: string; log: Logger }): Promise<{ details: PartDetails; replay: ReplayResult }> {
+    const details = await this.part(jobId, stageId, part);
+    const replayed = { ...details, attempt: details.attempts[details.attempts.length - 1]?.attempt ?? 1 };
+    return { details, replay: await replayPart({ part: replayed, registry: options.registry, s3: this.#aws.s3, outDir: options.outDir, log: options.log }) };
   }
 
   /** The job's performance report (parts, retries, makespan, throughput, wait/run percentiles, slowest parts, workers); JobNotFoundError when unknown. */
@@ -682,4 +788,12 @@ function isGrpcUnavailable(err: unknown): boolean {
 
 async function closeAll(fns: (() => Promise<void> | void)[]): Promise<void> {
   for (const fn of fns.reverse()) await Promise.resolve(fn()).catch(() => undefined);
+}
+
+/** The definition with the submit's priority, checked against the format's limits. */
+function withPriority(def: PipelineDef, priority: number | undefined): PipelineDef {
+  if (priority === undefined) return def;
+  const { min, max } = LIMITS.priority;
+  if (!Number.isInteger(priority) || priority < min || priority > max) throw new InvalidOptionError(`priority ${priority} must be a whole number from ${min} to ${max}`);
+  return { ...def, priority };
 }

@@ -28,6 +28,8 @@ export interface StageProgressView {
   done: number;
   bytesIn: number;
   bytesOut: number;
+  /** Run time of the stage's parts so far (finished − started, each part's stored attempt), ms: what its fleet's price applies to. */
+  busyMs: number;
   startedAt: Date | null;
   finishedAt: Date | null;
   /** Since the stage started, up to its end (or now), in ms. */
@@ -52,7 +54,12 @@ export interface JobProgressView {
 }
 
 /** Builds one stage's view from its counts and run (either may be missing before the stage starts) at time `now` (epoch ms). */
-export function stageView(stage: { id: string; task: string }, counts: StageProgress | undefined, run: StageRun | undefined, now: number): StageProgressView {
+export function stageView(
+  stage: { id: string; task: string },
+  counts: StageProgress | undefined,
+  run: Pick<StageRun, 'startedAt' | 'finishedAt' | 'status' | 'partsTotal' | 'task' | 'mode'> | undefined,
+  now: number,
+): StageProgressView {
   const startedAt = run?.startedAt ?? null;
   const finishedAt = run?.finishedAt ?? null;
   const status = run?.status ?? counts?.status ?? 'pending';
@@ -81,6 +88,7 @@ export function stageView(stage: { id: string; task: string }, counts: StageProg
     done,
     bytesIn: counts?.bytesIn ?? 0,
     bytesOut: counts?.bytesOut ?? 0,
+    busyMs: counts?.busyMs ?? 0,
     startedAt,
     finishedAt,
     elapsedMs,

@@ -3,7 +3,7 @@ import { Config, config as defaultConfig } from '../../common/config';
 import { ensureBucket } from './bucket';
 import { DevStackError } from './errors';
 import { elasticmqService } from './elasticmq';
-import { ensureFfmpeg } from './ffmpeg';
+import { CHROMIUM, ensureDebianPrograms, FFMPEG } from './debian-programs';
 import { ensureServiceRunning, serviceStatus, stopService } from './launch';
 import { layoutOf, prepareLayout } from './layout';
 import { withLock } from './lock';
@@ -90,17 +90,20 @@ export async function ensureStack(options: StackOptions = {}): Promise<StackResu
   const [temporal, moto, elasticmq, s3] = services;
   const reports = await withLock(lockFile, lockTimeoutMs, () => {
     const postgres = ensurePostgres(cfg, ctx);
+    // After Postgres, whatever its outcome, one after the other: each may run apt-get, and dpkg takes one lock.
+    const ffmpeg = postgres.catch(() => undefined).then(() => ensureDebianPrograms(ctx, FFMPEG));
+    const chromium = ffmpeg.catch(() => undefined).then(() => ensureDebianPrograms(ctx, CHROMIUM));
     return settleAll([
       ensureServiceRunning(temporal, ctx),
       ensureWithBucket(moto, ctx, !s3OnDisk),
       ...(s3OnDisk ? [ensureWithBucket(s3, ctx, true)] : []),
       ...(backend === 'elasticmq' ? [ensureServiceRunning(elasticmq, ctx)] : []),
       postgres,
-      // After Postgres, whatever its outcome: both may run apt-get, and dpkg takes one lock.
-      postgres.catch(() => undefined).then(() => ensureFfmpeg(ctx)),
+      ffmpeg,
+      chromium,
     ]);
   });
-  const order = ['temporal', 'moto', 'elasticmq', 's3', 'postgres', 'bucket', 'ffmpeg'];
+  const order = ['temporal', 'moto', 'elasticmq', 's3', 'postgres', 'bucket', 'ffmpeg', 'chromium'];
   reports.sort((a, b) => order.indexOf(a.service) - order.indexOf(b.service));
   return { services: reports, elapsedMs: Date.now() - started, sqsEndpoint: (backend === 'elasticmq' ? elasticmq : moto).endpoint };
 }

@@ -1,3 +1,4 @@
+import type { CacheCounts } from '../../store/part-cache';
 import { JobNotFoundError } from '../../common/errors';
 import type { FinalPartStatus, JobStatus, StageStatus } from '../../common/status';
 import { getJob, type Job } from '../../store/jobs';
@@ -40,6 +41,8 @@ export interface StageReport extends PartStats {
   slowest: SlowPart[];
   /** Busy and idle-share worker time on its fleet, and their price (docs/api.md, "Cost"). */
   cost: StageCost;
+  /** A finished stage with `cache: true`: parts reused from the part cache, parts run, run time saved. */
+  cache?: CacheCounts;
 }
 
 /** What one worker did for the job (the parts whose latest attempt ran on it). */
@@ -157,6 +160,7 @@ export function buildJobReport(rows: JobReportRows, options: JobReportOptions = 
       ...stats,
       slowest: slowOf(stageId),
       cost: cost.stages.get(stageId)!,
+      ...cacheOf(run?.summary),
     };
   });
   const totals = statsOf(rows.stats.find((s) => s.stageId === null));
@@ -182,5 +186,11 @@ export function buildJobReport(rows: JobReportRows, options: JobReportOptions = 
     generatedAt: now,
   };
 }
+
+/** The cache counts a finished stage stored with its outcome. */
+const cacheOf = (summary: unknown): { cache?: CacheCounts } => {
+  const cache = (summary as { cache?: CacheCounts } | null | undefined)?.cache;
+  return cache ? { cache } : {};
+};
 
 const slowPart = (s: SlowPartRow): SlowPart => ({ stageId: s.stageId, part: s.part, workerId: s.workerId, runTimeMs: s.runTimeMs, attempt: s.attempt, status: s.status });

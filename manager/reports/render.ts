@@ -113,6 +113,11 @@ export function renderReport(r: JobReport): string {
     timingsTable(r),
   ];
   if (r.cost.cost !== null) lines.push('', costTables(r));
+  const cached = r.stages.filter((s) => s.cache);
+  if (cached.length > 0) {
+    lines.push('', 'part cache (reused: identical task, handler version, params and input bytes as an earlier part)');
+    lines.push(alignedTable(['STAGE', 'REUSED', 'RAN', 'RUN TIME SAVED'], cached.map((s) => [s.stageId, String(s.cache!.hits), String(s.cache!.misses), formatMs(s.cache!.savedMs)]), [false, true, true, true]));
+  }
   if (r.slowest.length > 0) lines.push('', `slowest ${r.slowest.length} part${r.slowest.length === 1 ? '' : 's'}`, slowestTable(r.slowest));
   lines.push('', r.workers.length > 0 ? `workers\n${workersTable(r)}` : 'workers: none yet');
   return lines.join('\n');

@@ -132,6 +132,7 @@ async function measureSize(systems: BenchSystem[], n: number, o: Options): Promi
       historyEvents: last.historyEvents,
       workflowRuns: last.workflowRuns,
       bytesPerPartStage: last.bytesPerPartStage,
+      storeBytesPerPartStage: last.storeBytesPerPartStage,
       peakMiB,
     };
   }

@@ -8,6 +8,7 @@ import { inputPrefixOf } from '../../common/layout';
 import { distPath } from '../../common/paths';
 import { launchJob } from '../../manager/launch';
 import { compilePipelineObject, DEFAULT_MANIFEST_KEY } from '../../pipeline';
+import { compactJob, storeBytesPerPartStage } from '../../store/compaction';
 import { createPool } from '../../store/db';
 import { migrate } from '../../store/migrate';
 import { trackAll } from './memory';
@@ -86,7 +87,11 @@ export async function runEngineJob(aws: AwsClients, setup: EngineSetup, n: numbe
     if (summary.stages.some((s) => s.succeeded !== n)) throw new Error(`the engine lost parts: ${JSON.stringify(summary.stages)}`);
     const history = await handle.fetchHistory();
     const size = await db.query<{ bytes: string }>(`SELECT pg_total_relation_size(to_regclass($1 || '.task_runs'))::text AS bytes`, [schema]);
+    const live = (await storeBytesPerPartStage(db, jobId)) ?? 0;
+    await compactJob(db, jobId);
+    const compacted = (await storeBytesPerPartStage(db, jobId)) ?? 0;
     return {
+      storeBytesPerPartStage: { live: Math.round(live), compacted: Math.round(compacted * 10) / 10 },
       seconds,
       memoryMiB: memory.peaks(),
       historyEvents: history.events?.length ?? 0,

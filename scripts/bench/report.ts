@@ -11,6 +11,7 @@ export interface SystemFigures {
   historyEvents?: number;
   workflowRuns?: number;
   bytesPerPartStage?: number;
+  storeBytesPerPartStage?: { live: number; compacted: number };
   /** Highest peak over the rounds, per process, in MiB. */
   peakMiB: Record<string, number>;
 }
@@ -97,7 +98,9 @@ export function renderText(r: BenchReport): string {
     }
     out.push('', `N = ${s.parts.toLocaleString('en-US')} parts`, table(rows));
     const bytes = s.systems.engine?.bytesPerPartStage;
-    if (bytes !== undefined) out.push(`Postgres: ${bytes} bytes per part-stage (task_runs: table, indexes, TOAST; target at most 200)`);
+    const store = s.systems.engine?.storeBytesPerPartStage;
+    if (bytes !== undefined) out.push(`Postgres: ${bytes} bytes per part-stage on disk (task_runs: table, indexes, TOAST)`);
+    if (store) out.push(`Postgres, the store's count: ${store.live} bytes per part-stage live, ${store.compacted} compacted; target at most 200`);
     for (const k of [...s.skipped, ...s.capped]) out.push(`${k.system}: ${k.reason}`);
     out.push(`shared services during these rounds (resident peak MiB): ${mib(s.sharedServicesPeakMiB) || 'none found'}`);
   }

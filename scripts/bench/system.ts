@@ -8,8 +8,10 @@ export interface RunResult {
   historyEvents?: number;
   /** Workflow runs in the continue-as-new chain (hand-rolled fan-out only). */
   workflowRuns?: number;
-  /** Postgres bytes (table, indexes and TOAST of task_runs) per part per stage (engine only). */
+  /** Postgres bytes (table, indexes and TOAST of task_runs on disk) per part per stage (engine only). */
   bytesPerPartStage?: number;
+  /** The store's own count of the job's bytes per part-stage (store/compaction), live and once compacted (engine only). */
+  storeBytesPerPartStage?: { live: number; compacted: number };
 }
 
 /** One contender in the benchmark: the engine or a peer. Each run starts and stops its own processes. */

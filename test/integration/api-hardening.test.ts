@@ -151,7 +151,8 @@ describe('HTTP API hardening, through a listening server', () => {
     });
 
     test('a path that matches no route, or that the router cannot decode, is a 401 without the token: probing tells nothing', async () => {
-      const paths = ['/', '/nope', '/v1', '/v1/nope', '/v1/jobs/x/nope', '/%76%31/nope', '/x/../healthz', '//healthz', '/HEALTHZ', '/v1/jobs/%zz', '/v1/jobs/%zz/progress', `/v1/jobs/${'a'.repeat(200)}`];
+      // `/` is the console's shell page (public, no data): its app and styles are routes that need the session.
+      const paths = ['/console/app.js', '/console/app.css', '/console/nope', '/nope', '/v1', '/v1/nope', '/v1/jobs/x/nope', '/%76%31/nope', '/x/../healthz', '//healthz', '/HEALTHZ', '/v1/jobs/%zz', '/v1/jobs/%zz/progress', `/v1/jobs/${'a'.repeat(200)}`];
       for (const path of paths) {
         for (const [caller, headers] of Object.entries(CALLERS)) {
           for (const method of ['GET', 'POST', 'DELETE']) {
@@ -168,7 +169,7 @@ describe('HTTP API hardening, through a listening server', () => {
       expect(bad.status).toBe(400);
     });
 
-    test('with the right token the routes work, however the path is spelled; the health probe alone is public', async () => {
+    test('with the right token the routes work, however the path is spelled; the health probe and sign-in alone are public', async () => {
       const list = await send(base, 'GET', '/v1/jobs', GOOD);
       expect(list.status).toBe(200);
       expect(JSON.parse(list.body.toString()).jobs.map((j: { jobId: string }) => j.jobId)).toContain(seeded);
@@ -182,7 +183,8 @@ describe('HTTP API hardening, through a listening server', () => {
       const unknown = await send(base, 'GET', '/v1/jobs/no-such-job', GOOD);
       expect([unknown.status, unknown.body.toString()]).toEqual([404, '{"error":"job no-such-job not found"}']);
 
-      expect(apiRoutes.filter((r) => r.public === true).map((r) => `${r.method} ${r.url}`)).toEqual(['GET /healthz']);
+      // Public besides the probe: sign-in, which takes the token in its body (test/integration/console.test.ts covers the console's own files).
+      expect(apiRoutes.filter((r) => r.public === true).map((r) => `${r.method} ${r.url}`)).toEqual(['GET /healthz', 'POST /v1/session']);
       for (const path of ['/healthz', '/%68ealthz']) {
         const health = await send(base, 'GET', path, {});
         expect([path, health.status, health.body.toString()]).toEqual([path, 200, '{"status":"ok"}']);

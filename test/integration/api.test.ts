@@ -68,9 +68,10 @@ describe('HTTP API against the real stack', () => {
   test('every /v1 route answers 401 { error: "unauthorized" } without the token or with a wrong one; /healthz needs none', async () => {
     const v1 = apiRoutes.filter((r) => r.url.startsWith('/v1'));
     expect(v1.length).toBeGreaterThanOrEqual(15);
-    expect(apiRoutes.filter((r) => r.public === true).map((r) => r.url)).toEqual(['/healthz']);
+    // Public: the probe, and sign-in (its token travels in the body; test/integration/console.test.ts).
+    expect(apiRoutes.filter((r) => r.public === true).map((r) => `${r.method} ${r.url}`)).toEqual(['GET /healthz', 'POST /v1/session']);
     const wrong = [{}, { authorization: `Bearer ${TOKEN}x` }, { authorization: `Basic ${Buffer.from(`u:${TOKEN}`).toString('base64')}` }, { authorization: TOKEN }, { authorization: 'Bearer ' }];
-    for (const route of v1) {
+    for (const route of v1.filter((r) => r.public !== true)) {
       for (const headers of wrong) {
         const r = await app.inject({ method: route.method, url: sampleUrl(route.url), headers, ...(route.method === 'POST' || route.method === 'PUT' ? { payload: {} } : {}) });
         expect([route.method, route.url, r.statusCode, r.json()]).toEqual([route.method, route.url, 401, { error: 'unauthorized' }]);
@@ -102,6 +103,9 @@ describe('HTTP API against the real stack', () => {
     expect(doc.paths['/v1/jobs'].get.parameters.map((p: { name: string; required: boolean }) => [p.name, p.required])).toEqual([
       ['pipeline', false],
       ['status', false],
+      ['fleet', false],
+      ['q', false],
+      ['progress', false],
       ['limit', false],
       ['cursor', false],
     ]);
@@ -111,12 +115,17 @@ describe('HTTP API against the real stack', () => {
   });
 
   test('400 lists every problem of params, query and body with its path', async () => {
-    const bad = await call('POST', '/v1/jobs', { pipeline: 5, input: '/etc/passwd', jobId: 'Bad Id', startAt: 'tomorrow', extra: true });
+    const bad = await call('POST', '/v1/jobs', { pipeline: 5, input: '/etc/passwd', jobId: 'Bad Id', startAt: 'tomorrow', priority: 101, extra: true });
     expect(bad.status).toBe(400);
     expect(bad.body.error).toBe('invalid request');
-    expect(bad.body.problems.map((p: { path: string }) => p.path).sort()).toEqual(['body', 'body.input', 'body.jobId', 'body.pipeline', 'body.startAt']);
+    expect(bad.body.problems.map((p: { path: string }) => p.path).sort()).toEqual(['body', 'body.input', 'body.jobId', 'body.pipeline', 'body.priority', 'body.startAt']);
     expect(bad.body.problems).toContainEqual({ path: 'body', message: 'Unrecognized key: "extra"' });
     expect(Object.keys(bad.body)).toEqual(['error', 'problems']);
+
+    const tune = await call('POST', '/v1/jobs/some-job/tune', { concurrency: 0, speed: 'fast' });
+    expect(tune.status).toBe(400);
+    expect(tune.body.problems.map((p: { path: string }) => p.path).sort()).toEqual(['body', 'body.concurrency']);
+    expect((await call('POST', '/v1/jobs/some-job/tune', {})).body.problems).toEqual([{ path: 'body', message: 'give at least one of concurrency, priority, tolerate' }]);
 
     const missing = await call('POST', '/v1/jobs', {});
     expect(missing.body.problems).toEqual([

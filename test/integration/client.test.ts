@@ -118,14 +118,17 @@ describe('BatchGridClient against the real stack', () => {
     const def = pipeline({ name: 'client-s3', stages: [{ id: 'count', task: 'lines.count' }] });
 
     // The prefix without its trailing slash is taken as the folder.
-    const { jobId } = await client.submit(def, { input: `s3://${engine.bucket}/${prefix.slice(0, -1)}` });
+    const { jobId } = await client.submit(def, { input: `s3://${engine.bucket}/${prefix.slice(0, -1)}`, priority: 7 });
     expect((await client.get(jobId)).inputPrefix).toBe(prefix);
+    // The submit's priority overrides the pipeline's (1 by default) and is recorded with the job.
+    expect((await client.get(jobId)).priority).toBe(7);
     expect(await client.wait(jobId)).toMatchObject({ status: 'succeeded', results: 1 });
 
     await expect(client.submit(def, { input: `s3://another-bucket/${prefix}` })).rejects.toThrow(/bucket "another-bucket".*configured bucket/);
     await expect(client.submit(def, { input: `s3://${engine.bucket}/nothing-here/` })).rejects.toThrow(JobInputError);
     await expect(client.submit(def, { input: join(dir, 'no-such-folder') })).rejects.toThrow(/does not exist/);
     await expect(client.submit(def, { input: join(dir), jobId: 'Bad Id' })).rejects.toThrow(InvalidOptionError);
+    await expect(client.submit(def, { input: join(dir), priority: 0 })).rejects.toThrow('priority 0 must be a whole number from 1 to 100');
 
     const bad = client.submit({ apiVersion: 'batchgrid/v1', kind: 'Pipeline', name: 'Bad Name', stages: [{ id: 'a', task: 'noop', needs: ['zzz'] }] }, { input: dir });
     await expect(bad).rejects.toThrow(PipelineValidationError);

@@ -1,30 +1,18 @@
-import { BatchGridClient } from '../../manager';
-import { pipeline, startEngine, type TestEngine } from '../support/engine';
+import { pipeline, useEngineWithClient } from '../support/engine';
 
 /**
  * The heterogeneous grid on the real stack: stages on the fleets they name, and parts that wait
  * far longer in the queue than their timeout behind a one-slot fleet without ever being timed out.
  */
 describe('the grid: fleets per stage, deadlines from the start', () => {
-  let engine: TestEngine;
-  let client: BatchGridClient;
-
-  beforeAll(async () => {
-    engine = await startEngine();
-    client = await BatchGridClient.connect({ db: engine.db.pool, temporal: engine.temporal, aws: engine.aws, taskQueue: engine.taskQueue, bucket: engine.bucket, queuePrefix: engine.queuePrefix });
-  }, 120_000);
-
-  afterAll(async () => {
-    await client?.close();
-    await engine?.close();
-  });
+  const t = useEngineWithClient();
 
   const rows = async (jobId: string) =>
-    (await engine.db.pool.query(`SELECT stage_id, part, attempt, status, worker_id, extract(epoch from started_at - sent_at) * 1000 AS wait_ms FROM task_runs WHERE job_id = $1 ORDER BY stage_id, part`, [jobId])).rows;
+    (await t.engine.db.pool.query(`SELECT stage_id, part, attempt, status, worker_id, extract(epoch from started_at - sent_at) * 1000 AS wait_ms FROM task_runs WHERE job_id = $1 ORDER BY stage_id, part`, [jobId])).rows;
 
   test('a pipeline whose stages run on two fleets: each fleet\'s workers ran only its stages\' parts', async () => {
-    const small = await engine.startFleet(1, { fleet: 'small', concurrency: 2 });
-    const big = await engine.startFleet(2, { fleet: 'big', concurrency: 2 });
+    const small = await t.engine.startFleet(1, { fleet: 'small', concurrency: 2 });
+    const big = await t.engine.startFleet(2, { fleet: 'big', concurrency: 2 });
     const def = pipeline({
       name: 'two-fleets', fleet: 'small', concurrency: 8, input: { split: { by: 'lines', size: 1 } },
       stages: [
@@ -33,7 +21,7 @@ describe('the grid: fleets per stage, deadlines from the start', () => {
       ],
     });
     expect(def.stages.map((s) => s.fleet)).toEqual(['small', 'big']);
-    const { jobId, handle } = await engine.submit(def, { 'in.txt': Array.from({ length: 12 }, (_, i) => `clip ${i}`).join('\n') });
+    const { jobId, handle } = await t.engine.submit(def, { 'in.txt': Array.from({ length: 12 }, (_, i) => `clip ${i}`).join('\n') });
     await handle.result();
     const ran = await rows(jobId);
     const smallIds = new Set(small.map((w) => w.workerId));
@@ -51,18 +39,19 @@ describe('the grid: fleets per stage, deadlines from the start', () => {
   });
 
   test('long parts behind a one-slot fleet: 30 parts of 2 s with a 3 s timeout all succeed at attempt 1, the last waiting over 40 s', async () => {
-    const [worker] = await engine.startFleet(1, { fleet: 'narrow', concurrency: 1 });
+    const [worker] = await t.engine.startFleet(1, { fleet: 'narrow', concurrency: 1 });
     const def = pipeline({
       name: 'narrow', fleet: 'narrow', concurrency: 30, input: { split: { by: 'lines', size: 1 } },
       stages: [{ id: 'work', task: 'test.sleep-fail', params: { sleepMs: 2000 }, timeout: '3s', retry: { attempts: 2 } }],
     });
-    // The lost-message slack (past the timeout, counted from a part's start) is 5 s.
-    const { jobId, handle } = await engine.submit(def, { 'in.txt': Array.from({ length: 30 }, (_, i) => `p${i}`).join('\n') }, { options: { overdueSlackMs: 5000 } });
+    // The lost-message slack (past the timeout, counted from a part's start) is 5 s. The queue may
+    // hold an hour of work ahead of the worker (queueAheadMs), so all 30 parts wait in it, not in the orchestrator.
+    const { jobId, handle } = await t.engine.submit(def, { 'in.txt': Array.from({ length: 30 }, (_, i) => `p${i}`).join('\n') }, { options: { overdueSlackMs: 5000, queueAheadMs: 3_600_000 } });
     const summary = await handle.result();
     expect(summary.stages[0]).toMatchObject({ partsTotal: 30, succeeded: 30, failed: 0, retried: 0 });
     const ran = await rows(jobId);
     expect(ran.map((r) => r.attempt)).toEqual(Array(30).fill(1));
-    const report = await client.report(jobId);
+    const report = await t.client.report(jobId);
     const wait = report.stages[0].queueWaitMs!;
     const longest = Math.max(...ran.map((r) => Number(r.wait_ms)));
     process.stdout.write(`one slot, 30 parts of 2 s, timeout 3 s, slack 5 s: 0 retries; queue wait p50 ${(wait.p50 / 1000).toFixed(1)} s, p99 ${(wait.p99 / 1000).toFixed(1)} s, longest ${(longest / 1000).toFixed(1)} s\n`);

@@ -119,13 +119,24 @@ describe('engine reliability', () => {
     expect(await queuesOf(jobId)).toEqual([]);
   });
 
-  test('params too large for a task message (a definition that bypassed validation) fail the parts at once, not retried for ever', async () => {
+  test('params too large for a task message: a workflow start refuses them at once; a stage that gets them anyway fails its parts at once, not retried for ever', async () => {
     const def = pipeline({ name: 'huge-params', concurrency: 2, input: { split: { by: 'lines', size: 1 } }, stages: [{ id: 'work', task: 'noop', retry: { attempts: 3 } }] });
     def.stages[0].params = { blob: 'p'.repeat(300 * 1024) };
     const jobId = randomId('huge');
-    await engine.aws.s3.send(new (await import('@aws-sdk/client-s3')).PutObjectCommand({ Bucket: engine.bucket, Key: `jobs/${jobId}/input/in.txt`, Body: lines(2) }));
-    const { handle } = await launchJob({ db: engine.db.pool, temporal: engine.temporal, taskQueue: engine.taskQueue, bucket: engine.bucket }, { jobId, pipeline: def, inputPrefix: `jobs/${jobId}/input/` });
-    await expect(handle.result()).rejects.toThrow(/failed/);
+    const inputPrefix = `jobs/${jobId}/input/`;
+    await engine.aws.s3.send(new (await import('@aws-sdk/client-s3')).PutObjectCommand({ Bucket: engine.bucket, Key: `${inputPrefix}in.txt`, Body: lines(2) }));
+    // The workflow's first activity checks the definition, as `validate` and `submit` do.
+    const { handle } = await launchJob({ db: engine.db.pool, temporal: engine.temporal, taskQueue: engine.taskQueue, bucket: engine.bucket }, { jobId, pipeline: def, inputPrefix });
+    await expect(handle.result()).rejects.toMatchObject({ cause: { type: 'InvalidJobInput', message: expect.stringMatching(/pipeline\.stages\[0\]\.params: .*over the limit of 65,536 bytes/) } });
+    expect(await count(jobId, 'true')).toBe(0);
+    // The job launchJob recorded ends failed with the same problems.
+    expect((await engine.db.pool.query(`SELECT status, error FROM jobs WHERE job_id = $1`, [jobId])).rows).toEqual([{ status: 'failed', error: expect.stringMatching(/^the batchJob input is not valid \(1 problem\): pipeline\.stages\[0\]\.params: /) }]);
+
+    // The engine's own guard, for a stage run that gets such params anyway: each part fails at once.
+    const { planStage, runStage } = createActivities({ db: engine.db.pool, aws: engine.aws, queuePrefix: engine.queuePrefix, log: silent });
+    const plan = await runActivity(() => planStage({ jobId, stage: def.stages[0], fleet: 'default', inputSplit: def.input.split, bucket: engine.bucket, inputPrefix })).result;
+    const result = await runActivity(() => runStage({ jobId, stage: def.stages[0], bucket: engine.bucket, concurrency: 2, source: plan.source, fleet: 'default', inputQueueUrl: plan.inputQueueUrl, dlqUrl: plan.dlqUrl })).result;
+    expect(result).toMatchObject({ status: 'failed', partsTotal: 2, failed: 2 });
     const rows = (await engine.db.pool.query(`SELECT status, attempt, error FROM task_runs WHERE job_id = $1 ORDER BY part`, [jobId])).rows;
     expect(rows).toHaveLength(2);
     for (const r of rows) {

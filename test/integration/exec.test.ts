@@ -108,11 +108,11 @@ describe('exec task end to end', () => {
 
     const [flaky] = await rows(jobId, 'flaky');
     expect(flaky).toMatchObject({ status: 'failed', attempt: 2 });
-    expect(flaky.error).toEqual({ type: 'CommandFailedError', retryable: true, message: "command 'sh' exited with code 3: line one of noise\ndisk on fire: part 0" });
+    expect(flaky.error).toEqual({ type: 'CommandFailedError', retryable: true, message: "command 'sh' exited with code 3: line one of noise\ndisk on fire: part 0", stderrTail: 'line one of noise\ndisk on fire: part 0' });
 
     const [permanent] = await rows(jobId, 'permanent');
     expect(permanent).toMatchObject({ status: 'failed', attempt: 1 });
-    expect(permanent.error).toEqual({ type: 'PermanentCommandFailedError', retryable: false, message: "command 'sh' exited with code 3: bad input" });
+    expect(permanent.error).toEqual({ type: 'PermanentCommandFailedError', retryable: false, message: "command 'sh' exited with code 3: bad input", stderrTail: 'bad input' });
 
     const [missing] = await rows(jobId, 'missing');
     expect(missing).toMatchObject({ status: 'failed', attempt: 1 });

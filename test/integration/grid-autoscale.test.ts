@@ -185,3 +185,21 @@ test('the whole backlog: a 2,000-part job with concurrency 100 grows its fleet t
   expect(kind(story.at(-1)!)).toBe('idle');
   expect((await taskRuns(jobId)).length).toBe(2000);
 });
+
+test('expected work: once run times are known, a fleet of long parts grows to what their work needs, not what their count asks', async () => {
+  const fleet = newFleetName('work');
+  // 100 parts ask for 100 / 50 = 2 workers by count; at 500 ms each they are 50 s of work, which at 5 s per worker asks for 10 (max 4).
+  await startAutoscaler(deps, localFleet(fleet, { max: 4, targetBacklogPerWorker: 50, targetWorkPerWorker: '5s' }));
+  const { jobId, handle } = await linesJob(fleet, 100, 500, 20);
+  const summary = await handle.result();
+  expect(summary.stages[0]).toMatchObject({ partsTotal: 100, succeeded: 100, failed: 0 });
+  const story = changes(await chronological(fleet));
+  process.stdout.write(`expected work: ${story.map((d) => `${d.previous}->${d.desired} (${d.reason})`).join('; ')}\n`);
+  const byWork = story.find((d) => d.desired === 4);
+  expect(byWork).toBeDefined();
+  expect(byWork!.reason).toMatch(/expected work \d+ s in \d+ parts of known run time, target 5 s per worker/);
+  // Before any part finished, the count alone decided (fewer than max).
+  expect(story[0]!.desired).toBeLessThan(4);
+  expect((await taskRuns(jobId)).every((r) => r.status === 'succeeded' && r.attempt === 1)).toBe(true);
+  await stopAutoscaler(deps, fleet, { wait: true });
+}, 120_000);

@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { config } from '../../common/config';
 import { ServiceUnavailableError } from '../../common/errors';
@@ -5,8 +7,10 @@ import type { WorkerEvent } from '../../common/messages';
 import { packageRoot } from '../../common/paths';
 import type { PipelineDef } from '../../pipeline/types';
 import {
+  applyResults,
   createPool,
   getFleet,
+  getPart,
   getJob,
   getStageRuns,
   insertJob,
@@ -16,6 +20,7 @@ import {
   listMigrations,
   listWorkers,
   markLostWorkers,
+  markQueued,
   migrate,
   migrationStatus,
   migrationsDir,
@@ -33,7 +38,7 @@ import {
 } from '../../store';
 import { randomSchema, testPool, type TestDb } from '../support/db';
 
-const TABLES = ['fleets', 'job_claims', 'jobs', 'scaling_decisions', 'schema_migrations', 'stage_runs', 'task_runs', 'workers'];
+const TABLES = ['fleets', 'job_aggregates', 'job_claims', 'jobs', 'part_cache', 'scaling_decisions', 'schema_migrations', 'stage_run_intervals', 'stage_runs', 'task_attempts', 'task_runs', 'workers'];
 
 const definition: PipelineDef = {
   apiVersion: 'batchgrid/v1',
@@ -99,6 +104,23 @@ describe('migrations', () => {
       expect(status.applied.map((m) => m.version)).toEqual(listMigrations().map((m) => m.version));
     } finally {
       await db.drop();
+    }
+  });
+
+  it('accepts gaps in the numbering: a lower version that lands later (another branch) is applied then', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'migrations-'));
+    const db = await testPool({ migrate: false });
+    try {
+      fs.writeFileSync(path.join(dir, '001_a.sql'), 'CREATE TABLE a (x int);');
+      fs.writeFileSync(path.join(dir, '003_c.sql'), 'CREATE TABLE c (x int);');
+      expect((await migrate(db.pool, { dir })).map((m) => m.file)).toEqual(['001_a.sql', '003_c.sql']);
+      fs.writeFileSync(path.join(dir, '002_b.sql'), 'CREATE TABLE b (x int);');
+      expect((await migrationStatus(db.pool, dir)).pending.map((m) => m.file)).toEqual(['002_b.sql']);
+      expect((await migrate(db.pool, { dir })).map((m) => m.file)).toEqual(['002_b.sql']);
+      expect(await tablesIn(db)).toEqual(['a', 'b', 'c', 'schema_migrations']);
+    } finally {
+      await db.drop();
+      fs.rmSync(dir, { recursive: true, force: true });
     }
   });
 
@@ -183,6 +205,9 @@ describe('store', () => {
         workflowId: 'job-j-1',
         parentJobId: null,
         fleet: 'default',
+        priority: 1,
+        concurrency: definition.concurrency,
+        tolerate: null,
         createdAt: at(0),
         startAt: at(60),
         startedAt: null,
@@ -245,6 +270,34 @@ describe('store', () => {
       expect([j3.status, j3.error]).toEqual(['failed', 'boom']);
       expect(j3.startedAt!.getTime()).toBeGreaterThanOrEqual(before - 1000);
       expect(j3.finishedAt!.getTime()).toBeGreaterThanOrEqual(j3.startedAt!.getTime());
+    });
+  });
+
+  describe('part attempts', () => {
+    const failure = (part: number, attempt: number, message: string, retryAt?: number) => ({
+      workerId: `w-${attempt}`,
+      retryAt,
+      result: { part, attempt, status: 'failed' as const, outputs: [], error: { type: 'Error', message, retryable: true }, sentAt: 1000, receivedAt: 1100, startedAt: 1200, finishedAt: 1300 + attempt, bytesIn: 5, bytesOut: 0 },
+    });
+
+    it('keeps every failed attempt once, from the statement that applies it; duplicates and stale attempts add nothing', async () => {
+      await insertJob(db.pool, newJob('a-1'));
+      await upsertStageRun(db.pool, { jobId: 'a-1', stageId: 'work', task: 't', mode: 'input' });
+      const queue = (attempt: number) => markQueued(db.pool, 'a-1', 'work', [{ part: 0, attempt, sentAt: 1000 * attempt, deadlineAt: 1e12, inputs: [{ key: 'in/0' }] }]);
+      await queue(1);
+      expect(await applyResults(db.pool, 'a-1', 'work', [], [failure(0, 1, 'first', 5000)])).toEqual([{ part: 0, attempt: 1, status: 'retry_wait' }]);
+      // The same completion delivered twice, and a late one of attempt 1 after attempt 2 was sent.
+      expect(await applyResults(db.pool, 'a-1', 'work', [], [failure(0, 1, 'first again', 5000)])).toEqual([]);
+      await queue(2);
+      expect(await applyResults(db.pool, 'a-1', 'work', [], [failure(0, 1, 'stale', 5000)])).toEqual([]);
+      expect(await applyResults(db.pool, 'a-1', 'work', [], [failure(0, 2, 'second')])).toEqual([{ part: 0, attempt: 2, status: 'failed' }]);
+      const part = (await getPart(db.pool, 'a-1', 'work', 0))!;
+      expect(part).toMatchObject({ status: 'failed', attempt: 2, inputs: [{ key: 'in/0' }], outputs: [] });
+      expect(part.attempts.map((a) => [a.attempt, a.status, a.workerId, a.error?.message, a.retryAt !== null, a.sentAt?.getTime()])).toEqual([
+        [1, 'failed', 'w-1', 'first', true, 1000],
+        [2, 'failed', 'w-2', 'second', false, 2000],
+      ]);
+      expect(await getPart(db.pool, 'a-1', 'work', 1)).toBeUndefined();
     });
   });
 
@@ -458,8 +511,12 @@ describe('store', () => {
           retried: 3,
           bytesIn: 650,
           bytesOut: 30,
+          // Parts 0, 1, 2 and 4 ran: 2 + 5 + 2 + 1 s.
+          busyMs: 10_000,
           firstStartedAt: t(3),
           lastFinishedAt: t(8),
+          startedAt: new Date(0),
+          finishedAt: null,
         },
         {
           stageId: 'b',
@@ -475,8 +532,11 @@ describe('store', () => {
           retried: 0,
           bytesIn: 0,
           bytesOut: 0,
+          busyMs: 0,
           firstStartedAt: null,
           lastFinishedAt: null,
+          startedAt: null,
+          finishedAt: null,
         },
       ]);
       expect(await jobProgress(db.pool, 'nope')).toEqual([]);

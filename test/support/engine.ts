@@ -6,6 +6,7 @@ import { createAwsClients, destroyAwsClients, type AwsClients } from '../../comm
 import { config } from '../../common/config';
 import { inputPrefixOf } from '../../common/layout';
 import { readJsonLines } from '../../common/s3-io';
+import { BatchGridClient } from '../../manager/client';
 import { launchJob, type LaunchRequest } from '../../manager/launch';
 import { compilePipelineObject } from '../../pipeline';
 import type { PipelineDef } from '../../pipeline/types';
@@ -122,4 +123,22 @@ export async function startEngine(options: { orchestrator?: boolean } = {}): Pro
     },
   };
   return engine;
+}
+
+/**
+ * For a describe block: starts an engine (its own task queue and queue prefix) and a client on
+ * it before the tests, and closes both after. Read `.engine` and `.client` inside the tests.
+ */
+export function useEngineWithClient(): { engine: TestEngine; client: BatchGridClient } {
+  const ctx = {} as { engine: TestEngine; client: BatchGridClient };
+  beforeAll(async () => {
+    ctx.engine = await startEngine();
+    const e = ctx.engine;
+    ctx.client = await BatchGridClient.connect({ db: e.db.pool, temporal: e.temporal, aws: e.aws, taskQueue: e.taskQueue, bucket: e.bucket, queuePrefix: e.queuePrefix });
+  }, 120_000);
+  afterAll(async () => {
+    await ctx.client?.close();
+    await ctx.engine?.close();
+  });
+  return ctx;
 }

@@ -67,7 +67,7 @@ describe('CLI error text', () => {
 
   test('jobs table', () => {
     const job = (id: string, over: Partial<Job> = {}): Job => ({
-      jobId: id, pipelineName: 'p', definition: {} as Job['definition'], status: 'succeeded', bucket: 'b', inputPrefix: 'i/', workflowId: `job-${id}`, parentJobId: null, fleet: 'default',
+      jobId: id, pipelineName: 'p', definition: {} as Job['definition'], status: 'succeeded', bucket: 'b', inputPrefix: 'i/', workflowId: `job-${id}`, parentJobId: null, fleet: 'default', priority: 1, concurrency: 100, tolerate: null,
       createdAt: new Date('2026-01-31T12:00:00Z'), startAt: null, startedAt: new Date('2026-01-31T12:00:01Z'), finishedAt: new Date('2026-01-31T12:01:06Z'), summary: null, error: null, ...over,
     });
     expect(jobsTable([job('a1'), job('b22', { status: 'scheduled', startedAt: null, finishedAt: null, parentJobId: 'a1' })]).split('\n')).toEqual([

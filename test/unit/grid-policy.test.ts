@@ -38,6 +38,27 @@ describe('backlogTarget', () => {
   });
 });
 
+describe('expected work (targetWorkPerWorker)', () => {
+  const w: PolicySettings = { ...s, max: 50, targetWorkPerWorkerMs: 10 * 60_000 };
+  test('parts of known run time count by their work: 20 parts of 5 min ask for 10 workers, not the 5 their count would', () => {
+    expect(backlogTarget(s, 20)).toBe(5);
+    expect(backlogTarget(w, 20, { parts: 20, workMs: 20 * 5 * 60_000 })).toBe(10);
+  });
+  test('short parts ask for few workers however many there are; parts of unknown run time still count as parts', () => {
+    expect(backlogTarget(w, 2000, { parts: 2000, workMs: 2000 * 100 })).toBe(1);
+    expect(backlogTarget(w, 2008, { parts: 2000, workMs: 2000 * 100 })).toBe(3);
+  });
+  test('without the setting, or before any run time is known, parts only', () => {
+    expect(backlogTarget(s, 20, { parts: 20, workMs: 20 * 5 * 60_000 })).toBe(5);
+    expect(backlogTarget(w, 20, { parts: 0, workMs: 0 })).toBe(5);
+  });
+  test('the decision says what the work was', () => {
+    const d = decide(w, { now: 0, visible: 0, inFlight: 0, unsent: 16, sent: 4, timed: { parts: 20, workMs: 6_000_000 }, current: 0 }, initialPolicyState());
+    expect(d).toMatchObject({ desired: 10, kind: 'queued from zero' });
+    expect(d.reason).toBe('queued from zero: 16 parts behind job windows + 0 queued + 0 in flight, target 4 per worker; expected work 100 min in 20 parts of known run time, target 10 min per worker');
+  });
+});
+
 describe('decide with the whole backlog', () => {
   test('grows to max from parts waiting behind a job window, and says so', () => {
     const d = decide(s, { now: 0, visible: 20, inFlight: 80, current: 1, unsent: 1900, sent: 100 }, initialPolicyState());

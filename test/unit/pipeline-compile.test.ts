@@ -38,6 +38,7 @@ describe('defaults and units', () => {
       name: 'test',
       fleet: 'default',
       concurrency: 100,
+      priority: 1,
       input: { split: { by: 'object' } },
       stages: [
         {

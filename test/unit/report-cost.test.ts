@@ -56,7 +56,7 @@ describe('rendering cost', () => {
   const at = (ms: number) => new Date(Date.parse('2026-01-01T00:00:00Z') + ms);
   const job: Job = {
     jobId: 'j1', pipelineName: 'demo', definition, status: 'succeeded', bucket: 'bk', inputPrefix: 'jobs/j1/input/', workflowId: 'job-j1', parentJobId: null,
-    fleet: 'cpu', createdAt: at(0), startAt: null, startedAt: at(0), finishedAt: at(10_000), summary: null, error: null,
+    fleet: 'cpu', priority: 1, concurrency: 100, tolerate: null, createdAt: at(0), startAt: null, startedAt: at(0), finishedAt: at(10_000), summary: null, error: null,
   };
   const rows = (fleets = [cpu, gpu]): JobReportRows => ({
     job, stageRuns: [], stats: [], slowest: [], workers: [],

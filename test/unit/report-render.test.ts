@@ -10,7 +10,7 @@ function rows(): JobReportRows {
   const definition = { name: 'demo', fleet: 'default', stages: [{ id: 'a', task: 'lines.upper' }, { id: 'b', task: 'lines.count' }] } as unknown as PipelineDef;
   const job: Job = {
     jobId: 'j1', pipelineName: 'demo', definition, status: 'running', bucket: 'bk', inputPrefix: 'jobs/j1/input/', workflowId: 'job-j1', parentJobId: null,
-    fleet: 'default', createdAt: at(0), startAt: null, startedAt: at(0), finishedAt: null, summary: null, error: null,
+    fleet: 'default', priority: 1, concurrency: 100, tolerate: null, createdAt: at(0), startAt: null, startedAt: at(0), finishedAt: null, summary: null, error: null,
   };
   const stats = (stageId: string | null, parts: number, succeeded: number, failed: number, p: [number, number, number] | null, busyMs: number) => ({
     stageId, parts, succeeded, failed, retried: failed, bytesIn: parts * 1024, bytesOut: parts * 2048,

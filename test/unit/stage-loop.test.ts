@@ -1,6 +1,6 @@
 import type { PartResult, PartTask } from '../../common/messages';
 import type { PartSource, NewPart } from '../../activities/part-source';
-import { runStageLoop, StageSupersededError, type Clock, type CompletionReceiver, type ReceivedResult, type ReceivedStart, type StageStore, type TaskSender } from '../../activities/stage-loop';
+import { runStageLoop, StageSupersededError, type Clock, type StageLoad, type StageLoopOptions, type CompletionReceiver, type ReceivedResult, type ReceivedStart, type StageStore, type TaskSender } from '../../activities/stage-loop';
 import type { StageDef } from '../../pipeline/types';
 import type { FailureDecision, OpenPart, QueuedPart, StageCounts, StartNotice, Transition } from '../../store/task-runs';
 
@@ -54,6 +54,12 @@ class FakeStore implements StageStore {
     }
     return parts;
   }
+  async requeue(parts: QueuedPart[]) {
+    for (const p of parts) {
+      const row = this.rows.get(p.part);
+      if (row && row.status === 'queued' && row.attempt <= p.attempt) Object.assign(row, { attempt: p.attempt, deadlineAt: p.deadlineAt, startedAt: undefined });
+    }
+  }
   async markStarted(notices: StartNotice[]) {
     const out: { part: number; attempt: number }[] = [];
     for (const n of notices) {
@@ -89,6 +95,7 @@ class FakeStore implements StageStore {
  */
 class FakeFleet implements TaskSender, CompletionReceiver {
   sent: { part: number; attempt: number; at: number }[] = [];
+  prefixes: { part: number; attempt: number; prefix: string }[] = [];
   remadeAt?: number;
   private pendingResults: { at: number; r: ReceivedResult }[] = [];
   private pendingStarts: { at: number; s: ReceivedStart }[] = [];
@@ -96,7 +103,7 @@ class FakeFleet implements TaskSender, CompletionReceiver {
     private readonly clock: FakeClock,
     private readonly answer: (p: PartTask, nth: number) => 'ok' | 'fail' | 'permanent' | 'lost' = () => 'ok',
     private readonly tooLarge = new Set<number>(),
-    private readonly timing: { startDelayMs?: (p: PartTask) => number; runMs?: number } = {},
+    private readonly timing: { startDelayMs?: (p: PartTask) => number; runMs?: number; runMsOf?: (p: PartTask) => number } = {},
   ) {}
   async send(parts: PartTask[]) {
     const big = parts.filter((p) => this.tooLarge.has(p.part)).map((p) => ({ part: p.part, attempt: p.attempt, bytes: 300_000 }));
@@ -106,7 +113,8 @@ class FakeFleet implements TaskSender, CompletionReceiver {
       const a = this.answer(p, nth);
       if (a === 'lost') continue;
       const startAt = this.clock.now() + (this.timing.startDelayMs?.(p) ?? 0);
-      const endAt = startAt + (this.timing.runMs ?? 0);
+      const endAt = startAt + (this.timing.runMsOf?.(p) ?? this.timing.runMs ?? 0);
+      this.prefixes.push({ part: p.part, attempt: p.attempt, prefix: p.outputPrefix });
       this.pendingStarts.push({ at: startAt, s: { part: p.part, attempt: p.attempt, startedAt: startAt, workerId: 'w1' } });
       const result: PartResult = {
         part: p.part, attempt: p.attempt, status: a === 'ok' ? 'succeeded' : 'failed', outputs: [],
@@ -163,14 +171,14 @@ class ListSource implements PartSource {
 
 const quiet = { info() {}, warn() {}, error() {} };
 
-function run(o: { store?: FakeStore; fleet: FakeFleet; clock: FakeClock; parts: number; concurrency?: number; attempt?: number; stage?: StageDef; signal?: AbortSignal; onTurn?: () => void; overdueSlackMs?: number; unstartedDeadlineMs?: number }) {
+function run(o: { store?: FakeStore; fleet: FakeFleet; clock: FakeClock; parts: number; concurrency?: number; attempt?: number; stage?: StageDef; signal?: AbortSignal; onTurn?: () => void; overdueSlackMs?: number; unstartedDeadlineMs?: number; fleetShare?: StageLoopOptions['fleetShare']; markWon?: StageLoopOptions['markWon'] }) {
   const store = o.store ?? new FakeStore();
   const heartbeats: unknown[] = [];
   const result = runStageLoop({
     jobId: 'j', stage: o.stage ?? stage(), attempt: o.attempt ?? 1, concurrency: o.concurrency ?? 4, overdueSlackMs: o.overdueSlackMs ?? 500, unstartedDeadlineMs: o.unstartedDeadlineMs ?? 3_600_000,
-    outputPrefix: (p) => `out/${p}/`, store, receiver: { receive: async (w: number) => (o.onTurn?.(), o.fleet.receive(w)) }, sender: o.fleet,
+    outputPrefix: (p, attempt) => (attempt === undefined ? `out/${p}/` : `out/${p}/attempt-${attempt}/`), markWon: o.markWon, store, receiver: { receive: async (w: number) => (o.onTurn?.(), o.fleet.receive(w)) }, sender: o.fleet,
     openSource: async (c) => new ListSource(o.parts, c.total), clock: o.clock, signal: o.signal ?? new AbortController().signal,
-    heartbeat: (p) => heartbeats.push(p), log: quiet,
+    heartbeat: (p) => heartbeats.push(p), log: quiet, fleetShare: o.fleetShare,
   });
   return { store, result, heartbeats };
 }
@@ -196,6 +204,55 @@ describe('the stage loop', () => {
     const { result } = run({ store, fleet, clock, parts: 9, concurrency: 8, stage: stage({ concurrency: 2 }), onTurn: () => (maxInFlight = Math.max(maxInFlight, [...store.rows.values()].filter((r) => r.status === 'queued').length)) });
     expect(await result).toMatchObject({ total: 9, succeeded: 9 });
     expect(maxInFlight).toBe(2);
+  });
+
+  test("the fleet's share caps parts in flight below the window; the stage tells it what it has in flight, ready and how long parts run", async () => {
+    const clock = new FakeClock();
+    let maxInFlight = 0;
+    const store = new FakeStore();
+    const fleet = new FakeFleet(clock, undefined, undefined, { runMs: 250 });
+    const loads: StageLoad[] = [];
+    // The share is 3 for the first 2 s, then 6.
+    const started = clock.now();
+    const fleetShare = async (load: StageLoad) => (loads.push(load), clock.now() - started < 2000 ? 3 : 6);
+    const { result } = run({ store, fleet, clock, parts: 60, concurrency: 20, fleetShare, onTurn: () => (maxInFlight = Math.max(maxInFlight, [...store.rows.values()].filter((r) => r.status === 'queued').length)) });
+    expect(await result).toMatchObject({ total: 60, succeeded: 60, failed: 0, retried: 0 });
+    expect(maxInFlight).toBe(6);
+    expect(loads[0]).toEqual({ inFlight: 0, busySlots: 0, ready: 20, meanRunMs: undefined });
+    // Once parts finished, their mean run time is published; `ready` is what the window would still take.
+    expect(loads.find((l) => l.meanRunMs !== undefined)?.meanRunMs).toBe(250);
+    expect(loads.every((l) => l.inFlight + l.ready <= 20)).toBe(true);
+  });
+
+  test('speculate: a straggler near the end gets a backup attempt; the first success wins, counted once, announced, its outputs apart', async () => {
+    const clock = new FakeClock();
+    const store = new FakeStore();
+    // Part 7's first attempt takes 60 s; every other attempt 100 ms.
+    const fleet = new FakeFleet(clock, undefined, undefined, { runMsOf: (p) => (p.part === 7 && p.attempt === 1 ? 60_000 : 100) });
+    const won: { part: number; attempt: number }[] = [];
+    const { result, heartbeats } = run({
+      store, fleet, clock, parts: 20, concurrency: 20, overdueSlackMs: 120_000,
+      stage: stage({ timeoutMs: 120_000, speculate: { afterPercent: 75, slowerThan: 3 } }),
+      markWon: async (w) => void won.push(...w),
+    });
+    expect(await result).toMatchObject({ total: 20, succeeded: 20, failed: 0 });
+    expect(fleet.sent.filter((s) => s.part === 7).map((s) => s.attempt)).toEqual([1, 2]);
+    expect(fleet.sent).toHaveLength(21);
+    expect(store.rows.get(7)).toMatchObject({ status: 'succeeded', attempt: 2 });
+    expect(won).toEqual([{ part: 7, attempt: 2 }]);
+    expect(fleet.prefixes.filter((p) => p.part === 7).map((p) => p.prefix)).toEqual(['out/7/', 'out/7/attempt-2/']);
+    expect((heartbeats.at(-1) as { backups: number }).backups).toBe(1);
+    // Long before the straggler's own 60 s.
+    expect(clock.t - 1_000_000).toBeLessThan(5_000);
+  });
+
+  test('speculate off (the default): the straggler is waited for, no second attempt', async () => {
+    const clock = new FakeClock();
+    const fleet = new FakeFleet(clock, undefined, undefined, { runMsOf: (p) => (p.part === 7 ? 60_000 : 100) });
+    const { result } = run({ fleet, clock, parts: 20, concurrency: 20, overdueSlackMs: 120_000, stage: stage({ timeoutMs: 120_000 }) });
+    expect(await result).toMatchObject({ total: 20, succeeded: 20 });
+    expect(fleet.sent).toHaveLength(20);
+    expect(clock.t - 1_000_000).toBeGreaterThanOrEqual(60_000);
   });
 
   test('fair share: while another stage of the job waits, this one takes no more than its share of the window', async () => {

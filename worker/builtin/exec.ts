@@ -18,6 +18,9 @@ const ALWAYS_PASSED = ['LANG', 'LC_ALL', 'LC_CTYPE', 'TZ'];
 
 export { ExecParams };
 
+/** Name prefix of a part's scratch folder (one per attempt, under the OS temp folder). */
+export const EXEC_SCRATCH_PREFIX = 'bg-exec-';
+
 /** The part's summary. */
 export interface ExecResult {
   exitCode: number;
@@ -59,7 +62,7 @@ async function runExec(part: PartInfo, ctx: TaskContext<ExecParams>, options: Ex
   const p = ctx.params;
   // Refused before anything is downloaded: a policy refusal is permanent and needs no inputs.
   const plan = planCommand(options.policy ?? NO_EXEC_POLICY, p);
-  const root = await fs.mkdtemp(path.join(os.tmpdir(), 'bg-exec-'));
+  const root = await fs.mkdtemp(path.join(os.tmpdir(), EXEC_SCRATCH_PREFIX));
   try {
     await fs.chmod(root, 0o700);
     const dirs = { in: path.join(root, 'in'), out: path.join(root, 'out'), work: path.join(root, 'work'), tmp: path.join(root, 'tmp') };

@@ -1,14 +1,15 @@
 import { EventEmitter } from 'node:events';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
 import type { Message } from '@aws-sdk/client-sqs';
 import { createAwsClients, destroyAwsClients, FLEET_WORKER_SDK_ATTEMPTS, SDK_MAX_ATTEMPTS, type AwsClients } from '../../common/aws';
 import { config } from '../../common/config';
 import { errorMessage } from '../../common/errors';
 import { parseBody, TaskMessage, type PartResult, type PartTask } from '../../common/messages';
-import { PartCancelledError, SpotInterruptionError, WorkerStoppingError } from '../errors';
+import { PartCancelledError, PartWonElsewhereError, SpotInterruptionError, WorkerStoppingError } from '../errors';
 import { AsgLifecycle } from './asg-lifecycle';
 import { isQueueGone } from '../../common/sqs/errors';
-import { stageClosedKeyOf } from '../../common/layout';
-import { MissingObjectError, objectSize } from '../../common/s3-io';
+import { partWonKeyOf, stageClosedKeyOf, taskVersionKeyOf } from '../../common/layout';
+import { MissingObjectError, objectSize, readJsonLines } from '../../common/s3-io';
 import { CompletionSender, type MissingQueueVerdict, type ResultStage, type SendOutcome } from './completions';
 import { StartNotifier } from './start-notices';
 import { sendDeadLetter } from './dead-letter';
@@ -52,6 +53,8 @@ export interface FleetWorkerEvents {
   error: [Error];
 }
 
+/** How often running parts of speculative stages are checked against their won marker, and how long one runs before it is, in ms. */
+const WON_CHECK_MS = 1000;
 /** A received task message and the state of its parts. */
 interface HeldMessage {
   messageId?: string;
@@ -84,6 +87,10 @@ export class FleetWorker extends EventEmitter<FleetWorkerEvents> {
   private readonly held = new Set<HeldMessage>();
   private readonly waiting: { msg: HeldMessage; part: PartTask }[] = [];
   private readonly runningSince = new Map<AbortController, number>();
+  /** Running parts of speculative stages (`speculate`), checked against their won marker. */
+  private readonly speculative = new Map<AbortController, { msg: HeldMessage; part: PartTask }>();
+  private wonTimer?: NodeJS.Timeout;
+  private wonCheck?: Promise<void>;
   private readonly goneQueues = new Map<string, number>();
   private readonly background = new Set<Promise<unknown>>();
   private waiters: (() => void)[] = [];
@@ -179,9 +186,14 @@ export class FleetWorker extends EventEmitter<FleetWorkerEvents> {
       onError: (err) => this.reportError(err),
     });
     if (this.stopping) return;
+    await this.announceTaskVersions();
     await this.reporter.start();
     this.visibility.start();
     this.poller.start();
+    this.wonTimer = setInterval(() => {
+      this.wonCheck ??= this.abortLosers().finally(() => (this.wonCheck = undefined));
+    }, WON_CHECK_MS);
+    this.wonTimer.unref();
     if (this.options.asg) {
       const autoScaling = this.options.asg.autoScaling ?? (clients as Partial<AwsClients>).autoScaling ?? createAwsClients(config(), FLEET_WORKER_SDK_ATTEMPTS).autoScaling;
       this.lifecycle = new AsgLifecycle({ ...this.options.asg, autoScaling, instanceId: this.options.instanceId, log }, this);
@@ -215,6 +227,8 @@ export class FleetWorker extends EventEmitter<FleetWorkerEvents> {
     await this.deleter.drain(giveUpAt);
     clearTimeout(this.spot?.deadline);
     await this.spot?.watcher.stop();
+    clearInterval(this.wonTimer);
+    await this.wonCheck;
     await this.visibility?.stop();
     await this.reporter?.stop();
     await this.lifecycle?.close();
@@ -302,6 +316,7 @@ export class FleetWorker extends EventEmitter<FleetWorkerEvents> {
     const startedAt = Date.now();
     msg.running.add(controller);
     this.runningSince.set(controller, startedAt);
+    if (msg.task.speculative) this.speculative.set(controller, { msg, part });
     const ev: PartEvent = { jobId: msg.task.jobId, stageId: msg.task.stageId, task: msg.task.task, part: part.part, attempt: part.attempt };
     this.emit('part:start', ev);
     this.starts.started(msg.task.completionQueueUrl, msg.task.jobId, msg.task.stageId, { part: part.part, attempt: part.attempt, startedAt });
@@ -311,6 +326,8 @@ export class FleetWorker extends EventEmitter<FleetWorkerEvents> {
       .then((outcome) => {
         msg.running.delete(controller);
         this.runningSince.delete(controller);
+        this.speculative.delete(controller);
+        this.starts.finished(msg.task.completionQueueUrl, part);
         this.counters.busyMs += Date.now() - startedAt;
         this.finishPart(msg, ev, outcome);
         this.pump();
@@ -320,7 +337,8 @@ export class FleetWorker extends EventEmitter<FleetWorkerEvents> {
 
   private finishPart(msg: HeldMessage, ev: PartEvent, outcome: PartOutcome): void {
     if (outcome.kind === 'aborted') {
-      if (!(outcome.reason instanceof PartCancelledError)) msg.handBack = true;
+      // Cancelled, or won by another attempt: nothing to hand back; anything else runs again elsewhere.
+      if (!(outcome.reason instanceof PartCancelledError) && !(outcome.reason instanceof PartWonElsewhereError)) msg.handBack = true;
       this.emit('part:aborted', { ...ev, reason: errorMessage(outcome.reason) });
       this.settlePart(msg);
       return;
@@ -366,6 +384,48 @@ export class FleetWorker extends EventEmitter<FleetWorkerEvents> {
     } else {
       await this.deleter.delete(msg.queueUrl, msg.receiptHandle);
     }
+  }
+
+  /**
+   * Writes the version of every registered handler where the orchestrator reads it to look up
+   * cached parts (`cache: true`), before taking any part: a new handler version is known before
+   * a stale cached result could be reused for it. Best effort (logged): without it, cached
+   * stages on this fleet run their parts instead of reusing them.
+   */
+  private async announceTaskVersions(): Promise<void> {
+    const { clients, log, queuePrefix, fleet, registry } = this.options;
+    const bucket = config().BATCHGRID_BUCKET;
+    await Promise.all(
+      registry.names.map((task) =>
+        clients.s3
+          .send(new PutObjectCommand({ Bucket: bucket, Key: taskVersionKeyOf(queuePrefix, fleet, task), Body: JSON.stringify({ version: registry.get(task)!.version }), ContentType: 'application/json' }))
+          .catch((err: unknown) => log.warn({ task, err: errorMessage(err) }, 'could not announce the task version; cached stages run their parts instead of reusing them')),
+      ),
+    );
+  }
+
+  /**
+   * Parts of speculative stages running for a while: a part whose backup attempt (or first
+   * attempt) already won elsewhere, as its won marker says, is aborted; no result is posted and
+   * its message is deleted (the part is done).
+   */
+  private async abortLosers(): Promise<void> {
+    const { clients, log } = this.options;
+    const now = Date.now();
+    await Promise.all(
+      [...this.speculative].map(async ([controller, { msg, part }]) => {
+        if (now - (this.runningSince.get(controller) ?? now) < WON_CHECK_MS) return;
+        const key = partWonKeyOf(msg.task.jobId, msg.task.stageId, part.part);
+        let winner: number | undefined;
+        try {
+          for await (const marker of readJsonLines<{ attempt: number }>(clients.s3, msg.task.bucket, key)) winner = marker.attempt;
+        } catch (err) {
+          if (!(err instanceof MissingObjectError)) log.debug({ key, err: errorMessage(err) }, 'could not read a won marker; checking again later');
+          return;
+        }
+        if (winner !== undefined && winner !== part.attempt) controller.abort(new PartWonElsewhereError(part.part, part.attempt, winner));
+      }),
+    );
   }
 
   /**

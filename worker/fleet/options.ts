@@ -120,6 +120,11 @@ function builtinsWithExec(policy: ExecPolicy | 'none'): TaskDefinition[] {
   return [...others, (policy === NO_EXEC_POLICY ? exec : createExecTask({ policy })) as TaskDefinition];
 }
 
+/** The registry a fleet worker runs: the built-ins (with `exec` bound to the policy, default from config) and a task module's tasks. */
+export function fleetTaskRegistry(o: { tasks?: readonly TaskDefinition[]; builtins?: boolean; execPolicy?: ExecPolicy | 'none' }, c: Pick<Config, 'BATCHGRID_EXEC_ALLOW' | 'BATCHGRID_EXEC_POLICY'> = config()): TaskRegistry {
+  return createTaskRegistry([...(o.builtins === false ? [] : builtinsWithExec(o.execPolicy ?? configuredExecPolicy(c))), ...(o.tasks ?? [])]);
+}
+
 /** The configuration the defaults come from. */
 type FleetWorkerConfig = Pick<Config, 'BATCHGRID_QUEUE_PREFIX' | 'BATCHGRID_EXEC_ALLOW' | 'BATCHGRID_EXEC_POLICY' | 'BATCHGRID_INSTANCE_ID' | 'BATCHGRID_ASG_NAME' | 'BATCHGRID_ASG_LIFECYCLE_HOOK'>;
 
@@ -128,7 +133,7 @@ export function compileFleetWorkerOptions(o: FleetWorkerOptions, c: FleetWorkerC
   const parsed = FleetWorkerSettings.safeParse(o);
   if (!parsed.success) throw new FleetWorkerOptionsError(parsed.error.issues.map((i) => i.message).join(' '));
   const settings = { ...parsed.data, queuePrefix: parsed.data.queuePrefix ?? c.BATCHGRID_QUEUE_PREFIX };
-  const registry = createTaskRegistry([...(o.builtins === false ? [] : builtinsWithExec(o.execPolicy ?? configuredExecPolicy(c))), ...(o.tasks ?? [])]);
+  const registry = fleetTaskRegistry(o, c);
   const host = hostname();
   const instanceId = o.instanceId ?? c.BATCHGRID_INSTANCE_ID ?? `${host}:${process.pid}`;
   const asgOnEc2 = c.BATCHGRID_ASG_NAME && EC2_INSTANCE_ID.test(instanceId) ? { groupName: c.BATCHGRID_ASG_NAME, hookName: c.BATCHGRID_ASG_LIFECYCLE_HOOK } : undefined;

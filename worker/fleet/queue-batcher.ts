@@ -19,6 +19,19 @@ export class QueueBatcher<T> {
     else entry.timer ??= setTimeout(() => this.flush(queueUrl), this.options.maxDelayMs);
   }
 
+  /** Takes back the items of `queueUrl` not sent yet that `match`; returns how many. */
+  withdraw(queueUrl: string, match: (item: T) => boolean): number {
+    const entry = this.pending.get(queueUrl);
+    if (!entry) return 0;
+    const before = entry.items.length;
+    entry.items = entry.items.filter((i) => !match(i));
+    if (entry.items.length === 0) {
+      clearTimeout(entry.timer);
+      this.pending.delete(queueUrl);
+    }
+    return before - entry.items.length;
+  }
+
   /** Sends everything queued now and waits for every send; retries stop at `giveUpAt` (epoch ms) when given. */
   async drain(giveUpAt?: number): Promise<void> {
     if (giveUpAt !== undefined) this.giveUpAt = giveUpAt;

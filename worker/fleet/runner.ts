@@ -6,12 +6,14 @@ import { jsonBytes, LIMIT_REASONS, overLimitMessage, PART_COMPLETION_MAX_BYTES, 
 import { InvalidParamsError, ResultTooLargeError, TaskTimeoutError, UnknownTaskError } from '../errors';
 import type { TaskRegistry } from '../registry';
 import type { PartInfo } from '../task';
-import { createTaskContext, readInputsList, type IoCounters } from '../task-context';
+import { createTaskContext, readInputsList, type IoCounters, type PartObjects } from '../task-context';
 
 /** Largest serialised summary a handler may return, in bytes (PART_RESULT_MAX_BYTES of pipeline/limits.ts). */
 export const MAX_SUMMARY_BYTES = PART_RESULT_MAX_BYTES;
 /** Longest error message carried in a result, in characters. */
 export const MAX_ERROR_MESSAGE_CHARS = 4000;
+/** Longest stderr tail carried in a result (the built-in exec's), in characters. */
+export const MAX_STDERR_TAIL_CHARS = 4000;
 
 export interface RunPartInput {
   message: TaskMessage;
@@ -24,6 +26,8 @@ export interface RunPartInput {
   log: Logger;
   /** Aborted by the runner on timeout, and by the worker on cancel or shutdown (with the reason as abort reason). */
   controller: AbortController;
+  /** Where inputs are read and outputs written. Default: S3 (`batchgrid part --run` passes local files). */
+  objects?: PartObjects;
 }
 
 /** A part's end: a result to post, or an abort (shutdown, cancel) after which nothing is posted. */
@@ -53,13 +57,14 @@ export async function runPart(input: RunPartInput): Promise<PartOutcome> {
     const info: PartInfo = { jobId: message.jobId, stageId: message.stageId, part: part.part, attempt: part.attempt, inputs, outputPrefix: part.outputPrefix };
     const ctx = createTaskContext({
       s3: input.s3, bucket: message.bucket, params: params.data, signal: controller.signal, log,
-      inputs, outputPrefix: part.outputPrefix, receiveCount: input.receiveCount, counters,
+      inputs, outputPrefix: part.outputPrefix, receiveCount: input.receiveCount, counters, objects: input.objects,
     });
     outputs = ctx.outputs;
     return def.run(info, ctx);
   };
 
-  const base = { part: part.part, attempt: part.attempt, sentAt: message.sentAt, receivedAt: input.receivedAt, startedAt };
+  const taskVersion = input.registry.get(message.task)?.version;
+  const base = { part: part.part, attempt: part.attempt, sentAt: message.sentAt, receivedAt: input.receivedAt, startedAt, ...(taskVersion === undefined ? {} : { taskVersion }) };
   const finish = (fields: Pick<PartResult, 'status' | 'outputs' | 'result' | 'error'>): PartOutcome => ({
     kind: 'result',
     result: { ...base, ...fields, finishedAt: Date.now(), bytesIn: counters.bytesIn, bytesOut: counters.bytesOut },
@@ -128,10 +133,13 @@ function checkResultSize(outcome: PartOutcome): void {
 export function toErrorInfo(err: unknown): TaskErrorInfo {
   const message = errorMessage(err);
   const type = err instanceof Error ? err.name || 'Error' : 'Error';
+  const stderrTail = (err as { stderrTail?: unknown } | null)?.stderrTail;
   return {
     message: message.length > MAX_ERROR_MESSAGE_CHARS ? `${message.slice(0, MAX_ERROR_MESSAGE_CHARS)}…` : message,
     type,
     retryable: !isPermanent(err),
+    // exec's failures carry the end of the command's stderr: `batchgrid part` shows it.
+    ...(typeof stderrTail === 'string' && stderrTail !== '' ? { stderrTail: stderrTail.length > MAX_STDERR_TAIL_CHARS ? `…${stderrTail.slice(-MAX_STDERR_TAIL_CHARS)}` : stderrTail } : {}),
   };
 }
 

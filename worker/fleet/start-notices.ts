@@ -31,6 +31,14 @@ export class StartNotifier {
     this.batcher.add(queueUrl, { jobId, stageId, part });
   }
 
+  /**
+   * The part finished before its notice went out: its result says when it started, so the notice
+   * is not sent (for short parts, most are not: one SQS message and one Postgres update a part fewer).
+   */
+  finished(queueUrl: string, part: { part: number; attempt: number }): void {
+    this.batcher.withdraw(queueUrl, (i) => i.part.part === part.part && i.part.attempt === part.attempt);
+  }
+
   /** Sends what is queued; waits for it (no retry past `giveUpAt`). */
   drain(giveUpAt?: number): Promise<void> {
     return this.batcher.drain(giveUpAt);

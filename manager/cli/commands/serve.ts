@@ -38,7 +38,8 @@ export async function serveCommand(opts: ServeCommandOptions, io: CliIo = proces
       );
     }
     const client = await ctx.client();
-    const app = buildApp({ client, token, logger: createLogger('api') });
+    const temporalUi = { url: cfg.TEMPORAL_UI_URL ?? `http://127.0.0.1:${cfg.TEMPORAL_UI_PORT}`, namespace: cfg.TEMPORAL_NAMESPACE };
+    const app = buildApp({ client, token, logger: createLogger('api'), temporalUi });
     const stopped =
       stop ??
       new Promise<void>((resolve) => {
@@ -47,7 +48,7 @@ export async function serveCommand(opts: ServeCommandOptions, io: CliIo = proces
       });
     try {
       const address = await app.listen({ port: opts.port ?? cfg.BATCHGRID_API_PORT, host: opts.host ?? '127.0.0.1' });
-      io.out(`batchgrid API listening on ${address}\n`);
+      io.out(`batchgrid API listening on ${address} (web console: ${address}/)\n`);
       await stopped;
     } finally {
       // Stops accepting, lets requests in flight finish, then the client closes (runCommand).

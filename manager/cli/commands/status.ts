@@ -9,12 +9,20 @@ import { jobLine, stageTable } from '../render/progress';
 export function statusText(job: JobDetails, progress: JobProgressView): string {
   const lines = [
     jobLine(progress),
-    `  pipeline ${job.pipelineName}, fleet ${job.fleet}, input s3://${job.bucket}/${job.inputPrefix}`,
+    `  pipeline ${job.pipelineName}, fleet ${job.fleet}, priority ${job.priority}, concurrency ${job.concurrency}${tunedText(job)}, input s3://${job.bucket}/${job.inputPrefix}`,
     `  created ${formatTimestamp(job.createdAt)}${job.startAt ? `, start at ${formatTimestamp(job.startAt)}` : ''}, started ${formatTimestamp(job.startedAt)}, finished ${formatTimestamp(job.finishedAt)} (UTC)`,
   ];
   if (job.parentJobId) lines.push(`  retries the failed parts of job ${job.parentJobId}`);
   lines.push('', stageTable(progress));
   return lines.join('\n');
+}
+
+/** What `batchgrid tune` changed that the other fields do not show. */
+function tunedText(job: JobDetails): string {
+  const tuned = job.concurrency !== job.definition.concurrency || job.priority !== (job.definition.priority ?? 1) || job.tolerate !== null;
+  if (!tuned) return '';
+  const tolerate = job.tolerate === null ? '' : `, tolerates ${job.tolerate.failedPercent !== undefined ? `${job.tolerate.failedPercent}%` : job.tolerate.failedParts} failed parts a stage`;
+  return ` (tuned${tolerate})`;
 }
 
 /** `batchgrid status JOB`. */

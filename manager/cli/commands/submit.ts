@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { InvalidOptionError } from '../../client/errors';
 import { resolvePipeline } from '../../client/pipeline-source';
 import type { SubmitResult, UploadProgress } from '../../client';
 import { formatBytes } from '../render/format';
@@ -12,6 +13,7 @@ export interface SubmitCommandOptions {
   wait?: boolean;
   startAt?: string;
   jobId?: string;
+  priority?: string;
   json?: boolean;
 }
 
@@ -22,10 +24,11 @@ export async function submitCommand(file: string, opts: SubmitCommandOptions, io
     async (ctx) => {
       // Arguments and the definition are checked before any service is needed.
       const startAt = opts.startAt !== undefined ? parseStartAt(opts.startAt) : undefined;
+      const priority = opts.priority !== undefined ? parsePriority(opts.priority) : undefined;
       const pipeline = await resolvePipeline(file);
       const client = await ctx.client();
       const uploads = uploadReporter(io, !opts.json);
-      const result = await client.submit(pipeline, { input: opts.input, startAt, jobId: opts.jobId, onProgress: uploads.onProgress }).finally(uploads.finish);
+      const result = await client.submit(pipeline, { input: opts.input, startAt, jobId: opts.jobId, priority, onProgress: uploads.onProgress }).finally(uploads.finish);
       if (opts.json && !opts.wait) return void printJson(io, result);
       if (!opts.json) io.out(`${submittedText(result, pipeline.name, startAt)}\n`);
       if (!opts.wait) return 0;
@@ -40,6 +43,12 @@ export async function submitCommand(file: string, opts: SubmitCommandOptions, io
     },
     { file },
   );
+}
+
+/** `--priority N`: a whole number (the client checks its range and names it). */
+function parsePriority(text: string): number {
+  if (!/^\d+$/.test(text)) throw new InvalidOptionError(`--priority ${JSON.stringify(text)} must be a whole number (1 lowest, 100 highest)`);
+  return Number(text);
 }
 
 /** What `submit` prints for a job it submitted (or found already submitted). */
@@ -78,6 +87,7 @@ export function register(program: Command): void {
     .option('--wait', 'follow the job until it ends; exit 0 only if it succeeded')
     .option('--start-at <time>', 'start later: ISO time (2026-01-31T14:00:00Z) or +DURATION (+90s, +5m, +1h30m)')
     .option('--job-id <id>', 'job id (lowercase letters, digits, dashes), claimed before uploading; the same id, definition and input again returns that job, an id in use otherwise is refused')
+    .option('--priority <n>', "the job's weight in its fleets' fair share, 1–100 (default: the pipeline's priority, else 1)")
     .option('--json', 'print { jobId, workflowId, status, created } (and the summary with --wait) as JSON only')
     .action(async (file: string, opts: SubmitCommandOptions) => {
       process.exitCode = await submitCommand(file, opts);

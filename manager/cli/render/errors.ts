@@ -1,4 +1,4 @@
-import { JobNotFoundError, PipelineValidationError, ServiceUnavailableError } from '../../../common/errors';
+import { JobNotFoundError, PartNotFoundError, PipelineValidationError, ServiceUnavailableError } from '../../../common/errors';
 import { FleetValidationError } from '../../../grid/errors';
 import { formatProblem } from '../../../pipeline/problems';
 
@@ -10,6 +10,7 @@ import { formatProblem } from '../../../pipeline/problems';
  */
 export function describeError(err: unknown, context: { file?: string } = {}): string {
   if (err instanceof JobNotFoundError) return `job ${err.jobId} not found`;
+  if (err instanceof PartNotFoundError) return err.message;
   if (err instanceof PipelineValidationError || err instanceof FleetValidationError) {
     const n = err.problems.length;
     const where = context.file ? ` in ${context.file}` : '';
