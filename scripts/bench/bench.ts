@@ -16,6 +16,7 @@ import { fanOutWorkflowsPath, temporalFanOut } from './peers/temporal-fanout';
 import { note } from './processes';
 import { engineMemoryGrowth, renderText, type BenchReport, type SizeReport, type SystemFigures } from './report';
 import { streamAgainstBarrier } from './skew';
+import { stragglers } from './straggler';
 import { pairedRatios, spreadOf } from './stats';
 import type { BenchSystem, RunResult } from './system';
 
@@ -24,7 +25,8 @@ import type { BenchSystem, RunResult } from './system';
  * hand-rolled Temporal fan-out and BullMQ — on the same machine and services, in one run: a warm-up
  * pass, then every system once per round, interleaved, for `--rounds` rounds; median parts/s and
  * the engine's median ratio to each peer with their spread, history events, peak memory of every
- * process and Postgres bytes per part-stage. Then stream against barrier on a skewed job.
+ * process and Postgres bytes per part-stage. Then stream against barrier on a skewed job, and a
+ * job with one slow worker with and without backup attempts for stragglers.
  * Progress goes to stderr; stdout carries the table, or with `--json` one JSON document.
  */
 interface Options {
@@ -43,7 +45,7 @@ interface Options {
   json: boolean;
 }
 
-const SYSTEM_IDS = ['engine', 'rawSqs', 'rawSqsPacked', 'temporalFanOut', 'bullmq', 'skew'];
+const SYSTEM_IDS = ['engine', 'rawSqs', 'rawSqsPacked', 'temporalFanOut', 'bullmq', 'skew', 'stragglers'];
 
 const positive = (what: string) => (v: string) => {
   const n = Number(v.replace(/_/g, ''));
@@ -184,6 +186,7 @@ async function run(): Promise<void> {
     }
     for (const n of o.parts) report.sizes.push(await measureSize(systems, n, o));
     if (!o.skip.includes('skew')) report.skew = await streamAgainstBarrier(aws, setup, o.skewParts, o.rounds);
+    if (!o.skip.includes('stragglers')) report.stragglers = await stragglers(aws, setup, o.rounds);
   } finally {
     await Promise.all(systems.map((s) => s.close?.()));
     destroyAwsClients(aws);

@@ -26,6 +26,8 @@ export interface EngineSetup {
   bundlePath: string;
   /** A task module for the fleet (`fleet-worker --tasks`). Default: the built-ins only. */
   tasksModule?: string;
+  /** Extra environment of fleet worker `i` (0-based), e.g. to make one of them slow. */
+  workerEnv?: (i: number) => Record<string, string>;
 }
 
 export type StageDef = Record<string, unknown> & { id: string };
@@ -56,8 +58,8 @@ export async function runEngineJob(aws: AwsClients, setup: EngineSetup, n: numbe
   const temporal = new Client({ connection, namespace: cfg.TEMPORAL_NAMESPACE });
   const tasks = setup.tasksModule ? ['--tasks', setup.tasksModule] : [];
   const orchestrator = child([distPath('manager/cli/main.js'), 'orchestrator', '--bundle', setup.bundlePath], env);
-  const fleet = Array.from({ length: setup.workers }, () =>
-    child([distPath('manager/cli/main.js'), 'fleet-worker', '--fleet', 'bench', '--concurrency', String(setup.workerConcurrency), ...tasks], env),
+  const fleet = Array.from({ length: setup.workers }, (_, i) =>
+    child([distPath('manager/cli/main.js'), 'fleet-worker', '--fleet', 'bench', '--concurrency', String(setup.workerConcurrency), ...tasks], { ...env, ...setup.workerEnv?.(i) }),
   );
   const memory = trackAll({ orchestrator: orchestrator.pid!, ...Object.fromEntries(fleet.map((p, i) => [`fleet-worker-${i + 1}`, p.pid!])) });
   try {

@@ -1,4 +1,5 @@
 import type { SkewResult } from './skew';
+import type { StragglerResult } from './straggler';
 import { formatRate, formatRatio, type Spread } from './stats';
 
 /** One system's figures at one size. */
@@ -39,6 +40,7 @@ export interface BenchReport {
   /** The engine's memory at each larger size against the smallest (empty with one size). */
   memoryGrowth: MemoryGrowth[];
   skew?: SkewResult;
+  stragglers?: StragglerResult;
   /** Wall-clock seconds of the whole benchmark. */
   seconds: number;
 }
@@ -116,6 +118,14 @@ export function renderText(r: BenchReport): string {
       `stream against barrier, ${k.parts.toLocaleString('en-US')} parts × 2 stages, run times Pareto(min ${k.distribution.minMs} ms, alpha ${k.distribution.alpha}, cap ${k.distribution.maxMs} ms):`,
       `  stream ${k.stream.median.toFixed(1)} s (${k.stream.min.toFixed(1)}–${k.stream.max.toFixed(1)}), barrier ${k.barrier.median.toFixed(1)} s (${k.barrier.min.toFixed(1)}–${k.barrier.max.toFixed(1)}), barrier / stream ${formatRatio(k.ratio)}; target at least 1.5×`,
       `  lower bounds from the run times alone (no overhead, unlimited slots): stream ${k.boundSeconds.stream.toFixed(1)} s, barrier ${k.boundSeconds.barrier.toFixed(1)} s`,
+    );
+  }
+  if (r.stragglers) {
+    const k = r.stragglers;
+    const st = k.setup;
+    out.push(
+      `stragglers: ${st.parts} parts of ${st.partMs} ms on ${st.workers} workers × ${st.slots}, one ${st.slowdown}× slower; speculate after ${st.after}, slower than ${st.slowerThan}× the median:`,
+      `  with backups ${k.withBackups.median.toFixed(1)} s (${k.withBackups.min.toFixed(1)}–${k.withBackups.max.toFixed(1)}), without ${k.without.median.toFixed(1)} s (${k.without.min.toFixed(1)}–${k.without.max.toFixed(1)}), without / with ${formatRatio(k.ratio)}; target at least 1.4×`,
     );
   }
   out.push(
