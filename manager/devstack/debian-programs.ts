@@ -17,6 +17,8 @@ export interface DebianPrograms {
 export const FFMPEG: DebianPrograms = { service: 'ffmpeg', package: 'ffmpeg', programs: ['ffmpeg', 'ffprobe'] };
 /** The headless browser the console's browser tests and the screenshot script drive (through playwright-core). */
 export const CHROMIUM: DebianPrograms = { service: 'chromium', package: 'chromium', programs: ['chromium'] };
+/** Redis, for the benchmark's BullMQ peer (which starts its own server on 127.0.0.1) and its test. */
+export const REDIS: DebianPrograms = { service: 'redis', package: 'redis-server', programs: ['redis-server'] };
 
 /**
  * Makes the programs available: nothing to do when all are on the PATH; otherwise installs their

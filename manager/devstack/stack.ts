@@ -3,7 +3,7 @@ import { Config, config as defaultConfig } from '../../common/config';
 import { ensureBucket } from './bucket';
 import { DevStackError } from './errors';
 import { elasticmqService } from './elasticmq';
-import { CHROMIUM, ensureDebianPrograms, FFMPEG } from './debian-programs';
+import { CHROMIUM, ensureDebianPrograms, FFMPEG, REDIS } from './debian-programs';
 import { ensureServiceRunning, serviceStatus, stopService } from './launch';
 import { layoutOf, prepareLayout } from './layout';
 import { withLock } from './lock';
@@ -93,6 +93,7 @@ export async function ensureStack(options: StackOptions = {}): Promise<StackResu
     // After Postgres, whatever its outcome, one after the other: each may run apt-get, and dpkg takes one lock.
     const ffmpeg = postgres.catch(() => undefined).then(() => ensureDebianPrograms(ctx, FFMPEG));
     const chromium = ffmpeg.catch(() => undefined).then(() => ensureDebianPrograms(ctx, CHROMIUM));
+    const redis = chromium.catch(() => undefined).then(() => ensureDebianPrograms(ctx, REDIS));
     return settleAll([
       ensureServiceRunning(temporal, ctx),
       ensureWithBucket(moto, ctx, !s3OnDisk),
@@ -101,9 +102,10 @@ export async function ensureStack(options: StackOptions = {}): Promise<StackResu
       postgres,
       ffmpeg,
       chromium,
+      redis,
     ]);
   });
-  const order = ['temporal', 'moto', 'elasticmq', 's3', 'postgres', 'bucket', 'ffmpeg', 'chromium'];
+  const order = ['temporal', 'moto', 'elasticmq', 's3', 'postgres', 'bucket', 'ffmpeg', 'chromium', 'redis'];
   reports.sort((a, b) => order.indexOf(a.service) - order.indexOf(b.service));
   return { services: reports, elapsedMs: Date.now() - started, sqsEndpoint: (backend === 'elasticmq' ? elasticmq : moto).endpoint };
 }
