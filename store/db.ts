@@ -16,15 +16,22 @@ export interface PoolOptions {
 
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 
+/** How long a session may sit idle inside an open transaction before Postgres ends it, in ms. */
+export const IDLE_IN_TRANSACTION_MS = 10_000;
+
 /** A connection pool on `url`; connection failures surface as ServiceUnavailableError('Postgres', url without password). */
 export function createPool(url: string = config().DATABASE_URL, options: PoolOptions = {}): Pool {
   const { schema, max = 10, connectionTimeoutMs = 10_000 } = options;
   if (schema !== undefined && !SCHEMA_NAME.test(schema)) {
     throw new Error(`schema must be a lower-case SQL identifier (letters, digits, _), got "${schema}".`);
   }
-  const pgConfig: PoolConfig = { connectionString: url, max, connectionTimeoutMillis: connectionTimeoutMs };
+  // A process frozen inside a transaction (SIGSTOP, a paused VM) would hold its locks for as long
+  // as it stays frozen, and the stage attempt that replaced it would wait on them: Postgres ends
+  // such a transaction after IDLE_IN_TRANSACTION_MS. Nothing in the engine waits inside one.
+  const settings = [`-c idle_in_transaction_session_timeout=${IDLE_IN_TRANSACTION_MS}`];
+  if (schema !== undefined) settings.push(`-c search_path=${schema}`);
+  const pgConfig: PoolConfig = { connectionString: url, max, connectionTimeoutMillis: connectionTimeoutMs, options: settings.join(' ') };
   if (schema !== undefined) {
-    pgConfig.options = `-c search_path=${schema}`;
     let created: Promise<void> | undefined;
     // pg-pool awaits onConnect before handing the client out, so the schema exists before the first query.
     pgConfig.onConnect = (client) => {
@@ -100,6 +107,10 @@ export function redactUrl(url: string): string {
 export async function withTransaction<T>(pool: Pool, fn: (client: PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();
   let broken: unknown;
+  // The server may end the session between two statements (idle_in_transaction_session_timeout
+  // after a freeze, a restart): the next statement fails with it, instead of an unhandled 'error'.
+  const onError = (err: unknown) => void (broken = err);
+  client.on('error', onError);
   try {
     await client.query('BEGIN');
     const result = await fn(client);
@@ -113,6 +124,7 @@ export async function withTransaction<T>(pool: Pool, fn: (client: PoolClient) =>
     }
     throw err;
   } finally {
+    client.off('error', onError);
     client.release(broken as Error | undefined);
   }
 }
