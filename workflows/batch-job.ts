@@ -101,6 +101,13 @@ function withBarrierChains(pipeline: PipelineDef): PipelineDef {
 }
 
 const retry: RetryPolicy = { initialInterval: '1s', maximumInterval: '30s', backoffCoefficient: 2 };
+/**
+ * A stage activity's attempt fails mostly because its orchestrator stopped, and the next one resumes
+ * from the stage's rows, so the backoff stays short. It matters when an orchestrator is frozen
+ * (SIGSTOP, a paused VM): the server hands the next attempts to the polls the frozen process left
+ * open, each costs a heartbeat timeout, and a backoff growing to 30 s would add up to minutes.
+ */
+const stageRetry: RetryPolicy = { initialInterval: '1s', maximumInterval: '5s', backoffCoefficient: 2 };
 
 /**
  * One job: walks the stage DAG, starting every stage whose needs allow it, concurrently. Per
@@ -114,7 +121,7 @@ export async function batchJob(input: BatchJobInput): Promise<JobSummary> {
   const stageOptions: ActivityOptions = {
     startToCloseTimeout: '30 days',
     heartbeatTimeout: opts.stageHeartbeatTimeoutMs ?? 30_000,
-    retry,
+    retry: stageRetry,
     cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
   };
   const acts = proxyActivities<Activities>(short);

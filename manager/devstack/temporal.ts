@@ -88,6 +88,12 @@ export function temporalService(cfg: Config): ManagedService {
           '--ui-port', String(cfg.TEMPORAL_UI_PORT),
           '--db-filename', ctx.layout.temporalDb,
           '--log-level', 'warn',
+          // Ping each client every 5 s and drop it when 5 s pass without an answer (defaults: 1 min,
+          // 10 s). A frozen orchestrator (SIGSTOP, a paused VM) keeps its task polls open and the
+          // server goes on handing them stage attempts that wait out their heartbeat timeouts, until
+          // the connection is dropped: docs/engine.md, "At-least-once in, exactly-once accounted".
+          '--dynamic-config-value', 'frontend.keepAliveTime="5s"',
+          '--dynamic-config-value', 'frontend.keepAliveTimeout="5s"',
           ...(namespace === 'default' ? [] : ['--namespace', namespace]),
           ...searchAttributes,
         ],
