@@ -62,6 +62,8 @@ export interface WorkerStatsRow {
 }
 
 const FINISHED = `status IN ('succeeded', 'failed')`;
+/** Finished on a worker: a part reused from the part cache (cached_ms set) waited and ran for no time, and would pull the percentiles to 0. */
+const RAN = `${FINISHED} AND cached_ms IS NULL`;
 /** SQL: the ms from one timestamp expression to another, as float8. */
 export const ms = (from: string, to: string) => `(extract(epoch FROM ${to} - ${from}) * 1000)::float8`;
 
@@ -83,8 +85,8 @@ async function livePartStats(db: Queryable, jobId: string): Promise<PartStatsRow
   const r = await db.query(
     `WITH t AS (
        SELECT stage_id, status, attempt, bytes_in, bytes_out,
-              CASE WHEN ${FINISHED} THEN ${ms('sent_at', 'started_at')} END AS wait_ms,
-              CASE WHEN ${FINISHED} THEN ${ms('started_at', 'finished_at')} END AS run_ms
+              CASE WHEN ${RAN} THEN ${ms('sent_at', 'started_at')} END AS wait_ms,
+              CASE WHEN ${RAN} THEN ${ms('started_at', 'finished_at')} END AS run_ms
          FROM task_runs WHERE job_id = $1)
      SELECT stage_id, grouping(stage_id) = 1 AS whole_job,
             count(*)::int AS parts,
@@ -138,7 +140,7 @@ async function liveSlowestParts(db: Queryable, jobId: string, limit: number): Pr
        CROSS JOIN LATERAL (
          SELECT part, attempt, status, worker_id, started_at, finished_at
            FROM task_runs
-          WHERE job_id = s.job_id AND stage_id = s.stage_id AND ${FINISHED}
+          WHERE job_id = s.job_id AND stage_id = s.stage_id AND ${RAN}
             AND started_at IS NOT NULL AND finished_at IS NOT NULL
           ORDER BY (finished_at - started_at) DESC, part
           LIMIT $2) t

@@ -94,6 +94,9 @@ describe('the content-addressed part cache', () => {
     const third = await runMonth(weeks({ added: 3 }));
     expect(third.ran).toEqual({ clean: 0, count: 0, total: 0 });
     expect(third.total).toBe(lines + 1);
+    // Reused parts neither waited nor ran: the timings and the slowest parts leave them out.
+    expect(third.report.slowest).toEqual([]);
+    expect(third.report.stages.map((s) => s.runTimeMs)).toEqual([null, null, null]);
 
     // Week 2 amended without a claim more: its count's bytes are what they were, so the total is reused (the change stops there).
     const amended = await runMonth(weeks({ added: 3, changed: 2 }));
