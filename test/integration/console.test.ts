@@ -220,14 +220,22 @@ test("tune from the job page: the job's concurrency and tolerance change, the pa
     expect(await form.locator('.tuned').textContent()).toContain('now: concurrency 3, priority 1, tolerates 5% failed parts a stage');
     expect(await concurrencyRow()).toEqual({ concurrency: 3, tolerate: { failedPercent: 5 } });
     expect((await client.get(jobId)).concurrency).toBe(3);
+    // Tuned elsewhere meanwhile (`batchgrid tune`): the untouched field follows, and a change of another field does not send it back.
+    await client.tune(jobId, { concurrency: 4 });
+    await waitForValue('the page following the outside tune', async () => ((await concurrency.inputValue()) === '4' ? true : undefined), 30_000, 200);
+    await form.locator('input[name=tune-priority]').fill('2');
+    await form.locator('button:has-text("Tune")').click();
+    await page.waitForSelector('form.tune .tuned[data-priority="2"]', { timeout: 30_000 });
+    expect(await page.locator('p.meta').textContent()).toContain('priority 2');
+    expect(await concurrencyRow()).toMatchObject({ concurrency: 4 });
     // 0 is below the API's limit: its message is shown, and nothing changes.
     await concurrency.fill('0');
     await form.locator('button:has-text("Tune")').click();
     const alert = form.locator('[role=alert]');
     await alert.waitFor();
     expect(await alert.textContent()).toMatch(/invalid request.*body\.concurrency.*1/s);
-    expect((await concurrencyRow()).concurrency).toBe(3);
-    expect(await form.locator('.tuned').getAttribute('data-concurrency')).toBe('3');
+    expect((await concurrencyRow()).concurrency).toBe(4);
+    expect(await form.locator('.tuned').getAttribute('data-concurrency')).toBe('4');
     await form.scrollIntoViewIfNeeded();
     await shot('tune');
   } finally {

@@ -12,26 +12,32 @@ const currentOf = (job: Job) => ({ concurrency: String(job.concurrency), priorit
 type Fields = ReturnType<typeof currentOf>;
 
 /**
- * The body of POST /v1/jobs/{id}/tune: only the fields changed from the job's values. Numbers are
- * sent as typed, without bounds checked here: the API is the one judge of its limits, and its
- * message is the one shown.
+ * The body of POST /v1/jobs/{id}/tune: only the fields edited to something other than the job's
+ * values. Numbers are sent as typed, without bounds checked here: the API is the one judge of its
+ * limits, and its message is the one shown.
  */
-function tuneBody(now: Fields, typed: Fields): Record<string, number | string> {
+function tuneBody(now: Fields, edits: Partial<Fields>): Record<string, number | string> {
   const body: Record<string, number | string> = {};
-  const changed = (k: keyof Fields) => typed[k].trim() !== '' && typed[k].trim() !== now[k];
-  if (changed('concurrency')) body.concurrency = Number(typed.concurrency);
-  if (changed('priority')) body.priority = Number(typed.priority);
-  if (changed('tolerate')) body.tolerate = /^\d+$/.test(typed.tolerate.trim()) ? Number(typed.tolerate) : typed.tolerate.trim();
+  const changed = (k: keyof Fields) => {
+    const v = edits[k]?.trim();
+    return v !== undefined && v !== '' && v !== now[k] ? v : undefined;
+  };
+  const [concurrency, priority, tolerate] = [changed('concurrency'), changed('priority'), changed('tolerate')];
+  if (concurrency !== undefined) body.concurrency = Number(concurrency);
+  if (priority !== undefined) body.priority = Number(priority);
+  if (tolerate !== undefined) body.tolerate = /^\d+$/.test(tolerate) ? Number(tolerate) : tolerate;
   return body;
 }
 
 /**
  * Concurrency, priority and tolerated failures of a job under way (the workflow's `tune` update),
  * filled with the job's current values; `onDone` reloads the job so the page shows what was set.
+ * Only the fields edited are kept as typed: the others follow the job as it is polled, so a tune
+ * made elsewhere (`batchgrid tune`) meanwhile is not sent back by a change of another field.
  */
 export function TuneForm({ job, onDone }: { job: Job; onDone(): void }) {
   const now = currentOf(job);
-  const [typed, setTyped] = useState(now);
+  const [edits, setEdits] = useState<Partial<Fields>>({});
   const [error, setError] = useState<Error>();
   const [note, setNote] = useState('');
   const [busy, setBusy] = useState(false);
@@ -39,12 +45,13 @@ export function TuneForm({ job, onDone }: { job: Job; onDone(): void }) {
     e.preventDefault();
     setError(undefined);
     setNote('');
-    const body = tuneBody(now, typed);
+    const body = tuneBody(now, edits);
     if (Object.keys(body).length === 0) return setNote('nothing changed');
     setBusy(true);
     try {
       const r = await api<{ tune: Record<string, unknown> }>('POST', `/v1/jobs/${job.jobId}/tune`, body);
       setNote(`tuned: ${Object.keys(r.tune).join(', ')}`);
+      setEdits({});
       onDone();
     } catch (err) {
       setError(err as Error);
@@ -55,7 +62,7 @@ export function TuneForm({ job, onDone }: { job: Job; onDone(): void }) {
   const field = (name: keyof Fields, label: string, hint: string) => (
     <label>
       {label}
-      <input name={`tune-${name}`} inputMode={name === 'tolerate' ? 'text' : 'numeric'} size={8} value={typed[name]} placeholder={hint} onInput={(ev) => setTyped({ ...typed, [name]: ev.currentTarget.value })} />
+      <input name={`tune-${name}`} inputMode={name === 'tolerate' ? 'text' : 'numeric'} size={8} value={edits[name] ?? now[name]} placeholder={hint} onInput={(ev) => setEdits({ ...edits, [name]: ev.currentTarget.value })} />
     </label>
   );
   return (
