@@ -187,8 +187,8 @@ export function buildJobReport(rows: JobReportRows, options: JobReportOptions = 
   };
 }
 
-/** The cache counts a finished stage stored with its outcome. */
-const cacheOf = (summary: unknown): { cache?: CacheCounts } => {
+/** The cache counts a finished stage stored with its outcome (a stage run's `summary`). */
+export const cacheOf = (summary: unknown): { cache?: CacheCounts } => {
   const cache = (summary as { cache?: CacheCounts } | null | undefined)?.cache;
   return cache ? { cache } : {};
 };

@@ -1,4 +1,5 @@
 import { formatBytes, formatElapsed, formatRate, formatTimestamp } from '../cli/render/format';
+import type { CacheCounts } from '../../store/part-cache';
 import type { FleetCost, JobCost } from './cost';
 import type { JobReport, Percentiles, SlowPart } from './job-report';
 
@@ -97,6 +98,19 @@ function workersTable(r: JobReport): string {
   );
 }
 
+/**
+ * The "part cache" heading and table of the stages that have cache counts (finished with `cache: true`),
+ * for `report` and `status`; undefined when none has.
+ */
+export function cacheTable(stages: { stageId: string; cache?: CacheCounts }[]): string | undefined {
+  const cached = stages.filter((s) => s.cache);
+  if (cached.length === 0) return undefined;
+  return [
+    'part cache (reused: identical task, handler version, params and input bytes as an earlier part)',
+    alignedTable(['STAGE', 'REUSED', 'RAN', 'RUN TIME SAVED'], cached.map((s) => [s.stageId, String(s.cache!.hits), String(s.cache!.misses), formatMs(s.cache!.savedMs)]), [false, true, true, true]),
+  ].join('\n');
+}
+
 /** The whole report as text, without a trailing newline. */
 export function renderReport(r: JobReport): string {
   const running = r.finishedAt === null && r.startedAt !== null;
@@ -113,11 +127,8 @@ export function renderReport(r: JobReport): string {
     timingsTable(r),
   ];
   if (r.cost.cost !== null) lines.push('', costTables(r));
-  const cached = r.stages.filter((s) => s.cache);
-  if (cached.length > 0) {
-    lines.push('', 'part cache (reused: identical task, handler version, params and input bytes as an earlier part)');
-    lines.push(alignedTable(['STAGE', 'REUSED', 'RAN', 'RUN TIME SAVED'], cached.map((s) => [s.stageId, String(s.cache!.hits), String(s.cache!.misses), formatMs(s.cache!.savedMs)]), [false, true, true, true]));
-  }
+  const cache = cacheTable(r.stages);
+  if (cache) lines.push('', cache);
   if (r.slowest.length > 0) lines.push('', `slowest ${r.slowest.length} part${r.slowest.length === 1 ? '' : 's'}`, slowestTable(r.slowest));
   lines.push('', r.workers.length > 0 ? `workers\n${workersTable(r)}` : 'workers: none yet');
   return lines.join('\n');

@@ -9,6 +9,7 @@ import { packageRoot } from '../../common/paths';
 import { compileFleetObject } from '../../grid/fleet-def';
 import { startAutoscaler, stopAutoscaler, type GridDeps } from '../../grid/service';
 import { BatchGridClient } from '../../manager';
+import { statusText } from '../../manager/cli/commands/status';
 import { which } from '../../manager/devstack/run-command';
 import { randomId, startEngine, type TestEngine } from '../support/engine';
 import { serveBatchgrid } from '../support/processes';
@@ -199,6 +200,69 @@ test('cancel from the job page ends the job cancelled', async () => {
   await page.waitForSelector('h1 .status:has-text("cancelled")', { timeout: 60_000 });
   await expect(handle.result()).rejects.toThrow(/cancel/i);
   expect((await client.get(jobId)).status).toBe('cancelled');
+});
+
+test("tune from the job page: the job's concurrency and tolerance change, the page shows them; an out-of-bounds value shows the API's error", async () => {
+  const { jobId, handle } = await sleepJob('to-tune', 40, { sleepMs: 1000 });
+  const concurrencyRow = async () => (await engine.db.pool.query('SELECT concurrency, tolerate FROM jobs WHERE job_id = $1', [jobId])).rows[0] as { concurrency: number; tolerate: unknown };
+  try {
+    await page.goto(`${base}/#/jobs/${jobId}`);
+    await page.waitForSelector('h1 .status:has-text("running")');
+    const form = page.locator('form.tune');
+    const concurrency = form.locator('input[name=tune-concurrency]');
+    // The form starts from the job's values: the pipeline's concurrency 2, each stage's own tolerance.
+    expect(await concurrency.inputValue()).toBe('2');
+    expect(await form.locator('.tuned').textContent()).toContain("now: concurrency 2, priority 1, each stage's own tolerance");
+    await concurrency.fill('3');
+    await form.locator('input[name=tune-tolerate]').fill('5%');
+    await form.locator('button:has-text("Tune")').click();
+    await page.waitForSelector('form.tune .tuned[data-concurrency="3"]', { timeout: 30_000 });
+    expect(await form.locator('.tuned').textContent()).toContain('now: concurrency 3, priority 1, tolerates 5% failed parts a stage');
+    expect(await concurrencyRow()).toEqual({ concurrency: 3, tolerate: { failedPercent: 5 } });
+    expect((await client.get(jobId)).concurrency).toBe(3);
+    // Tuned elsewhere meanwhile (`batchgrid tune`): the untouched field follows, and a change of another field does not send it back.
+    await client.tune(jobId, { concurrency: 4 });
+    await waitForValue('the page following the outside tune', async () => ((await concurrency.inputValue()) === '4' ? true : undefined), 30_000, 200);
+    await form.locator('input[name=tune-priority]').fill('2');
+    await form.locator('button:has-text("Tune")').click();
+    await page.waitForSelector('form.tune .tuned[data-priority="2"]', { timeout: 30_000 });
+    expect(await page.locator('p.meta').textContent()).toContain('priority 2');
+    expect(await concurrencyRow()).toMatchObject({ concurrency: 4 });
+    // 0 is below the API's limit: its message is shown, and nothing changes.
+    await concurrency.fill('0');
+    await form.locator('button:has-text("Tune")').click();
+    const alert = form.locator('[role=alert]');
+    await alert.waitFor();
+    expect(await alert.textContent()).toMatch(/invalid request.*body\.concurrency.*1/s);
+    expect((await concurrencyRow()).concurrency).toBe(4);
+    expect(await form.locator('.tuned').getAttribute('data-concurrency')).toBe('4');
+    await form.scrollIntoViewIfNeeded();
+    await shot('tune');
+  } finally {
+    await client.cancel(jobId).catch(() => undefined);
+    await handle.result().catch(() => undefined);
+  }
+  // Once the job has ended there is nothing to tune: no form.
+  await page.waitForSelector('h1 .status:has-text("cancelled")', { timeout: 60_000 });
+  expect(await page.locator('form.tune').count()).toBe(0);
+});
+
+test('a cached stage run twice: the report view and `batchgrid status` count the parts reused and run', async () => {
+  const def = { name: `cached-${randomId()}`, concurrency: 4, input: { split: { by: 'lines', size: 1 } }, stages: [{ id: 'work', task: 'test.sleep-fail', params: { sleepMs: 100 }, cache: true }] };
+  const run = async (files: Record<string, string>) => {
+    const { jobId, handle } = await engine.submit(def, files, { options: { partsPerMessage: 1 } });
+    expect((await handle.result()).status).toBe('succeeded');
+    return jobId;
+  };
+  // Two files of two lines; the second run adds a third file: its two parts run, the four others are reused.
+  await run({ 'a.txt': 'a0\na1', 'b.txt': 'b0\nb1' });
+  const jobId = await run({ 'a.txt': 'a0\na1', 'b.txt': 'b0\nb1', 'c.txt': 'c0\nc1' });
+  await page.goto(`${base}/#/jobs/${jobId}`);
+  const row = page.locator('table.cache tr[data-stage="work"]');
+  await row.waitFor({ timeout: 30_000 });
+  expect([await row.getAttribute('data-hits'), await row.getAttribute('data-misses')]).toEqual(['4', '2']);
+  expect((await row.locator('td').allTextContents()).slice(0, 3)).toEqual(['work', '4', '2']);
+  expect(statusText(await client.get(jobId), await client.progress(jobId))).toMatch(/\npart cache [^\n]*\nSTAGE +REUSED +RAN +RUN TIME SAVED\nwork +4 +2 +\S+$/);
 });
 
 test('submit: a pipeline with a mistake shows the problem with its path and line; fixed, uploaded and submitted, it succeeds', async () => {

@@ -116,6 +116,17 @@ describe('renderReport', () => {
     expect(text.endsWith('\nworkers: none yet')).toBe(true);
   });
 
+  test("a stage finished with cache counts in its summary gets the part cache table; one without is not in it", () => {
+    const r = rows();
+    r.stageRuns[0] = { ...r.stageRuns[0]!, summary: { succeeded: 3, cache: { hits: 3, misses: 1, savedMs: 4500 } } };
+    const report = buildJobReport(r, { now: at(8000) });
+    expect(report.stages.map((s) => s.cache)).toEqual([{ hits: 3, misses: 1, savedMs: 4500 }, undefined]);
+    expect(renderReport(report)).toContain(
+      ['', 'part cache (reused: identical task, handler version, params and input bytes as an earlier part)', 'STAGE  REUSED  RAN  RUN TIME SAVED', 'a           3    1            4.5s', ''].join('\n'),
+    );
+    expect(renderReport(buildJobReport(rows(), { now: at(8000) }))).not.toContain('part cache');
+  });
+
   test('formatMs: a decimal under 10 ms, then the CLI duration format', () => {
     expect([0, 0.26, 9.94, 50.5, 999, 1500, 61_000, null, -1].map(formatMs)).toEqual(['0.0ms', '0.3ms', '9.9ms', '51ms', '999ms', '1.5s', '1m01s', '-', '-']);
   });

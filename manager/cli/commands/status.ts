@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { JobDetails } from '../../client';
 import type { JobProgressView } from '../../client/progress';
+import { cacheOf, cacheTable } from '../../reports';
 import { formatTimestamp } from '../render/format';
 import { processIo, printJson, runWithClient, type CliIo } from '../render/io';
 import { jobLine, stageTable } from '../render/progress';
@@ -14,6 +15,9 @@ export function statusText(job: JobDetails, progress: JobProgressView): string {
   ];
   if (job.parentJobId) lines.push(`  retries the failed parts of job ${job.parentJobId}`);
   lines.push('', stageTable(progress));
+  // A finished stage with `cache: true` keeps its cache counts in its stage run's summary (the job's `stages`); listed in pipeline order.
+  const cache = cacheTable(progress.stages.map((s) => ({ stageId: s.stageId, ...cacheOf(job.stages.find((r) => r.stageId === s.stageId)?.summary) })));
+  if (cache) lines.push('', cache);
   return lines.join('\n');
 }
 

@@ -9,8 +9,10 @@ import { Dag } from './dag';
 import { jobPace } from './jobs';
 import { PartsTable } from './parts';
 import { ReportView } from './report';
+import { TuneForm } from './tune';
 
 const ENDED = ['succeeded', 'failed', 'cancelled'];
+const TUNABLE = ['running', 'paused'];
 
 interface Results {
   entries: { stage: string; part: number; outputs: { key: string; bytes: number; url: string }[] }[];
@@ -123,6 +125,8 @@ export function JobPage({ jobId, query, session }: { jobId: string; query: URLSe
       </p>
       {progress.data?.error ?? j.error ? <p class="error">{progress.data?.error ?? j.error}</p> : null}
       <Actions job={j} progress={progress.data} onDone={() => (progress.refresh(), job.refresh())} />
+      {/* The API tunes a job under way, paused too (raise concurrency before resuming); not one that has not started. */}
+      {TUNABLE.includes(status) ? <TuneForm job={j} onDone={() => job.refresh()} /> : null}
       <Section title="Stages">
         <Dag stages={j.definition.stages} progress={stages} />
         <div class="bars">

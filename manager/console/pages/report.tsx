@@ -38,6 +38,30 @@ function HistogramChart({ title, h, p }: { title: string; h: Histogram; p: Perce
   return <Chart title={`${title} (p50 / p95 / p99: ${pcts(p)})`} time={false} xLabel="ms" yLabel="parts" data={[xs, h.counts]} series={[{ label: 'parts', fill: '#1f77b455', stroke: '#1f77b4', paths: bars() }]} draw={percentileMarks(p)} />;
 }
 
+/** Stages with `cache: true` once finished: parts reused from the part cache, parts run, run time saved (the CLI report's "part cache"). */
+function CacheTable({ stages }: { stages: Report['stages'] }) {
+  const cached = stages.filter((s) => s.cache);
+  if (cached.length === 0) return null;
+  return (
+    <Section title="Part cache">
+      <p class="meta">Reused: a part with the same task, handler version, params and input bytes as an earlier one, whose outputs were taken without running it.</p>
+      <table class="cache">
+        <Head cols={['Stage', 'Reused', 'Ran', 'Run time saved']} />
+        <tbody>
+          {cached.map((s) => (
+            <tr key={s.stageId} data-stage={s.stageId} data-hits={s.cache!.hits} data-misses={s.cache!.misses}>
+              <td>{s.stageId}</td>
+              <td>{count(s.cache!.hits)}</td>
+              <td>{count(s.cache!.misses)}</td>
+              <td>{duration(s.cache!.savedMs)}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </Section>
+  );
+}
+
 /** The job's performance report as charts, with the tables beside them. */
 export function ReportView({ jobId, live }: { jobId: string; live: boolean }) {
   const report = usePoll(() => api<Report>('GET', `/v1/jobs/${jobId}/report?slowest=10`), `report-${jobId}`, { live, intervalMs: 15_000 });
@@ -114,6 +138,7 @@ export function ReportView({ jobId, live }: { jobId: string; live: boolean }) {
               </tbody>
             </table>
           </Section>
+          <CacheTable stages={r.stages} />
           <div class="side-by-side">
             <Section title="Slowest parts">
               <table>
