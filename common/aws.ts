@@ -2,6 +2,7 @@ import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { createHash } from 'node:crypto';
+import { countCall } from './call-counts';
 import { Config, config } from './config';
 
 export interface AwsClients {
@@ -42,7 +43,7 @@ export const SQS_REQUEST_TIMEOUT_MS = 25_000;
 export function createAwsClients(cfg: Config = config(), attempts: SdkAttempts = {}): AwsClients {
   const base = common(cfg);
   const maxAttempts = (client: keyof AwsClients) => attempts[client] ?? SDK_MAX_ATTEMPTS;
-  return {
+  return counted({
     s3: new S3Client({ ...base, maxAttempts: maxAttempts('s3'), endpoint: cfg.endpoints.s3, forcePathStyle: cfg.endpoints.s3 !== undefined }),
     // An SQS call never legitimately waits longer than a 20 s long poll: one silent for 25 s is
     // dead (a server restarted under it), and is failed so the caller can retry.
@@ -53,7 +54,21 @@ export function createAwsClients(cfg: Config = config(), attempts: SdkAttempts =
       requestHandler: { requestTimeout: SQS_REQUEST_TIMEOUT_MS, connectionTimeout: 5000 },
     }),
     autoScaling: new AutoScalingClient({ ...base, maxAttempts: maxAttempts('autoScaling'), endpoint: cfg.endpoints.autoScaling }),
-  };
+  });
+}
+
+/** Every command the clients send is counted (common/call-counts), once per command, not per SDK retry. */
+function counted(clients: AwsClients): AwsClients {
+  for (const [service, client] of Object.entries(clients) as [string, AwsClients[keyof AwsClients]][]) {
+    (client.middlewareStack as { add(m: unknown, o: { step: 'initialize'; name: string }): void }).add(
+      (next: (args: unknown) => Promise<unknown>, context: { commandName?: string }) => (args: unknown) => {
+        countCall(service, (context.commandName ?? 'unknown').replace(/Command$/, ''));
+        return next(args);
+      },
+      { step: 'initialize', name: 'batchgridCallCount' },
+    );
+  }
+  return clients;
 }
 
 /** The fleet worker retries its SQS and Auto Scaling calls itself (retryAws), so the SDK tries each once. */

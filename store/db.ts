@@ -1,4 +1,5 @@
-import { Pool, type PoolClient, type PoolConfig } from 'pg';
+import { Client, Pool, type PoolClient, type PoolConfig } from 'pg';
+import { countCall } from '../common/call-counts';
 import { config } from '../common/config';
 import { ServiceUnavailableError } from '../common/errors';
 
@@ -30,7 +31,15 @@ export function createPool(url: string = config().DATABASE_URL, options: PoolOpt
   // such a transaction after IDLE_IN_TRANSACTION_MS. Nothing in the engine waits inside one.
   const settings = [`-c idle_in_transaction_session_timeout=${IDLE_IN_TRANSACTION_MS}`];
   if (schema !== undefined) settings.push(`-c search_path=${schema}`);
-  const pgConfig: PoolConfig = { connectionString: url, max, connectionTimeoutMillis: connectionTimeoutMs, options: settings.join(' ') };
+  const pgConfig: PoolConfig = {
+    connectionString: url,
+    max,
+    connectionTimeoutMillis: connectionTimeoutMs,
+    options: settings.join(' '),
+    // pg_stat_activity names the process that holds each session.
+    application_name: `batchgrid pid ${process.pid}`,
+    Client: CountingClient,
+  };
   if (schema !== undefined) {
     let created: Promise<void> | undefined;
     // pg-pool awaits onConnect before handing the client out, so the schema exists before the first query.
@@ -56,6 +65,14 @@ async function ensureSchema(client: { query(text: string): Promise<unknown> }, s
 }
 
 type ConnectCallback = (err: Error | undefined, client: PoolClient | undefined, done: (release?: unknown) => void) => void;
+
+/** A client that counts its statements (common/call-counts: one per round trip, BEGIN and COMMIT included). */
+class CountingClient extends Client {
+  override query(...args: unknown[]): never {
+    countCall('postgres', 'statement');
+    return (super.query as (...a: unknown[]) => never)(...args);
+  }
+}
 
 /** A Pool whose connection failures (what `pool.query` and `pool.connect` both go through) name Postgres and the URL. */
 class StorePool extends Pool {

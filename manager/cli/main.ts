@@ -1,10 +1,13 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
+import { writeCallCountsOnExit } from '../../common/call-counts';
 import { registerCommands } from './commands';
 import { processIo, reportError } from './render/io';
 
 /** Entry point of the `batchgrid` CLI: every subcommand lives in ./commands. */
 async function run(): Promise<void> {
+  // For benchmarks: the SQS, S3 and Postgres calls this process made, written as JSON at exit.
+  writeCallCountsOnExit(process.env.BATCHGRID_CALL_COUNTS_FILE);
   const program = new Command('batchgrid')
     .description('batchgrid: declarative multi-stage batch pipelines on Temporal, SQS, S3 and Postgres')
     .showHelpAfterError();

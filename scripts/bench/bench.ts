@@ -7,13 +7,13 @@ import { Command, InvalidArgumentError } from 'commander';
 import { createAwsClients, destroyAwsClients } from '../../common/aws';
 import { config } from '../../common/config';
 import { distPath } from '../../common/paths';
-import { stackStatus } from '../../manager/devstack';
 import { engineSystem, type EngineSetup } from './engine';
 import { trackAll } from './memory';
 import { bullmq } from './peers/bullmq';
 import { rawSqs } from './peers/raw-sqs';
 import { fanOutWorkflowsPath, temporalFanOut } from './peers/temporal-fanout';
 import { note } from './processes';
+import { sharedServicePids } from './profile';
 import { engineMemoryGrowth, renderText, type BenchReport, type SizeReport, type SystemFigures } from './report';
 import { streamAgainstBarrier } from './skew';
 import { stragglers } from './straggler';
@@ -91,12 +91,6 @@ async function writeBundles(dir: string): Promise<{ engine: string; fanOut: stri
   return { engine, fanOut };
 }
 
-/** Pids of the shared stack's servers this machine runs (Temporal, ElasticMQ, Postgres…), by service. */
-async function sharedServicePids(): Promise<Record<string, number>> {
-  const services = await stackStatus();
-  return Object.fromEntries(services.flatMap((s) => (s.pid !== undefined ? [[s.service, s.pid]] : [])));
-}
-
 function machine() {
   const cpus = os.cpus();
   return { cpus: cpus.length, cpuModel: cpus[0]?.model ?? 'unknown', memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version, platform: `${os.type()} ${os.release()}` };
@@ -135,6 +129,7 @@ async function measureSize(systems: BenchSystem[], n: number, o: Options): Promi
       workflowRuns: last.workflowRuns,
       bytesPerPartStage: last.bytesPerPartStage,
       storeBytesPerPartStage: last.storeBytesPerPartStage,
+      profile: last.profile,
       peakMiB,
     };
   }

@@ -2,6 +2,9 @@ import { GetQueueUrlCommand } from '@aws-sdk/client-sqs';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { Client, Connection } from '@temporalio/client';
 import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { fleetQueueName, type AwsClients } from '../../common/aws';
 import { config } from '../../common/config';
 import { inputPrefixOf } from '../../common/layout';
@@ -13,6 +16,7 @@ import { createPool } from '../../store/db';
 import { migrate } from '../../store/migrate';
 import { trackAll } from './memory';
 import { child, stop, waitUntil } from './processes';
+import { cpuMsOf, machineCpu, postgresCpuMsOf, readCallCounts, rowWrites, sharedServicePids, type Profile } from './profile';
 import type { BenchSystem, RunResult } from './system';
 
 export interface EngineSetup {
@@ -57,11 +61,17 @@ export async function runEngineJob(aws: AwsClients, setup: EngineSetup, n: numbe
   const connection = await Connection.connect({ address: cfg.TEMPORAL_ADDRESS });
   const temporal = new Client({ connection, namespace: cfg.TEMPORAL_NAMESPACE });
   const tasks = setup.tasksModule ? ['--tasks', setup.tasksModule] : [];
-  const orchestrator = child([distPath('manager/cli/main.js'), 'orchestrator', '--bundle', setup.bundlePath], env);
+  const countsFile = (name: string) => path.join(os.tmpdir(), `batchgrid-bench-${id}-${name}.json`);
+  const orchestrator = child([distPath('manager/cli/main.js'), 'orchestrator', '--bundle', setup.bundlePath], { ...env, BATCHGRID_CALL_COUNTS_FILE: countsFile('orchestrator') });
   const fleet = Array.from({ length: setup.workers }, (_, i) =>
-    child([distPath('manager/cli/main.js'), 'fleet-worker', '--fleet', 'bench', '--concurrency', String(setup.workerConcurrency), ...tasks], { ...env, ...setup.workerEnv?.(i) }),
+    child([distPath('manager/cli/main.js'), 'fleet-worker', '--fleet', 'bench', '--concurrency', String(setup.workerConcurrency), ...tasks], {
+      ...env,
+      ...setup.workerEnv?.(i),
+      BATCHGRID_CALL_COUNTS_FILE: countsFile(`fleet-worker-${i + 1}`),
+    }),
   );
-  const memory = trackAll({ orchestrator: orchestrator.pid!, ...Object.fromEntries(fleet.map((p, i) => [`fleet-worker-${i + 1}`, p.pid!])) });
+  const pids: Record<string, number> = { orchestrator: orchestrator.pid!, ...Object.fromEntries(fleet.map((p, i) => [`fleet-worker-${i + 1}`, p.pid!])) };
+  const memory = trackAll(pids);
   try {
     await waitUntil('the orchestrator to poll', async () => {
       const r = await temporal.workflowService.describeTaskQueue({ namespace: cfg.TEMPORAL_NAMESPACE, taskQueue: { name: taskQueue }, taskQueueType: 1 });
@@ -82,12 +92,28 @@ export async function runEngineJob(aws: AwsClients, setup: EngineSetup, n: numbe
       stages,
     });
     if (!compiled.ok) throw new Error(`the benchmark's pipeline is invalid: ${JSON.stringify(compiled.problems)}`);
+    const shared = await sharedServicePids();
+    const watched = { ...pids, ...shared };
+    const machineBefore = machineCpu();
+    const cpuBefore = cpuOfAll(watched);
     const started = Date.now();
     const { handle } = await launchJob({ db, temporal, taskQueue, bucket: cfg.BATCHGRID_BUCKET }, { jobId, pipeline: compiled.pipeline, inputPrefix });
     const summary = await handle.result();
     const seconds = (Date.now() - started) / 1000;
+    const cpuAfter = cpuOfAll(watched);
+    const machineAfter = machineCpu();
+    const postgresCpuMs = await postgresCpuMsOf(db, orchestrator.pid!);
     if (summary.stages.some((s) => s.succeeded !== n)) throw new Error(`the engine lost parts: ${JSON.stringify(summary.stages)}`);
     const history = await handle.fetchHistory();
+    // Stopped before the rows are counted: a session flushes its table statistics when it ends.
+    const peaks = memory.peaks();
+    await Promise.all([stop(orchestrator), ...fleet.map(stop)]);
+    const profile: Profile = {
+      cpuMs: { ...Object.fromEntries(Object.keys(watched).map((k) => [k, cpuAfter[k]! - cpuBefore[k]!])), 'postgres (orchestrator)': postgresCpuMs },
+      machineBusyPct: Math.round((100 * (machineAfter.busy - machineBefore.busy)) / Math.max(1, machineAfter.total - machineBefore.total)),
+      calls: Object.fromEntries(Object.keys(pids).map((k) => [k, readCallCounts(countsFile(k))])),
+      rows: await rowWrites(db, schema),
+    };
     const size = await db.query<{ bytes: string }>(`SELECT pg_total_relation_size(to_regclass($1 || '.task_runs'))::text AS bytes`, [schema]);
     const live = (await storeBytesPerPartStage(db, jobId)) ?? 0;
     await compactJob(db, jobId);
@@ -95,7 +121,8 @@ export async function runEngineJob(aws: AwsClients, setup: EngineSetup, n: numbe
     return {
       storeBytesPerPartStage: { live: Math.round(live), compacted: Math.round(compacted * 10) / 10 },
       seconds,
-      memoryMiB: memory.peaks(),
+      memoryMiB: peaks,
+      profile,
       historyEvents: history.events?.length ?? 0,
       bytesPerPartStage: Math.round(Number(size.rows[0].bytes) / (n * stages.length)),
     };
@@ -104,9 +131,12 @@ export async function runEngineJob(aws: AwsClients, setup: EngineSetup, n: numbe
     await Promise.all([stop(orchestrator), ...fleet.map(stop)]);
     await connection.close();
     await db.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).catch(() => undefined);
+    for (const k of Object.keys(pids)) fs.rmSync(countsFile(k), { force: true });
     await db.end();
   }
 }
+
+const cpuOfAll = (pids: Record<string, number>) => Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, cpuMsOf(pid)]));
 
 /** The engine as a contender: the two-stage no-op pipeline, every part through both stages. */
 export function engineSystem(aws: AwsClients, setup: EngineSetup): BenchSystem {

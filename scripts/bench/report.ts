@@ -1,3 +1,4 @@
+import type { Profile } from './profile';
 import type { SkewResult } from './skew';
 import type { StragglerResult } from './straggler';
 import { formatRate, formatRatio, type Spread } from './stats';
@@ -15,6 +16,8 @@ export interface SystemFigures {
   storeBytesPerPartStage?: { live: number; compacted: number };
   /** Highest peak over the rounds, per process, in MiB. */
   peakMiB: Record<string, number>;
+  /** Where the last round's time went (engine only). */
+  profile?: Profile;
 }
 
 export interface SizeReport {
@@ -84,6 +87,22 @@ export function engineMemoryGrowth(sizes: SizeReport[]): MemoryGrowth[] {
   }));
 }
 
+/**
+ * Where the engine's last round went, per part-stage (the benchmark's pipeline has two stages): CPU
+ * time of each process and of the orchestrator's Postgres sessions, calls by operation, row writes.
+ */
+function renderProfile(p: Profile, partStages: number): string[] {
+  const per = (x: number) => (x / partStages).toFixed(x / partStages < 0.1 ? 3 : 2);
+  const cpu = Object.entries(p.cpuMs).map(([proc, ms]) => `${proc} ${per(ms)}`);
+  const lines = [`where the engine's time went, per part-stage (last round): CPU ms ${cpu.join(', ')}; the machine was ${p.machineBusyPct} % busy`];
+  for (const [proc, calls] of Object.entries(p.calls)) {
+    const list = Object.entries(calls).filter(([, n]) => n / partStages >= 0.001).map(([op, n]) => `${op} ${per(n)}`);
+    if (list.length > 0) lines.push(`  calls of ${proc}: ${list.join(', ')}`);
+  }
+  lines.push(`  Postgres row writes: ${per(p.rows.inserts)} inserts, ${per(p.rows.updates)} updates (${per(p.rows.hotUpdates)} HOT), ${per(p.rows.deletes)} deletes`);
+  return lines;
+}
+
 const signed = (pct: number) => `${pct >= 0 ? '+' : ''}${pct} %`;
 
 /** The benchmark's human-readable output: one table per size, then memory growth and the skewed job. */
@@ -103,6 +122,8 @@ export function renderText(r: BenchReport): string {
     const store = s.systems.engine?.storeBytesPerPartStage;
     if (bytes !== undefined) out.push(`Postgres: ${bytes} bytes per part-stage on disk (task_runs: table, indexes, TOAST)`);
     if (store) out.push(`Postgres, the store's count: ${store.live} bytes per part-stage live, ${store.compacted} compacted; target at most 200`);
+    const profile = s.systems.engine?.profile;
+    if (profile) out.push(...renderProfile(profile, s.parts * 2));
     for (const k of [...s.skipped, ...s.capped]) out.push(`${k.system}: ${k.reason}`);
     out.push(`shared services during these rounds (resident peak MiB): ${mib(s.sharedServicesPeakMiB) || 'none found'}`);
   }

@@ -1,3 +1,5 @@
+import type { Profile } from './profile';
+
 /** What one run of one system measured. */
 export interface RunResult {
   /** Seconds from the first part offered to the last part done. */
@@ -12,6 +14,8 @@ export interface RunResult {
   bytesPerPartStage?: number;
   /** The store's own count of the job's bytes per part-stage (store/compaction), live and once compacted (engine only). */
   storeBytesPerPartStage?: { live: number; compacted: number };
+  /** Where the run's time went (engine only): CPU per process, calls, row writes. */
+  profile?: Profile;
 }
 
 /** One contender in the benchmark: the engine or a peer. Each run starts and stops its own processes. */

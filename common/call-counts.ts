@@ -1,0 +1,34 @@
+import { writeFileSync } from 'node:fs';
+
+/**
+ * Counts of the calls this process made to the services it uses — SQS and S3 operations by name,
+ * Postgres statements — so a benchmark can say what one part costs in round trips
+ * (scripts/bench/profile.ts). Counting is a map increment per call; nothing is sent anywhere.
+ */
+const counts = new Map<string, number>();
+
+/** One call of `operation` on `service` (`sqs`, `s3`, `postgres`…). */
+export function countCall(service: string, operation: string): void {
+  const key = `${service}.${operation}`;
+  counts.set(key, (counts.get(key) ?? 0) + 1);
+}
+
+/** The counts so far, by `service.operation`. */
+export function callCounts(): Record<string, number> {
+  return Object.fromEntries([...counts].sort(([a], [b]) => a.localeCompare(b)));
+}
+
+/**
+ * With `file` set (the CLI passes BATCHGRID_CALL_COUNTS_FILE), writes the counts there as JSON when
+ * the process exits, however it ends; a process that cannot write them says so on stderr.
+ */
+export function writeCallCountsOnExit(file: string | undefined): void {
+  if (!file) return;
+  process.once('exit', () => {
+    try {
+      writeFileSync(file, `${JSON.stringify(callCounts())}\n`);
+    } catch (err) {
+      process.stderr.write(`could not write the call counts to ${file}: ${(err as Error).message}\n`);
+    }
+  });
+}
