@@ -1,3 +1,4 @@
+import { countCall, timed } from '../common/call-counts';
 import { MAX_MESSAGE_BYTES, type PartResult, type PartTask, type StartedPart } from '../common/messages';
 import type { StageDef } from '../pipeline/types';
 import type { FailureDecision, OpenPart, QueuedPart, StageCounts, StartNotice, Transition } from '../store/task-runs';
@@ -161,6 +162,8 @@ const RUN_TIME_SAMPLES = 10_000;
 /** Over how long the slots its finished parts kept busy are averaged, in ms. */
 const BUSY_WINDOW_MS = 2000;
 const IDLE_WAIT_MS = 200;
+/** Where the loop's time goes, phase by phase (common/call-counts; printed by the benchmark). */
+const PHASES = 'stage-loop';
 /** Parts read ahead from the source per turn, at most. */
 const READ_AHEAD = 1000;
 /** Parts in flight per receive lane: more receives run at once when many parts are out. */
@@ -200,6 +203,7 @@ export async function runStageLoop(o: StageLoopOptions): Promise<StageCounts> {
   const backedUp = new Set<number>();
   let backups = 0;
   let lastSpeculation = Number.NEGATIVE_INFINITY;
+  let lastTick = clock.now();
 
   const toTask = (p: { part: number; attempt: number }): PartTask => ({
     part: p.part,
@@ -257,7 +261,7 @@ export async function runStageLoop(o: StageLoopOptions): Promise<StageCounts> {
 
   const send = async (parts: { part: number; attempt: number }[]) => {
     if (parts.length === 0) return;
-    const tooLarge = await o.sender.send(parts.map(toTask));
+    const tooLarge = await timed(PHASES, 'send', () => o.sender.send(parts.map(toTask)));
     if (tooLarge.length === 0) return;
     // Retrying cannot make a part fit: it fails at once, for good, saying why.
     const paramsBytes = Buffer.byteLength(JSON.stringify(stage.params ?? null));
@@ -300,12 +304,12 @@ export async function runStageLoop(o: StageLoopOptions): Promise<StageCounts> {
   const fill = async () => {
     if (windowRoom() <= 0) return;
     // The source reads ahead to the window's room, so `ready` tells the fleet's share what the stage could use.
-    await source.fill(Math.min(windowRoom(), READ_AHEAD));
+    await timed(PHASES, 'source', () => source.fill(Math.min(windowRoom(), READ_AHEAD)));
     const cap = Math.min(stageCap, shareCap);
     if (cap - window.inFlightCount <= 0) return;
     const now = clock.now();
     const deadlineAt = now + o.unstartedDeadlineMs;
-    const chosen = await store.reserve((state) => {
+    const chosen = await timed(PHASES, 'reserve', () => store.reserve((state) => {
       const slots = Math.min(slotsFor(concurrency, state.inFlight, window.inFlightCount, state.othersWaiting), cap - window.inFlightCount);
       const ready = dueCount(window, now) + source.buffered;
       const retries = window.dueRetries(now, slots);
@@ -314,7 +318,7 @@ export async function runStageLoop(o: StageLoopOptions): Promise<StageCounts> {
       const picked = [...retries, ...fresh.map((p) => ({ part: p.part, attempt: 1 }))];
       const parts = picked.map((c) => ({ ...c, sentAt: now, deadlineAt, inputs: inputsOf.get(c.part)!.inputs, inputsKey: inputsOf.get(c.part)!.inputsKey }));
       return { parts, waiting: ready - picked.length };
-    });
+    }));
     for (const c of chosen) window.sent(c.part, c.attempt, deadlineAt, { sentAt: now });
     await send(await reuseCached(chosen, now));
   };
@@ -388,14 +392,14 @@ export async function runStageLoop(o: StageLoopOptions): Promise<StageCounts> {
 
   const receiveCompletions = async () => {
     const lanes = Math.min(MAX_LANES, Math.max(1, Math.ceil(window.inFlightCount / PARTS_PER_LANE)));
-    const batch = await o.receiver.receive(window.inFlightCount > 0 ? 1 : 0, lanes);
+    const batch = await timed(PHASES, 'receive', () => o.receiver.receive(window.inFlightCount > 0 ? 1 : 0, lanes));
     if (batch.results.length === 0 && batch.started.length === 0) return;
-    await applyStarts(batch.started);
+    await timed(PHASES, 'starts', () => applyStarts(batch.started));
     const successes = batch.results.filter((r) => r.result.status === 'succeeded');
     const failures = batch.results.filter((r) => r.result.status !== 'succeeded').map(decide);
-    await apply(successes, failures);
+    await timed(PHASES, 'apply', () => apply(successes, failures));
     // Deleted only after the results are committed: a crash before this replays them, harmlessly.
-    await batch.settle();
+    await timed(PHASES, 'settle', () => batch.settle());
   };
 
   /** Parts whose completion never came (a lost message, a dead worker past every redelivery): fail the attempt as timed out. */
@@ -423,7 +427,7 @@ export async function runStageLoop(o: StageLoopOptions): Promise<StageCounts> {
     if (signal.aborted) throw signal.reason;
     if (clock.now() - lastRunnerCheck >= RUNNER_CHECK_MS) {
       lastRunnerCheck = clock.now();
-      const state = await store.runnerState();
+      const state = await timed(PHASES, 'runnerState', () => store.runnerState());
       if (state.runnerAttempt !== null && state.runnerAttempt > o.attempt) throw new StageSupersededError(stage.id, o.attempt, state.runnerAttempt);
       paused = state.jobStatus === 'paused';
       if (state.concurrency != null && state.concurrency !== concurrency) {
@@ -431,11 +435,16 @@ export async function runStageLoop(o: StageLoopOptions): Promise<StageCounts> {
         concurrency = state.concurrency;
       }
     }
+    countCall(PHASES, 'iterations');
+    // Part-ms in flight (its sum over the run divided by the run's ms is the mean number in flight).
+    const tick = clock.now();
+    countCall(PHASES, 'inFlightPartMs', window.inFlightCount * (tick - lastTick));
+    lastTick = tick;
     await receiveCompletions();
     await resendLost();
     await expireOverdue();
-    await refreshShare();
-    if (!paused) await fill();
+    await timed(PHASES, 'share', refreshShare);
+    if (!paused) await timed(PHASES, 'fill', fill);
     if (!paused) await speculate();
     heartbeat();
     if (source.exhausted && window.empty) break;

@@ -153,11 +153,16 @@ export function sqsCompletionReceiver(o: { aws: AwsClients; queues: StageQueues;
       const queueUrl = o.queues.completionQueueUrl;
       // A receive that never answers (a server restarted or a queue deleted under it) is abandoned after its wait plus a margin.
       const abortSignal = AbortSignal.any([o.signal, AbortSignal.timeout(waitSeconds * 1000 + RECEIVE_MARGIN_MS)]);
-      const receive = () =>
-        sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: waitSeconds, VisibilityTimeout: COMPLETION_VISIBILITY_SECONDS }), { abortSignal });
+      const receive = (wait: number) =>
+        sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: wait, VisibilityTimeout: COMPLETION_VISIBILITY_SECONDS }), { abortSignal });
       let messages: Message[];
       try {
-        messages = (await runLanes(lanes, receive)).flatMap((b) => b.Messages ?? []);
+        // One long poll; only when it comes back full do the other lanes take what is already
+        // waiting (no wait). Lanes that all long-polled made every receive wait for its slowest
+        // lane, up to the wait time, while completions sat in the others (docs/engine.md, "Where the time goes").
+        const first = (await receive(waitSeconds)).Messages ?? [];
+        const more = first.length === 10 && lanes > 1 ? (await runLanes(lanes - 1, () => receive(0))).flatMap((b) => b.Messages ?? []) : [];
+        messages = [...first, ...more];
       } catch (err) {
         if (o.signal.aborted) throw err;
         if (isAbortError(err)) return nothing;

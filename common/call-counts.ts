@@ -7,15 +7,25 @@ import { writeFileSync } from 'node:fs';
  */
 const counts = new Map<string, number>();
 
-/** One call of `operation` on `service` (`sqs`, `s3`, `postgres`…). */
-export function countCall(service: string, operation: string): void {
+/** One call of `operation` on `service` (`sqs`, `s3`, `postgres`…), or `n` of something (the ms a phase took). */
+export function countCall(service: string, operation: string, n = 1): void {
   const key = `${service}.${operation}`;
-  counts.set(key, (counts.get(key) ?? 0) + 1);
+  counts.set(key, (counts.get(key) ?? 0) + n);
 }
 
-/** The counts so far, by `service.operation`. */
+/** Runs `fn` and adds the ms it took to `service.operationMs` (the stage loop's phases, for the benchmark). */
+export async function timed<T>(service: string, operation: string, fn: () => Promise<T>): Promise<T> {
+  const started = performance.now();
+  try {
+    return await fn();
+  } finally {
+    countCall(service, `${operation}Ms`, performance.now() - started);
+  }
+}
+
+/** The counts so far, by `service.operation` (ms rounded to whole ms). */
 export function callCounts(): Record<string, number> {
-  return Object.fromEntries([...counts].sort(([a], [b]) => a.localeCompare(b)));
+  return Object.fromEntries([...counts].sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => [k, Math.round(v)]));
 }
 
 /**
