@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
-import { HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import type { Pool } from 'pg';
 import { mapLimited } from '../common/concurrency';
 import { taskVersionKeyOf } from '../common/layout';
 import type { Logger } from '../common/logger';
 import type { InputRef, OutputRef, PartResult } from '../common/messages';
-import { readJsonLines } from '../common/s3-io';
+import { MissingObjectError, objectHead, readJsonLines } from '../common/s3-io';
 import type { StageDef } from '../pipeline/types';
 import { deleteCacheEntries, getCacheEntries, putCacheEntries } from '../store/part-cache';
 
@@ -57,14 +57,11 @@ export function createPartCache(o: { db: Pool; s3: S3Client; bucket: string; que
   const head = (key: string) => {
     let p = heads.get(key);
     if (!p) {
-      p = o.s3.send(new HeadObjectCommand({ Bucket: o.bucket, Key: key })).then(
-        (r) => ({ etag: r.ETag ?? '', size: r.ContentLength ?? 0 }),
-        (err: unknown) => {
-          heads.delete(key);
-          if ((err as { name?: string }).name === 'NotFound' || (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) return undefined;
-          throw err;
-        },
-      );
+      p = objectHead(o.s3, o.bucket, key).catch((err: unknown) => {
+        heads.delete(key);
+        if (err instanceof MissingObjectError) return undefined;
+        throw err;
+      });
       heads.set(key, p);
     }
     return p;

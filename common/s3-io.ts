@@ -25,16 +25,22 @@ export async function openObject(s3: S3Client, bucket: string, key: string, rang
   }
 }
 
-/** Size in bytes of an object. */
-export async function objectSize(s3: S3Client, bucket: string, key: string): Promise<number> {
+/** An object's ETag and size (HEAD); MissingObjectError when there is none (a HEAD's 404 has no body, so its error may be nameless). */
+export async function objectHead(s3: S3Client, bucket: string, key: string): Promise<{ etag: string; size: number }> {
   try {
     const r = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
-    return r.ContentLength ?? 0;
+    return { etag: r.ETag ?? '', size: r.ContentLength ?? 0 };
   } catch (err) {
     const name = (err as { name?: string }).name;
-    if (name === 'NotFound' || name === 'NoSuchKey') throw new MissingObjectError(bucket, key);
+    const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+    if (name === 'NotFound' || name === 'NoSuchKey' || status === 404) throw new MissingObjectError(bucket, key);
     throw err;
   }
+}
+
+/** Size in bytes of an object. */
+export async function objectSize(s3: S3Client, bucket: string, key: string): Promise<number> {
+  return (await objectHead(s3, bucket, key)).size;
 }
 
 /** Every object under a prefix, in key order, page by page (never the whole listing in memory). */

@@ -1,7 +1,8 @@
 import type { Queryable } from './db';
+import { liveWorker } from './workers';
 
-/** A worker not heard from for this long no longer counts in its fleet's capacity, in seconds. */
-const LIVE_WORKER_SECONDS = 60;
+/** A worker not heard from for this long no longer counts in its fleet's capacity, in ms. */
+const LIVE_WORKER_MS = 60_000;
 
 /** What a running stage publishes about itself for the allocation on its fleet. */
 export interface StageLoad {
@@ -77,8 +78,8 @@ export async function fleetLoad(db: Queryable, fleet: string): Promise<{ slots: 
 /** Slots of the fleet's live workers. */
 export async function fleetSlots(db: Queryable, fleet: string): Promise<number> {
   const r = await db.query(
-    `SELECT coalesce(sum(slots), 0)::int AS slots FROM workers WHERE fleet = $1 AND status = 'up' AND last_seen_at > now() - make_interval(secs => $2)`,
-    [fleet, LIVE_WORKER_SECONDS],
+    `SELECT coalesce(sum(slots), 0)::int AS slots FROM workers WHERE fleet = $1 AND ${liveWorker('$2')}`,
+    [fleet, LIVE_WORKER_MS],
   );
   return r.rows[0].slots;
 }

@@ -104,6 +104,9 @@ export interface ListWorkersOptions {
   liveWithinMs?: number;
 }
 
+/** SQL: the worker is up and was seen within the ms bound to parameter `param` (e.g. `$2`). */
+export const liveWorker = (param: string) => `status = 'up' AND last_seen_at > now() - make_interval(secs => ${param}::float8 / 1000)`;
+
 /** Workers, most recently seen first. */
 export async function listWorkers(db: Queryable, options: ListWorkersOptions = {}): Promise<Worker[]> {
   const where: string[] = [];
@@ -114,7 +117,7 @@ export async function listWorkers(db: Queryable, options: ListWorkersOptions = {
   }
   if (options.liveWithinMs !== undefined) {
     values.push(options.liveWithinMs);
-    where.push(`status = 'up' AND last_seen_at > now() - make_interval(secs => $${values.length}::float8 / 1000)`);
+    where.push(liveWorker(`$${values.length}`));
   }
   const r = await db.query(
     `SELECT ${COLUMNS} FROM workers ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY last_seen_at DESC, worker_id`,

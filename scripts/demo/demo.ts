@@ -57,7 +57,7 @@ async function run(): Promise<void> {
     const pipeline = opts.cache ? withCache(await readFile(pipelineFile, 'utf8')) : pipelineFile;
     // The first run must compute every part: entries from an earlier `--cache` demo are dropped.
     if (opts.cache) say(`  part cache of claims-monthly cleared: ${await clearPartCache({ pipeline: 'claims-monthly' })} entries`);
-    const followed = await submitAndFollow(client, engine, pipeline, inputDir);
+    const followed = await submitAndFollow(client, engine, pipeline, inputDir, opts.cache ? CACHED_LABEL : undefined);
     if (!followed) return;
     const { summary, uiUrl, submitted, ended } = followed;
     const { jobId } = followed;
@@ -94,6 +94,8 @@ async function run(): Promise<void> {
   }
 }
 
+const CACHED_LABEL = 'examples/claims/pipeline.yaml, with cache: true on every stage';
+
 /** The claims pipeline with every stage's part cache on (`cache: true`), as definition text. */
 function withCache(yaml: string): string {
   const def = parseYaml(yaml) as { stages: Record<string, unknown>[] };
@@ -106,7 +108,7 @@ function withCache(yaml: string): string {
  */
 async function runAgainFromCache(client: BatchGridClient, engine: LocalEngine, pipeline: string, inputDir: string, first: JobSummary): Promise<void> {
   heading('the same job again, from the part cache');
-  const again = await submitAndFollow(client, engine, pipeline, inputDir);
+  const again = await submitAndFollow(client, engine, pipeline, inputDir, CACHED_LABEL);
   if (!again) return;
   printReport(again.jobId);
   const makespan = (s: JobSummary) => s.finishedAt - s.startedAt;

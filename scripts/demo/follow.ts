@@ -21,13 +21,13 @@ export interface FollowedJob {
 }
 
 /**
- * Submits `pipeline` (a file, or definition text) over the files of `inputDir`, prints live progress until the job ends,
+ * Submits `pipeline` (a file, or definition text, then named by `label`) over the files of `inputDir`, prints live progress until the job ends,
  * and returns it; for a job that did not succeed, prints where to look, sets a failing exit code
  * and returns undefined. Rejects as soon as a process of `engine` dies.
  */
-export async function submitAndFollow(client: BatchGridClient, engine: LocalEngine, pipeline: string, inputDir: string): Promise<FollowedJob | undefined> {
+export async function submitAndFollow(client: BatchGridClient, engine: LocalEngine, pipeline: string, inputDir: string, label = path.relative(packageRoot(), pipeline)): Promise<FollowedJob | undefined> {
   const cfg = config();
-  heading(`submitting ${pipeline.includes('\n') ? `pipeline ${(/^name: *(\S+)/m.exec(pipeline) ?? [])[1] ?? ''}` : path.relative(packageRoot(), pipeline)}`);
+  heading(`submitting ${label}`);
   const submitted = Date.now();
   const job = await Promise.race([client.submit(pipeline, { input: inputDir }), engine.died]);
   const uiUrl = `http://127.0.0.1:${cfg.TEMPORAL_UI_PORT}/namespaces/${cfg.TEMPORAL_NAMESPACE}/workflows/${job.workflowId}`;
