@@ -17,6 +17,10 @@ node dist/manager/cli/main.js db migrate
 results=.batchgrid/test-results
 rm -rf "$results" && mkdir -p "$results"
 trap 'node scripts/test-summary.mjs "$results"' EXIT
-npx jest --ci --json --outputFile="$results/jest.json" "$@"
+# On CI, jest's summary reporter: failures and the totals, not a PASS line per file (whose bare
+# PASS/FAIL lines other runners' closing-line readers could take for their own).
+reporters=()
+if [ "${CI:-}" = true ]; then reporters=(--reporters=summary); fi
+npx jest --ci "${reporters[@]}" --json --outputFile="$results/jest.json" "$@"
 # A full run (no arguments) ends with the fault suite, on its own stack and serially (scripts/chaos.sh).
-if [ "$#" -eq 0 ]; then BATCHGRID_CHAOS_BUILT=1 bash scripts/chaos.sh --json --outputFile="$results/chaos.json"; fi
+if [ "$#" -eq 0 ]; then BATCHGRID_CHAOS_BUILT=1 bash scripts/chaos.sh "${reporters[@]}" --json --outputFile="$results/chaos.json"; fi

@@ -7,7 +7,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { loadConfig } from '../../common/config';
 import { restartDevService, startDevService, type DevServiceName } from '../../manager/devstack';
 import type { FixtureActivities } from '../fixtures/workflows';
-import { awsClients, createTestQueue, ensureTestStack, uniqueName, waitFor, waitForValue, withTimeout } from '../support/stack';
+import { awsClients, createTestQueue, ensureTestStack, quietSdkLogs, uniqueName, waitFor, waitForValue, withTimeout } from '../support/stack';
 
 /**
  * The local stack keeps its data across a restart of each server (the stack is the default a
@@ -19,6 +19,7 @@ describe('local stack keeps its data across restarts', () => {
   const restart = (name: DevServiceName) => restartDevService(name, { config: cfg });
 
   beforeAll(async () => {
+    quietSdkLogs();
     await ensureTestStack();
   }, 300_000);
 

@@ -1,6 +1,6 @@
 import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, Runtime, type Worker } from '@temporalio/worker';
+import type { Worker } from '@temporalio/worker';
 import { randomBytes } from 'node:crypto';
 import { createAwsClients, destroyAwsClients, type AwsClients } from '../../common/aws';
 import { config } from '../../common/config';
@@ -13,6 +13,7 @@ import type { PipelineDef } from '../../pipeline/types';
 import { createFleetWorker, type FleetWorkerOptions } from '../../worker/fleet';
 import { createOrchestrator } from '../../orchestrator';
 import { testPool, type TestDb } from './db';
+import { quietSdkLogs } from './stack';
 
 /**
  * An engine on the real local stack, isolated for one test file: its own Postgres schema, its
@@ -47,14 +48,8 @@ export function pipeline(obj: Record<string, unknown>): PipelineDef {
   return r.pipeline;
 }
 
-let runtimeInstalled = false;
-
 export async function startEngine(options: { orchestrator?: boolean } = {}): Promise<TestEngine> {
-  if (!runtimeInstalled) {
-    // The SDK's INFO lines (bundles, worker states) drown test output; warnings still show.
-    Runtime.install({ logger: new DefaultLogger('WARN') });
-    runtimeInstalled = true;
-  }
+  quietSdkLogs();
   const cfg = config();
   const id = randomId();
   const db = await testPool();

@@ -2,7 +2,7 @@ import { CreateQueueCommand, DeleteQueueCommand, type SQSClient } from '@aws-sdk
 import { randomBytes } from 'node:crypto';
 import { createAwsClients, destroyAwsClients, type AwsClients } from '../../common/aws';
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, Worker } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { config, loadConfig } from '../../common/config';
 import { ensureStack, type StackResult } from '../../manager/devstack';
 import { pollUntil } from '../../manager/devstack/wait';
@@ -61,6 +61,18 @@ export async function waitForValue<T>(what: string, probe: () => T | undefined |
   }
 }
 
+let sdkLogsQuiet = false;
+
+/**
+ * Installs the Temporal SDK runtime with a WARN logger, once per test file, before its first
+ * worker: the SDK's INFO lines (bundles, worker states) drown test output; warnings still show.
+ */
+export function quietSdkLogs(): void {
+  if (sdkLogsQuiet) return;
+  Runtime.install({ logger: new DefaultLogger('WARN') });
+  sdkLogsQuiet = true;
+}
+
 /**
  * Runs `fn` with a Temporal client while an in-process worker serves `workflowsPath` and
  * `activities` on `taskQueue`; closes both connections afterwards.
@@ -69,6 +81,7 @@ export async function withInProcessWorker<T>(
   options: { taskQueue: string; workflowsPath: string; activities: object },
   fn: (client: Client) => Promise<T>,
 ): Promise<T> {
+  quietSdkLogs();
   const cfg = config();
   const nativeConnection = await NativeConnection.connect({ address: cfg.TEMPORAL_ADDRESS });
   const connection = await Connection.connect({ address: cfg.TEMPORAL_ADDRESS });
