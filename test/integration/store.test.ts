@@ -38,7 +38,7 @@ import {
 } from '../../store';
 import { randomSchema, testPool, type TestDb } from '../support/db';
 
-const TABLES = ['fleets', 'job_aggregates', 'job_claims', 'jobs', 'part_cache', 'scaling_decisions', 'schema_migrations', 'stage_run_intervals', 'stage_runs', 'task_attempts', 'task_runs', 'workers'];
+const TABLES = ['fleets', 'job_aggregates', 'job_claims', 'jobs', 'part_cache', 'scaling_decisions', 'schema_migrations', 'stage_run_intervals', 'stage_runs', 'task_attempts', 'task_rows', 'task_runs', 'workers'];
 
 const definition: PipelineDef = {
   apiVersion: 'batchgrid/v1',
