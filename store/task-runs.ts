@@ -111,7 +111,8 @@ export async function applyResults(
       `UPDATE task_rows t SET status = 'succeeded', attempt = r.attempt, worker_id = r.worker_id,
               received_at = ${ts('received_at')}, started_at = ${ts('started_at')}, finished_at = ${ts('finished_at')},
               bytes_in = r.bytes_in, bytes_out = r.bytes_out, outputs = r.outputs, result = r.result, error = NULL, cached_ms = r.cached_ms,
-              deadline_at = NULL, retry_at = NULL, success_seq = nextval('task_runs_success_seq'), inputs = NULL, inputs_key = NULL
+              deadline_at = NULL, retry_at = NULL, inputs = NULL, inputs_key = NULL,
+              success_seq = CASE WHEN (SELECT success_order FROM stage_runs WHERE job_id = $1 AND stage_id = $2) THEN nextval('task_runs_success_seq') END
          FROM (SELECT DISTINCT ON (part) * FROM jsonb_to_recordset($3::jsonb) AS x(${resultColumns}) ORDER BY part, attempt) r
         WHERE t.run_id = ${runIdOf('$1', '$2')} AND t.part = r.part AND t.status IN ('queued', 'retry_wait')
         RETURNING t.part, t.attempt`,
@@ -224,7 +225,7 @@ export interface SucceededPart {
   seq: number;
 }
 
-/** Succeeded parts of a stage after a success sequence number, in the order they succeeded (stream chaining). */
+/** Succeeded parts of a stage after a success sequence number, in the order they succeeded (stream chaining: the stage run has `success_order`). */
 export async function succeededAfter(db: Db, jobId: string, stageId: string, afterSeq: number, limit: number): Promise<SucceededPart[]> {
   const r = await db.query(
     `SELECT part, outputs, result, success_seq FROM task_rows

@@ -10,6 +10,12 @@
 
 ALTER TABLE stage_runs ADD COLUMN run_id int GENERATED ALWAYS AS IDENTITY;
 ALTER TABLE stage_runs ADD CONSTRAINT stage_runs_run_id_key UNIQUE (run_id);
+-- Whether the run's successes are numbered in the order they happen (task_rows.success_seq, and its
+-- index): only a stream stage reads an upstream in that order, so planning sets it on the stages a
+-- stream stage needs; the other stages' rows carry neither the number nor its index entry. Stage runs
+-- that exist already keep numbering their successes, as before.
+ALTER TABLE stage_runs ADD COLUMN success_order boolean NOT NULL DEFAULT false;
+UPDATE stage_runs SET success_order = true;
 
 CREATE TABLE task_rows (
   sent_at     timestamptz NULL,
