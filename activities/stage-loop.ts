@@ -236,7 +236,8 @@ export async function runStageLoop(o: StageLoopOptions): Promise<StageCounts> {
     for (const r of [...successes, ...failures]) {
       if (r.result.cachedRunMs !== undefined) continue;
       const ms = Math.max(0, r.result.finishedAt - r.result.startedAt);
-      recent.push([now, ms]);
+      // Only the fleet share reads these (and prunes them to its window).
+      if (o.fleetShare) recent.push([now, ms]);
       if (r.result.status !== 'succeeded') continue;
       runTime.totalMs += ms;
       runTime.parts += 1;

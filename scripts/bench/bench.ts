@@ -12,7 +12,7 @@ import { trackAll } from './memory';
 import { bullmq } from './peers/bullmq';
 import { rawSqs } from './peers/raw-sqs';
 import { fanOutWorkflowsPath, temporalFanOut } from './peers/temporal-fanout';
-import { note } from './processes';
+import { note, setChildNodeFlags } from './processes';
 import { sharedServicePids } from './profile';
 import { engineMemoryGrowth, renderText, type BenchReport, type SizeReport, type SystemFigures } from './report';
 import { streamAgainstBarrier } from './skew';
@@ -42,6 +42,7 @@ interface Options {
   fanoutWindow?: number;
   skip: string[];
   redisPort: number;
+  heapMib?: number;
   json: boolean;
 }
 
@@ -67,6 +68,7 @@ function parseOptions(): Options {
     .option('--skew-parts <n>', 'parts of the skewed stream-against-barrier job', positive('--skew-parts'), 2000)
     .option('--skip <list>', `comma-separated systems to leave out: ${SYSTEM_IDS.join(', ')}`, '')
     .option('--redis-port <port>', "port of the benchmark's own Redis on 127.0.0.1 (BullMQ)", positive('--redis-port'), 16379)
+    .option('--heap-mib <n>', 'old-space cap (--max-old-space-size) of every process the benchmark starts, engine and peers alike; default: Node\'s own', positive('--heap-mib'))
     .option('--json', 'print one JSON document on stdout instead of the table')
     .parse(process.argv);
   const raw = program.opts();
@@ -145,6 +147,7 @@ async function measureSize(systems: BenchSystem[], n: number, o: Options): Promi
 
 async function run(): Promise<void> {
   const o = parseOptions();
+  if (o.heapMib) setChildNodeFlags([`--max-old-space-size=${o.heapMib}`]);
   const began = Date.now();
   const cfg = config();
   const aws = createAwsClients();
@@ -166,7 +169,7 @@ async function run(): Promise<void> {
   const report: BenchReport = {
     date: new Date().toISOString(),
     machine: machine(),
-    settings: { workers: o.workers, workerConcurrency: o.workerConcurrency, concurrency: o.concurrency, fanoutWindow: Math.min(o.fanoutWindow ?? o.concurrency, 2000), rounds: o.rounds, sqsBackend: cfg.BATCHGRID_SQS_BACKEND, nodeOptions: process.env.NODE_OPTIONS ?? '' },
+    settings: { workers: o.workers, workerConcurrency: o.workerConcurrency, concurrency: o.concurrency, fanoutWindow: Math.min(o.fanoutWindow ?? o.concurrency, 2000), rounds: o.rounds, sqsBackend: cfg.BATCHGRID_SQS_BACKEND, nodeOptions: process.env.NODE_OPTIONS ?? '', heapMib: o.heapMib ?? null },
     warmupParts: o.warmupParts,
     sizes: [],
     memoryGrowth: [],

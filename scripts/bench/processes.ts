@@ -6,7 +6,17 @@ import { setTimeout as sleep } from 'node:timers/promises';
  * stderr goes to the benchmark's stderr, so `--json` keeps stdout for the one JSON document.
  */
 export function child(args: string[], env: Record<string, string> = {}): ChildProcess {
-  return spawn(process.execPath, args, { env: { ...process.env, LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  return spawn(process.execPath, [...nodeFlags, ...args], { env: { ...process.env, LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+}
+
+let nodeFlags: string[] = [];
+
+/**
+ * Node flags of every process `child` starts from now on (engine and peers alike, so each system
+ * runs with the same heap settings): `--heap-mib` caps the V8 old space of each.
+ */
+export function setChildNodeFlags(flags: string[]): void {
+  nodeFlags = [...flags];
 }
 
 /** Resolves with everything the process printed on stdout once it exits 0; rejects on another exit. */

@@ -37,7 +37,7 @@ export interface SizeReport {
 export interface BenchReport {
   date: string;
   machine: { cpus: number; cpuModel: string; memoryGiB: number; node: string; platform: string };
-  settings: { workers: number; workerConcurrency: number; concurrency: number; fanoutWindow: number; rounds: number; sqsBackend: string; nodeOptions: string };
+  settings: { workers: number; workerConcurrency: number; concurrency: number; fanoutWindow: number; rounds: number; sqsBackend: string; nodeOptions: string; heapMib: number | null };
   warmupParts: number;
   sizes: SizeReport[];
   /** The engine's memory at each larger size against the smallest (empty with one size). */
@@ -110,6 +110,7 @@ export function renderText(r: BenchReport): string {
   const out: string[] = [
     `batchgrid benchmark, ${r.date} — ${r.machine.cpus} × ${r.machine.cpuModel}, ${r.machine.memoryGiB} GiB, Node ${r.machine.node}`,
     `${r.settings.workers} worker processes × ${r.settings.workerConcurrency} slots for every system; window ${r.settings.concurrency} (Temporal fan-out ${r.settings.fanoutWindow}); SQS ${r.settings.sqsBackend}; warm-up ${r.warmupParts.toLocaleString('en-US')} parts; ${r.settings.rounds} interleaved rounds; median (lowest–highest)`,
+    `heap of every process it starts: ${r.settings.heapMib ? `old space capped at ${r.settings.heapMib} MiB (--heap-mib)` : "Node's default"}`,
   ];
   for (const s of r.sizes) {
     const rows = [['system', 'parts/s', 'engine ratio', 'history events', 'peak MiB per process']];
