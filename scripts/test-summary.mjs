@@ -1,5 +1,7 @@
 // Adds up the jest result files in a folder (written with --json --outputFile) and prints one
-// closing line, "tests: N passed, M failed[, K skipped]", the plain form CI reads.
+// closing line, "N passed, M failed[, K skipped]", the plain form CI reads. It goes to both
+// streams (jest writes its own summary on stderr, npm and the fault suite's table on stdout), so
+// it is the last line whichever of them a reader takes.
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 
@@ -14,4 +16,6 @@ for (const name of readdirSync(dir).filter((n) => n.endsWith(".json")).sort()) {
   failed += r.numFailedTests + (r.numRuntimeErrorTestSuites ?? 0);
   skipped += r.numPendingTests + (r.numTodoTests ?? 0);
 }
-console.log(`tests: ${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ""}`);
+const line = `${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ""}`;
+process.stderr.write(`${line}\n`);
+process.stdout.write(`${line}\n`);

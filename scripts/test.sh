@@ -13,7 +13,7 @@ npm run build
 node dist/manager/cli/main.js dev up
 node dist/manager/cli/main.js db migrate
 # Each jest run writes its results as JSON; the last line printed adds them up as
-# "tests: N passed, M failed" (the closing line CI reads), also when a run failed.
+# "N passed, M failed" on stdout and stderr (the closing line CI reads), also when a run failed.
 results=.batchgrid/test-results
 rm -rf "$results" && mkdir -p "$results"
 trap 'node scripts/test-summary.mjs "$results"' EXIT
