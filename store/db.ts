@@ -29,10 +29,14 @@ export function createPool(url: string = config().DATABASE_URL, options: PoolOpt
   // A process frozen inside a transaction (SIGSTOP, a paused VM) would hold its locks for as long
   // as it stays frozen, and the stage attempt that replaced it would wait on them: Postgres ends
   // such a transaction after IDLE_IN_TRANSACTION_MS. Nothing in the engine waits inside one.
-  const settings = [`-c idle_in_transaction_session_timeout=${IDLE_IN_TRANSACTION_MS}`];
+  // Options in the URL (`?options=-c search_path=…`, common in a DATABASE_URL) are kept after
+  // this default, so they may change it: node-postgres would otherwise let them replace
+  // `options` whole, dropping the timeout without a word. An explicit schema comes last.
+  const { connectionString, urlOptions } = splitOptions(url);
+  const settings = [`-c idle_in_transaction_session_timeout=${IDLE_IN_TRANSACTION_MS}`, ...(urlOptions ? [urlOptions] : [])];
   if (schema !== undefined) settings.push(`-c search_path=${schema}`);
   const pgConfig: PoolConfig = {
-    connectionString: url,
+    connectionString,
     max,
     connectionTimeoutMillis: connectionTimeoutMs,
     options: settings.join(' '),
@@ -52,6 +56,20 @@ export function createPool(url: string = config().DATABASE_URL, options: PoolOpt
     };
   }
   return new StorePool(pgConfig, redactUrl(url));
+}
+
+/** The URL without its `options` parameter, and that parameter (Postgres' startup options); a URL that does not parse is left whole. */
+export function splitOptions(url: string): { connectionString: string; urlOptions: string | undefined } {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return { connectionString: url, urlOptions: undefined };
+  }
+  const urlOptions = parsed.searchParams.get('options') ?? undefined;
+  if (urlOptions === undefined) return { connectionString: url, urlOptions };
+  parsed.searchParams.delete('options');
+  return { connectionString: parsed.toString(), urlOptions };
 }
 
 async function ensureSchema(client: { query(text: string): Promise<unknown> }, schema: string): Promise<void> {

@@ -10,6 +10,7 @@ import {
   applyResults,
   createPool,
   getFleet,
+  IDLE_IN_TRANSACTION_MS,
   getPart,
   getJob,
   getStageRuns,
@@ -170,6 +171,30 @@ describe('pool', () => {
       expect(((err as Error).cause as { code: string }).code).toBe('28P01');
     } finally {
       await pool.end();
+    }
+  });
+
+  it("keeps its idle-in-transaction timeout when the URL has options of its own (they replaced it whole before, so a frozen process held its locks)", async () => {
+    const url = new URL(config().DATABASE_URL);
+    url.searchParams.set('options', '-c search_path=pg_catalog -c statement_timeout=12345');
+    const pool = createPool(url.toString());
+    try {
+      const show = async (name: string) => (await pool.query(`SHOW ${name}`)).rows[0][name];
+      expect(await show('idle_in_transaction_session_timeout')).toBe(`${IDLE_IN_TRANSACTION_MS / 1000}s`);
+      // The URL's own options still apply.
+      expect(await show('search_path')).toBe('pg_catalog');
+      expect(await show('statement_timeout')).toBe('12345ms');
+    } finally {
+      await pool.end();
+    }
+    // An explicit schema wins over the URL's search_path; the URL's own setting may change the default.
+    url.searchParams.set('options', '-c search_path=pg_catalog -c idle_in_transaction_session_timeout=3s');
+    const schemaPool = createPool(url.toString(), { schema: 'public' });
+    try {
+      expect((await schemaPool.query('SHOW search_path')).rows[0].search_path).toBe('public');
+      expect((await schemaPool.query('SHOW idle_in_transaction_session_timeout')).rows[0].idle_in_transaction_session_timeout).toBe('3s');
+    } finally {
+      await schemaPool.end();
     }
   });
 
