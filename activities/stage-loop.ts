@@ -54,7 +54,14 @@ export interface ReceivedStart extends StartedPart {
 
 /** Receives this stage run's completions and start notices; `settle()` deletes them once they are applied. */
 export interface CompletionReceiver {
-  receive(waitSeconds: number, lanes: number): Promise<{ results: ReceivedResult[]; started: ReceivedStart[]; settle(): Promise<void> }>;
+  /** `signal` abandons this receive alone (it then returns nothing); the loop's own signal ends every call. */
+  receive(waitSeconds: number, lanes: number, signal?: AbortSignal): Promise<ReceivedBatch>;
+}
+
+export interface ReceivedBatch {
+  results: ReceivedResult[];
+  started: ReceivedStart[];
+  settle(): Promise<void>;
 }
 
 /** Sends parts to the fleet; returns the parts no task message can carry, with their size. */
@@ -391,16 +398,49 @@ export async function runStageLoop(o: StageLoopOptions): Promise<StageCounts> {
     await send(lost);
   };
 
-  const receiveCompletions = async () => {
+  /**
+   * The loop is pipelined: the next receive is on its way while a batch is applied, settled and
+   * new parts are sent, and a batch's deletion runs while the loop goes on. Batches are still
+   * applied one at a time, in the order received; a received message stays invisible until it is
+   * deleted, so the receive ahead never gets the batch being applied.
+   */
+  let ahead: { batch: Promise<ReceivedBatch>; abort: AbortController; waitSeconds: number } | undefined;
+  let settling: Promise<void> | undefined;
+  /** Marks a promise handled (its error comes out where it is awaited, not as an unhandled rejection). */
+  const handled = <T>(p: Promise<T>) => (p.catch(() => undefined), p);
+  const receiveAhead = () => {
     const lanes = Math.min(MAX_LANES, Math.max(1, Math.ceil(window.inFlightCount / PARTS_PER_LANE)));
-    const batch = await timed(PHASES, 'receive', () => o.receiver.receive(window.inFlightCount > 0 ? 1 : 0, lanes));
+    const abort = new AbortController();
+    const waitSeconds = window.inFlightCount > 0 ? 1 : 0;
+    ahead = { batch: handled(o.receiver.receive(waitSeconds, lanes, abort.signal)), abort, waitSeconds };
+  };
+  /** Abandons the receive ahead: only when nothing is in flight, so that all it could bring are duplicates. */
+  const abandonAhead = () => {
+    ahead?.abort.abort();
+    ahead = undefined;
+  };
+  /** Ends the pipeline: the receive ahead is abandoned (every part is final: what it held are duplicates) and the last deletion awaited. */
+  const drain = async () => {
+    const last = ahead?.batch;
+    abandonAhead();
+    await last?.catch(() => undefined);
+    await settling;
+  };
+
+  const receiveCompletions = async () => {
+    if (!ahead) receiveAhead();
+    // Time spent here is time the loop waited for completions.
+    const batch = await timed(PHASES, 'receive', () => ahead!.batch);
+    receiveAhead();
     if (batch.results.length === 0 && batch.started.length === 0) return;
     await timed(PHASES, 'starts', () => applyStarts(batch.started));
     const successes = batch.results.filter((r) => r.result.status === 'succeeded');
     const failures = batch.results.filter((r) => r.result.status !== 'succeeded').map(decide);
     await timed(PHASES, 'apply', () => apply(successes, failures));
     // Deleted only after the results are committed: a crash before this replays them, harmlessly.
-    await timed(PHASES, 'settle', () => batch.settle());
+    // One deletion at a time: an error in the last one ends the attempt here.
+    await timed(PHASES, 'settle', async () => settling);
+    settling = handled(batch.settle());
   };
 
   /** Parts whose completion never came (a lost message, a dead worker past every redelivery): fail the attempt as timed out. */
@@ -424,36 +464,46 @@ export async function runStageLoop(o: StageLoopOptions): Promise<StageCounts> {
     log.info({ resumedAt: counts.total, open: open.length }, 'stage resumed; resending the parts in flight when the last attempt stopped');
     await send(open);
   }
-  for (;;) {
-    if (signal.aborted) throw signal.reason;
-    if (clock.now() - lastRunnerCheck >= RUNNER_CHECK_MS) {
-      lastRunnerCheck = clock.now();
-      const state = await timed(PHASES, 'runnerState', () => store.runnerState());
-      if (state.runnerAttempt !== null && state.runnerAttempt > o.attempt) throw new StageSupersededError(stage.id, o.attempt, state.runnerAttempt);
-      paused = state.jobStatus === 'paused';
-      if (state.concurrency != null && state.concurrency !== concurrency) {
-        log.info({ from: concurrency, to: state.concurrency }, "the job's concurrency was tuned");
-        concurrency = state.concurrency;
+  try {
+    for (;;) {
+      if (signal.aborted) throw signal.reason;
+      if (clock.now() - lastRunnerCheck >= RUNNER_CHECK_MS) {
+        lastRunnerCheck = clock.now();
+        const state = await timed(PHASES, 'runnerState', () => store.runnerState());
+        if (state.runnerAttempt !== null && state.runnerAttempt > o.attempt) throw new StageSupersededError(stage.id, o.attempt, state.runnerAttempt);
+        paused = state.jobStatus === 'paused';
+        if (state.concurrency != null && state.concurrency !== concurrency) {
+          log.info({ from: concurrency, to: state.concurrency }, "the job's concurrency was tuned");
+          concurrency = state.concurrency;
+        }
+      }
+      countCall(PHASES, 'iterations');
+      // Part-ms in flight (its sum over the run divided by the run's ms is the mean number in flight).
+      const tick = clock.now();
+      countCall(PHASES, 'inFlightPartMs', window.inFlightCount * (tick - lastTick));
+      lastTick = tick;
+      await receiveCompletions();
+      await resendLost();
+      await expireOverdue();
+      await timed(PHASES, 'share', refreshShare);
+      if (!paused) await timed(PHASES, 'fill', fill);
+      if (!paused) await speculate();
+      heartbeat();
+      if (source.exhausted && window.empty) {
+        await drain();
+        break;
+      }
+      if (window.inFlightCount === 0) {
+        // A long poll ahead, sent while parts were out, would hold up the next turn for nothing.
+        if (ahead && ahead.waitSeconds > 0) abandonAhead();
+        // Nothing to wait on in SQS: sleep until the next retry is due or new stream parts may have arrived.
+        const until = Math.min(window.nextRetryAt() ?? Infinity, clock.now() + IDLE_WAIT_MS);
+        await clock.sleep(Math.max(10, until - clock.now()), signal);
       }
     }
-    countCall(PHASES, 'iterations');
-    // Part-ms in flight (its sum over the run divided by the run's ms is the mean number in flight).
-    const tick = clock.now();
-    countCall(PHASES, 'inFlightPartMs', window.inFlightCount * (tick - lastTick));
-    lastTick = tick;
-    await receiveCompletions();
-    await resendLost();
-    await expireOverdue();
-    await timed(PHASES, 'share', refreshShare);
-    if (!paused) await timed(PHASES, 'fill', fill);
-    if (!paused) await speculate();
-    heartbeat();
-    if (source.exhausted && window.empty) break;
-    if (window.inFlightCount === 0) {
-      // Nothing to wait on in SQS: sleep until the next retry is due or new stream parts may have arrived.
-      const until = Math.min(window.nextRetryAt() ?? Infinity, clock.now() + IDLE_WAIT_MS);
-      await clock.sleep(Math.max(10, until - clock.now()), signal);
-    }
+  } finally {
+    // On an error or a stop, the receive ahead is abandoned too (what it held comes back after its visibility timeout).
+    ahead?.abort.abort();
   }
   const final = await store.counts();
   Object.assign(counts, final);

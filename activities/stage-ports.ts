@@ -149,10 +149,10 @@ export function sqsCompletionReceiver(o: { aws: AwsClients; queues: StageQueues;
     await o.queues.repairing(() => sqs.send(new SendMessageCommand({ QueueUrl: o.queues.dlqUrl, MessageBody: JSON.stringify(letter) })));
   };
   return {
-    async receive(waitSeconds, lanes) {
+    async receive(waitSeconds, lanes, signal) {
       const queueUrl = o.queues.completionQueueUrl;
       // A receive that never answers (a server restarted or a queue deleted under it) is abandoned after its wait plus a margin.
-      const abortSignal = AbortSignal.any([o.signal, AbortSignal.timeout(waitSeconds * 1000 + RECEIVE_MARGIN_MS)]);
+      const abortSignal = AbortSignal.any([o.signal, AbortSignal.timeout(waitSeconds * 1000 + RECEIVE_MARGIN_MS), ...(signal ? [signal] : [])]);
       const receive = (wait: number) =>
         sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: wait, VisibilityTimeout: COMPLETION_VISIBILITY_SECONDS }), { abortSignal });
       let messages: Message[];

@@ -171,12 +171,12 @@ class ListSource implements PartSource {
 
 const quiet = { info() {}, warn() {}, error() {} };
 
-function run(o: { store?: FakeStore; fleet: FakeFleet; clock: FakeClock; parts: number; concurrency?: number; attempt?: number; stage?: StageDef; signal?: AbortSignal; onTurn?: () => void; overdueSlackMs?: number; unstartedDeadlineMs?: number; fleetShare?: StageLoopOptions['fleetShare']; markWon?: StageLoopOptions['markWon'] }) {
+function run(o: { store?: FakeStore; fleet: FakeFleet; clock: FakeClock; parts: number; concurrency?: number; attempt?: number; stage?: StageDef; signal?: AbortSignal; onTurn?: () => void; overdueSlackMs?: number; unstartedDeadlineMs?: number; fleetShare?: StageLoopOptions['fleetShare']; markWon?: StageLoopOptions['markWon']; receiver?: CompletionReceiver }) {
   const store = o.store ?? new FakeStore();
   const heartbeats: unknown[] = [];
   const result = runStageLoop({
     jobId: 'j', stage: o.stage ?? stage(), attempt: o.attempt ?? 1, concurrency: o.concurrency ?? 4, overdueSlackMs: o.overdueSlackMs ?? 500, unstartedDeadlineMs: o.unstartedDeadlineMs ?? 3_600_000,
-    outputPrefix: (p, attempt) => (attempt === undefined ? `out/${p}/` : `out/${p}/attempt-${attempt}/`), markWon: o.markWon, store, receiver: { receive: async (w: number) => (o.onTurn?.(), o.fleet.receive(w)) }, sender: o.fleet,
+    outputPrefix: (p, attempt) => (attempt === undefined ? `out/${p}/` : `out/${p}/attempt-${attempt}/`), markWon: o.markWon, store, receiver: o.receiver ?? { receive: async (w: number) => (o.onTurn?.(), o.fleet.receive(w)) }, sender: o.fleet,
     openSource: async (c) => new ListSource(o.parts, c.total), clock: o.clock, signal: o.signal ?? new AbortController().signal,
     heartbeat: (p) => heartbeats.push(p), log: quiet, fleetShare: o.fleetShare,
   });
@@ -402,6 +402,75 @@ describe('the stage loop', () => {
     expect(fleet.sent.slice(0, 4).map((s) => ({ part: s.part, attempt: s.attempt }))).toEqual([0, 1, 2, 3].map((part) => ({ part, attempt: 1 })));
     // The cursor resumed after the recorded parts: 5, 6, 7 are new, 4 is never sent again.
     expect(fleet.sent.slice(4).map((s) => s.part)).toEqual([5, 6, 7]);
+  });
+
+  /** A receiver over the fake fleet whose receives and deletions take a turn of the event loop each, logging when they start and end. */
+  const pipelinedReceiver = (fleet: FakeFleet, events: string[], o: { failSettle?: number } = {}) => {
+    let receives = 0;
+    let settles = 0;
+    const signals: AbortSignal[] = [];
+    const turn = () => new Promise((r) => setImmediate(r));
+    const receiver: CompletionReceiver = {
+      async receive(w, _lanes, signal) {
+        const i = receives++;
+        signals.push(signal!);
+        events.push(`receive ${i}`);
+        const batch = await fleet.receive(w);
+        await turn();
+        events.push(`received ${i}: ${batch.results.map((r) => r.result.part).join(',')}`);
+        return {
+          ...batch,
+          async settle() {
+            const n = settles++;
+            events.push(`settle ${i}`);
+            await turn();
+            if (n === o.failSettle) throw new Error(`deletion ${n} failed`);
+            events.push(`settled ${i}`);
+          },
+        };
+      },
+    };
+    return { receiver, signals };
+  };
+
+  test('pipelined: the next receive is out while a batch is applied; batches applied one at a time in the order received; the end abandons the receive ahead and awaits the last deletion', async () => {
+    const clock = new FakeClock();
+    const store = new FakeStore();
+    const events: string[] = [];
+    const applied: number[][] = [];
+    const applyResults = store.applyResults.bind(store);
+    store.applyResults = async (successes, failures) => {
+      events.push(`apply ${successes.map((r) => r.result.part).join(',')}`);
+      applied.push(successes.map((r) => r.result.part));
+      return applyResults(successes, failures);
+    };
+    const fleet = new FakeFleet(clock, () => 'ok', new Set(), { runMsOf: (p) => 10 * (p.part + 1) });
+    const { receiver, signals } = pipelinedReceiver(fleet, events);
+    const counts = await run({ store, fleet, clock, parts: 12, concurrency: 4, receiver }).result;
+    events.push('done');
+    expect(counts).toMatchObject({ total: 12, succeeded: 12, failed: 0 });
+    // Every applied batch is the batch received just before it, whole, in the order received.
+    const receivedBatches = events.filter((e) => e.startsWith('received ')).map((e) => e.split(': ')[1]).filter((parts) => parts !== '');
+    expect(applied.filter((b) => b.length > 0).map((b) => b.join(','))).toEqual(receivedBatches);
+    expect(applied.flat().sort((a, b) => a - b)).toEqual([...Array(12).keys()]);
+    // Overlap: the receive after batch i was sent before batch i was applied.
+    for (const [k, e] of events.entries()) {
+      if (!e.startsWith('apply ')) continue;
+      const received = events.slice(0, k).filter((x) => x.startsWith('received ')).length;
+      expect(events.slice(0, k).filter((x) => x.startsWith('receive ')).length).toBe(received + 1);
+    }
+    // The end: the receive ahead was abandoned, and every deletion had finished before the loop returned.
+    expect(signals.at(-1)!.aborted).toBe(true);
+    expect(signals.slice(0, -1).some((s) => s.aborted)).toBe(false);
+    const done = events.indexOf('done');
+    expect(events.filter((e) => e.startsWith('settle ')).length).toBe(events.slice(0, done).filter((e) => e.startsWith('settled ')).length);
+  });
+
+  test('pipelined: a deletion that fails ends the attempt with its error', async () => {
+    const clock = new FakeClock();
+    const fleet = new FakeFleet(clock, () => 'ok', new Set(), { runMs: 5 });
+    const { receiver } = pipelinedReceiver(fleet, [], { failSettle: 0 });
+    await expect(run({ fleet, clock, parts: 40, concurrency: 2, receiver }).result).rejects.toThrow('deletion 0 failed');
   });
 
   test('a part too large for any task message fails at once, not retried, naming the sizes', async () => {
