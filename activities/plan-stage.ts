@@ -3,6 +3,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { gatherInputsKeyOf, manifestKeyOf } from '../common/layout';
 import { MissingObjectError, writeJsonLines } from '../common/s3-io';
 import type { SplitSpec, StageDef } from '../pipeline/types';
+import { getJob } from '../store/jobs';
 import { setStageRunStatus, upsertStageRun, type StageMode } from '../store/stage-runs';
 import { failedPartsWithInputs, joinedSucceeded, outputsToInputs, succeededParts } from '../store/task-runs';
 import { ensureFleetQueues } from '../common/sqs/queues';
@@ -60,7 +61,9 @@ export function createPlanStage(deps: ActivityDeps) {
     const stageId = stage.id;
     // A retry job's upstream parts all exist before its stages start: nothing to stream.
     const mode = input.retryOf && stageMode(stage) === 'stream' ? 'barrier' : stageMode(stage);
-    await upsertStageRun(db, { jobId, stageId, status: 'planning', task: stage.task, mode });
+    // Successes are numbered in order only where a stream stage reads them so (the index of that order is a third of a row's bytes).
+    const successOrder = !input.retryOf && ((await getJob(db, jobId))?.definition.stages ?? []).some((s) => stageMode(s) === 'stream' && s.needs.includes(stageId));
+    await upsertStageRun(db, { jobId, stageId, status: 'planning', task: stage.task, mode, successOrder });
 
     const fleet = await ensureFleetQueues(aws.sqs, queuePrefix, input.fleet);
     const common = { inputQueueUrl: fleet.inputQueueUrl, dlqUrl: fleet.dlqUrl };

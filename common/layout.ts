@@ -27,6 +27,16 @@ export const partWonKeyOf = (jobId: string, stageId: string, part: number) => `$
 export const taskVersionKeyOf = (queuePrefix: string, fleet: string, task: string) => `fleets/${queuePrefix}/${fleet}/task-versions/${encodeURIComponent(task)}.json`;
 /** A part's input list when it is too long to travel inline in a task message. */
 export const partInputsKeyOf = (jobId: string, stageId: string, part: number) => `${stagePrefix(jobId, stageId)}part-inputs/${part}.jsonl`;
+/**
+ * Longest input list a part carries inline in its task message, in bytes of JSON. A longer one
+ * (a barrier joining upstreams with many outputs, a stream part of a chatty upstream part) is
+ * claim-checked: written to S3 at partInputsKeyOf, the message carries its key. 32 KiB keeps a
+ * packed message of several parts well inside SQS's 256 KiB.
+ */
+export const INLINE_INPUTS_MAX_BYTES = 32 * 1024;
+/** Where a part's input list is claim-checked, or undefined when it is short enough to travel inline. */
+export const claimCheckKeyOf = (jobId: string, stageId: string, part: number, inputs: unknown[]): string | undefined =>
+  new TextEncoder().encode(JSON.stringify(inputs)).byteLength <= INLINE_INPUTS_MAX_BYTES ? undefined : partInputsKeyOf(jobId, stageId, part);
 /** Marks a stage run as over (finished, failed or cancelled): a fleet worker that finds the stage's completion queue missing reads it to tell "over" from "lost". */
 export const stageClosedKeyOf = (jobId: string, stageId: string) => `${stagePrefix(jobId, stageId)}closed.json`;
 export const resultsKeyOf = (jobId: string) => `${jobPrefix(jobId)}results.jsonl`;

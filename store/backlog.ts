@@ -20,7 +20,7 @@ export interface FleetBacklog {
 export async function fleetBacklog(db: Queryable, fleet: string): Promise<FleetBacklog> {
   const r = await db.query(
     `WITH stages AS (
-       SELECT s.job_id, s.stage_id, s.parts_total, s.waiting, s.mean_run_ms
+       SELECT s.run_id, s.parts_total, s.waiting, s.mean_run_ms
          FROM stage_runs s
          JOIN jobs j ON j.job_id = s.job_id
          CROSS JOIN LATERAL (SELECT d FROM jsonb_array_elements(j.definition->'stages') d WHERE d->>'id' = s.stage_id) st
@@ -31,7 +31,7 @@ export async function fleetBacklog(db: Queryable, fleet: string): Promise<FleetB
        FROM stages st
        CROSS JOIN LATERAL (
          SELECT count(*) AS recorded, count(*) FILTER (WHERE status = 'queued') AS queued, count(*) FILTER (WHERE status = 'retry_wait') AS retry_wait
-           FROM task_runs WHERE job_id = st.job_id AND stage_id = st.stage_id) t
+           FROM task_rows WHERE run_id = st.run_id) t
        CROSS JOIN LATERAL (
          SELECT greatest(coalesce(st.parts_total - t.recorded, st.waiting), 0) + t.retry_wait AS unsent, t.queued AS sent, st.mean_run_ms) r`,
     [fleet],

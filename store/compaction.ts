@@ -69,7 +69,7 @@ export async function compactJob(pool: Pool, jobId: string): Promise<CompactResu
         GROUP BY job_id, stage_id`,
       [jobId],
     );
-    const deleted = await tx.query(`DELETE FROM task_runs WHERE job_id = $1 AND NOT (${KEPT})`, [jobId]);
+    const deleted = await tx.query(`DELETE FROM task_rows WHERE run_id IN (SELECT run_id FROM stage_runs WHERE job_id = $1) AND NOT (${KEPT})`, [jobId]);
     const partStages = stats[0]?.parts ?? 0;
     await tx.query(
       `INSERT INTO job_aggregates (job_id, part_stages, progress, part_stats, worker_stats, slowest, stage_busy) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
@@ -132,27 +132,26 @@ export interface StoreBytes {
   bytesPerPartStage: number | null;
 }
 
-/** A btree entry of these key columns: header (8), line pointer (4), keys padded to 8 bytes. */
+/** A btree entry of these key columns: header (8), line pointer (4), keys padded to 8 bytes (exact for the int + int/bigint/text keys of task_rows). */
 const indexEntry = (keys: string[]) => `(12 + (${keys.map((k) => `pg_column_size(${k})`).join(' + ')} + 7) / 8 * 8)`;
 
 /**
- * SQL: bytes one task_runs row `t` takes in the table (tuple and line pointer) and in each index
- * that holds it (001_init.sql, 004_in_flight_index.sql, 009_compaction.sql), as a freshly built index would store
- * it: entries of deleted rows are not counted (Postgres reuses their space). Keep it in step with
- * the indexes of task_runs.
+ * SQL: bytes one task_rows row `t` takes in the table (tuple and line pointer) and in each index
+ * that holds it (012_task_rows.sql), as a freshly built index would store it: entries of deleted
+ * rows are not counted (Postgres reuses their space). Keep it in step with the indexes of task_rows.
  */
 const TASK_RUN_BYTES = `(pg_column_size(t.*) + 4
-  + ${indexEntry(['t.job_id', 't.stage_id', 't.part'])}
-  + CASE WHEN t.status <> 'succeeded' THEN ${indexEntry(['t.job_id', 't.stage_id', 't.status'])} ELSE 0 END
-  + CASE WHEN t.success_seq IS NOT NULL THEN ${indexEntry(['t.job_id', 't.stage_id', 't.success_seq'])} ELSE 0 END
-  + CASE WHEN t.status = 'queued' THEN ${indexEntry(['t.job_id'])} ELSE 0 END)`;
+  + ${indexEntry(['t.run_id', 't.part'])}
+  + CASE WHEN t.status <> 'succeeded' THEN ${indexEntry(['t.run_id', 't.status'])} ELSE 0 END
+  + CASE WHEN t.success_seq IS NOT NULL THEN ${indexEntry(['t.run_id', 't.success_seq'])} ELSE 0 END
+  + CASE WHEN t.status = 'queued' THEN ${indexEntry(['t.run_id'])} ELSE 0 END)`;
 
 /** The store bytes of the given jobs (see StoreBytes). */
 export async function jobsStoreBytes(db: Queryable, jobIds: string[]): Promise<StoreBytes> {
   const r = await db.query(
     `WITH t AS (SELECT count(*)::float8 AS n, coalesce(sum(${TASK_RUN_BYTES}), 0)::float8 AS bytes,
-                       count(*) FILTER (WHERE job_id NOT IN (SELECT job_id FROM job_aggregates))::float8 AS live
-                  FROM task_runs t WHERE job_id = ANY($1::text[])),
+                       count(*) FILTER (WHERE s.job_id NOT IN (SELECT job_id FROM job_aggregates))::float8 AS live
+                  FROM task_rows t JOIN stage_runs s ON s.run_id = t.run_id WHERE s.job_id = ANY($1::text[])),
           a AS (SELECT coalesce(sum(part_stages), 0)::float8 AS part_stages, coalesce(sum(pg_column_size(a.*) + 4 + ${indexEntry(['a.job_id'])}), 0)::float8 AS bytes
                   FROM job_aggregates a WHERE job_id = ANY($1::text[])),
           i AS (SELECT coalesce(sum(pg_column_size(i.*) + 4 + ${indexEntry(['i.job_id', 'i.stage_id'])}), 0)::float8 AS bytes
@@ -190,7 +189,7 @@ export async function storeTableSizes(db: Queryable): Promise<TableSize[]> {
     `SELECT c.relname AS table, c.reltuples::float8 AS rows, pg_table_size(c.oid)::float8 AS table_bytes,
             pg_indexes_size(c.oid)::float8 AS index_bytes, pg_total_relation_size(c.oid)::float8 AS total_bytes
        FROM pg_class c
-      WHERE c.oid IN ('task_runs'::regclass, 'stage_runs'::regclass, 'jobs'::regclass, 'job_aggregates'::regclass, 'stage_run_intervals'::regclass)
+      WHERE c.oid IN ('task_rows'::regclass, 'stage_runs'::regclass, 'jobs'::regclass, 'job_aggregates'::regclass, 'stage_run_intervals'::regclass)
       ORDER BY total_bytes DESC, c.relname`,
   );
   return r.rows.map((x) => ({ table: x.table, rowsEstimate: x.rows, tableBytes: x.table_bytes, indexBytes: x.index_bytes, totalBytes: x.total_bytes }));

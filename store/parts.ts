@@ -25,7 +25,11 @@ export interface StoredPart {
   part: number;
   status: PartStatus;
   attempt: number;
-  inputs: InputRef[];
+  /**
+   * What the part was sent with; null for a succeeded part, whose row no longer stores them (it is
+   * never sent again): they are the upstream part's outputs or the part's manifest line (manager/client/part.ts).
+   */
+  inputs: InputRef[] | null;
   inputsKey: string | null;
   outputs: OutputRef[];
   result: unknown;
@@ -68,7 +72,7 @@ export async function getPart(db: Queryable, jobId: string, stageId: string, par
     part: row.part,
     status: row.status,
     attempt: row.attempt,
-    inputs: row.inputs ?? [],
+    inputs: row.inputs ?? (row.status === 'succeeded' && row.inputs_key === null ? null : []),
     inputsKey: row.inputs_key ?? null,
     outputs: row.status === 'succeeded' ? (row.outputs ?? []) : [],
     result: row.result ?? null,
@@ -125,27 +129,38 @@ function toPart(r: QueryResultRow): PartRow {
   };
 }
 
-/** A page of a job's parts in (stage, part) order, by keyset: it reads one page's rows whatever the job's size (the primary key is the order). */
+/**
+ * A page of a job's parts in (stage, part) order, by keyset: it reads one page's rows whatever the
+ * job's size. Per stage run, at most a page is read from task_rows in primary-key order (run_id,
+ * part), then the stages' pages are merged: through the task_runs view the planner would join and
+ * sort every row of the job.
+ */
 export async function listParts(db: Queryable, jobId: string, options: ListPartsOptions = {}): Promise<PartRow[]> {
   const values: unknown[] = [jobId];
-  const where = ['job_id = $1'];
+  const stages = ['s.job_id = $1'];
+  const rows = ['t.run_id = s.run_id'];
   if (options.stageId !== undefined) {
     values.push(options.stageId);
-    where.push(`stage_id = $${values.length}`);
+    stages.push(`s.stage_id = $${values.length}`);
   }
   if (options.status !== undefined) {
     values.push(options.status);
-    where.push(`status = ANY($${values.length}::text[])`);
+    rows.push(`t.status = ANY($${values.length}::text[])`);
   }
   if (options.after !== undefined) {
     values.push(options.after.stageId, options.after.part);
-    where.push(`(stage_id, part) > ($${values.length - 1}, $${values.length})`);
+    const [stage, part] = [`$${values.length - 1}`, `$${values.length}`];
+    stages.push(`s.stage_id >= ${stage}`);
+    rows.push(`t.part > CASE WHEN s.stage_id = ${stage} THEN ${part}::int ELSE -1 END`);
   }
   values.push(options.limit ?? 50);
+  const limit = `$${values.length}`;
   const r = await db.query(
-    `SELECT stage_id, part, attempt, status, worker_id, sent_at, started_at, finished_at, bytes_in, bytes_out, error,
-            ${ms('received_at', 'sent_at')} AS queue_wait_ms, ${ms('finished_at', 'started_at')} AS run_time_ms
-       FROM task_runs WHERE ${where.join(' AND ')} ORDER BY stage_id, part LIMIT $${values.length}`,
+    `SELECT s.stage_id, t.* FROM stage_runs s CROSS JOIN LATERAL (
+       SELECT part, attempt, status, worker_id, sent_at, started_at, finished_at, bytes_in, bytes_out, error,
+              ${ms('received_at', 'sent_at')} AS queue_wait_ms, ${ms('finished_at', 'started_at')} AS run_time_ms
+         FROM task_rows t WHERE ${rows.join(' AND ')} ORDER BY part LIMIT ${limit}) t
+      WHERE ${stages.join(' AND ')} ORDER BY s.stage_id, t.part LIMIT ${limit}`,
     values,
   );
   return r.rows.map(toPart);

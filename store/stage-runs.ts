@@ -30,6 +30,11 @@ export interface StageRunInput {
   partsTotal?: number | null;
   manifestKey?: string | null;
   completionQueueUrl?: string | null;
+  /**
+   * Whether the run's successes are numbered in the order they happen (task_rows.success_seq):
+   * only when a stream stage reads them in that order. Default: false; once true it stays true.
+   */
+  successOrder?: boolean;
 }
 
 const COLUMNS = `job_id, stage_id, status, task, mode, parts_total, manifest_key, completion_queue_url, started_at, finished_at, summary, error`;
@@ -63,15 +68,16 @@ export async function upsertStageRuns(db: Queryable, runs: StageRunInput[]): Pro
   // One statement cannot update a row twice: the last entry for a stage wins.
   runs = [...new Map(runs.map((r) => [`${r.jobId}\u0000${r.stageId}`, r])).values()];
   await db.query(
-    `INSERT INTO stage_runs AS s (job_id, stage_id, status, task, mode, parts_total, manifest_key, completion_queue_url)
-     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::text[], $8::text[])
+    `INSERT INTO stage_runs AS s (job_id, stage_id, status, task, mode, parts_total, manifest_key, completion_queue_url, success_order)
+     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::text[], $8::text[], $9::boolean[])
      ON CONFLICT (job_id, stage_id) DO UPDATE SET
        status = CASE WHEN ${rank('excluded.status')} > ${rank('s.status')} THEN excluded.status ELSE s.status END,
        task = excluded.task,
        mode = excluded.mode,
        parts_total = coalesce(excluded.parts_total, s.parts_total),
        manifest_key = coalesce(excluded.manifest_key, s.manifest_key),
-       completion_queue_url = coalesce(excluded.completion_queue_url, s.completion_queue_url)`,
+       completion_queue_url = coalesce(excluded.completion_queue_url, s.completion_queue_url),
+       success_order = s.success_order OR excluded.success_order`,
     [
       runs.map((r) => r.jobId),
       runs.map((r) => r.stageId),
@@ -81,6 +87,7 @@ export async function upsertStageRuns(db: Queryable, runs: StageRunInput[]): Pro
       runs.map((r) => r.partsTotal ?? null),
       runs.map((r) => r.manifestKey ?? null),
       runs.map((r) => r.completionQueueUrl ?? null),
+      runs.map((r) => r.successOrder ?? false),
     ],
   );
 }

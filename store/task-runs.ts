@@ -5,11 +5,16 @@ import { PART_COUNTS, PART_STATUSES, type OpenPartStatus, type PartCountName, ty
 type Db = Queryable;
 
 /**
- * task_runs holds one row per part of a stage run: the engine's durable per-part state.
- * Every write is a single statement per batch and is guarded so that replays (duplicate
- * completions, a retried activity, a stale attempt) change nothing: counts are derived
- * from these rows, never from increments.
+ * task_rows holds one row per part of a stage run: the engine's durable per-part state, keyed by
+ * the stage run's integer run_id and the part (migration 012; the view task_runs adds job_id and
+ * stage_id for readers). Every write is a single statement per batch and is guarded so that
+ * replays (duplicate completions, a retried activity, a stale attempt) change nothing: counts are
+ * derived from these rows, never from increments. The hot paths here read and write task_rows,
+ * resolving run_id once per statement.
  */
+
+/** SQL: the run_id of the stage run (job `$job`, stage `$stage`), evaluated once per statement (an InitPlan). */
+export const runIdOf = (job: string, stage: string) => `(SELECT run_id FROM stage_runs WHERE job_id = ${job} AND stage_id = ${stage})`;
 
 export type { PartStatus } from '../common/status';
 
@@ -36,13 +41,13 @@ export async function markQueued(db: Db, jobId: string, stageId: string, parts: 
   if (parts.length === 0) return;
   const rows = parts.map((p) => ({ part: p.part, attempt: p.attempt, sent_at: p.sentAt, deadline_at: p.deadlineAt, inputs: p.inputs, inputs_key: p.inputsKey ?? null }));
   await db.query(
-    `INSERT INTO task_runs (job_id, stage_id, part, attempt, status, sent_at, deadline_at, inputs, inputs_key)
-     SELECT $1, $2, r.part, r.attempt, 'queued', to_timestamp(r.sent_at / 1000.0), to_timestamp(r.deadline_at / 1000.0), r.inputs, r.inputs_key
+    `INSERT INTO task_rows (run_id, part, attempt, status, sent_at, deadline_at, inputs, inputs_key)
+     SELECT ${runIdOf('$1', '$2')}, r.part, r.attempt, 'queued', to_timestamp(r.sent_at / 1000.0), to_timestamp(r.deadline_at / 1000.0), r.inputs, r.inputs_key
        FROM jsonb_to_recordset($3::jsonb) AS r(part int, attempt int, sent_at float8, deadline_at float8, inputs jsonb, inputs_key text)
-     ON CONFLICT (job_id, stage_id, part) DO UPDATE
+     ON CONFLICT (run_id, part) DO UPDATE
         SET attempt = EXCLUDED.attempt, status = 'queued', sent_at = EXCLUDED.sent_at, started_at = NULL,
-            deadline_at = EXCLUDED.deadline_at, retry_at = NULL, updated_at = now()
-      WHERE task_runs.status IN ('queued', 'retry_wait') AND task_runs.attempt <= EXCLUDED.attempt`,
+            deadline_at = EXCLUDED.deadline_at, retry_at = NULL
+      WHERE task_rows.status IN ('queued', 'retry_wait') AND task_rows.attempt <= EXCLUDED.attempt`,
     [jobId, stageId, JSON.stringify(rows)],
   );
 }
@@ -88,7 +93,9 @@ const ts = (col: string) => `CASE WHEN r.${col} IS NULL THEN NULL ELSE to_timest
 /**
  * Applies completions in one transaction and returns the transitions that really happened.
  * A success is accepted from any attempt while the part is still open (first success wins);
- * a failure only for the attempt currently outstanding. Duplicates return nothing.
+ * a failure only for the attempt currently outstanding. Duplicates return nothing. A success
+ * drops the part's inputs: a succeeded part is never sent again (store/parts.ts tells where they
+ * came from); a failed one keeps them for its retries and for retry jobs.
  */
 export async function applyResults(
   db: Db,
@@ -101,12 +108,13 @@ export async function applyResults(
   if (successes.length > 0) {
     const rows = successes.map((s) => row(s.result, s.workerId));
     const r = await db.query<{ part: number; attempt: number }>(
-      `UPDATE task_runs t SET status = 'succeeded', attempt = r.attempt, worker_id = r.worker_id,
+      `UPDATE task_rows t SET status = 'succeeded', attempt = r.attempt, worker_id = r.worker_id,
               received_at = ${ts('received_at')}, started_at = ${ts('started_at')}, finished_at = ${ts('finished_at')},
               bytes_in = r.bytes_in, bytes_out = r.bytes_out, outputs = r.outputs, result = r.result, error = NULL, cached_ms = r.cached_ms,
-              deadline_at = NULL, retry_at = NULL, success_seq = nextval('task_runs_success_seq'), updated_at = now()
+              deadline_at = NULL, retry_at = NULL, inputs = NULL, inputs_key = NULL,
+              success_seq = CASE WHEN (SELECT success_order FROM stage_runs WHERE job_id = $1 AND stage_id = $2) THEN nextval('task_runs_success_seq') END
          FROM (SELECT DISTINCT ON (part) * FROM jsonb_to_recordset($3::jsonb) AS x(${resultColumns}) ORDER BY part, attempt) r
-        WHERE t.job_id = $1 AND t.stage_id = $2 AND t.part = r.part AND t.status IN ('queued', 'retry_wait')
+        WHERE t.run_id = ${runIdOf('$1', '$2')} AND t.part = r.part AND t.status IN ('queued', 'retry_wait')
         RETURNING t.part, t.attempt`,
       [jobId, stageId, JSON.stringify(rows)],
     );
@@ -118,12 +126,12 @@ export async function applyResults(
     const r = await db.query<{ part: number; attempt: number; status: PartStatus }>(
       `WITH r AS (SELECT DISTINCT ON (part, attempt) * FROM jsonb_to_recordset($3::jsonb) AS x(${resultColumns})),
             u AS (
-              UPDATE task_runs t SET status = CASE WHEN r.retry_at IS NULL THEN 'failed' ELSE 'retry_wait' END,
+              UPDATE task_rows t SET status = CASE WHEN r.retry_at IS NULL THEN 'failed' ELSE 'retry_wait' END,
                      worker_id = r.worker_id, received_at = ${ts('received_at')}, started_at = ${ts('started_at')},
                      finished_at = ${ts('finished_at')}, bytes_in = r.bytes_in, bytes_out = r.bytes_out, error = r.error,
-                     deadline_at = NULL, retry_at = ${ts('retry_at')}, updated_at = now()
+                     deadline_at = NULL, retry_at = ${ts('retry_at')}
                 FROM r
-               WHERE t.job_id = $1 AND t.stage_id = $2 AND t.part = r.part AND t.attempt = r.attempt AND t.status = 'queued'
+               WHERE t.run_id = ${runIdOf('$1', '$2')} AND t.part = r.part AND t.attempt = r.attempt AND t.status = 'queued'
                RETURNING t.part, t.attempt, t.status, t.sent_at),
             a AS (
               INSERT INTO task_attempts (job_id, stage_id, part, attempt, worker_id, sent_at, received_at, started_at, finished_at, bytes_in, bytes_out, outputs, error, retry_at)
@@ -157,7 +165,7 @@ export async function openParts(db: Db, jobId: string, stageId: string): Promise
   const r = await db.query(
     `SELECT part, attempt, status, inputs, inputs_key, extract(epoch from deadline_at) * 1000 AS deadline, extract(epoch from retry_at) * 1000 AS retry,
             extract(epoch from sent_at) * 1000 AS sent, extract(epoch from started_at) * 1000 AS started
-       FROM task_runs WHERE job_id = $1 AND stage_id = $2 AND status IN ('queued', 'retry_wait')`,
+       FROM task_rows WHERE run_id = ${runIdOf('$1', '$2')} AND status IN ('queued', 'retry_wait')`,
     [jobId, stageId],
   );
   return r.rows.map((x) => ({
@@ -188,7 +196,7 @@ export async function stageCounts(db: Db, jobId: string, stageId: string): Promi
             ${partCountColumns()},
             count(*) FILTER (WHERE attempt > 1)::int AS retried,
             coalesce(max(part), -1)::int AS max_part
-       FROM task_runs WHERE job_id = $1 AND stage_id = $2`,
+       FROM task_rows WHERE run_id = ${runIdOf('$1', '$2')}`,
     [jobId, stageId],
   );
   const x = r.rows[0];
@@ -198,7 +206,7 @@ export async function stageCounts(db: Db, jobId: string, stageId: string): Promi
 /** The job's window as one stage sees it: parts in flight across the job, and other running stages waiting for slots. */
 export async function windowState(db: Db, jobId: string, stageId: string): Promise<{ inFlight: number; othersWaiting: number }> {
   const r = await db.query(
-    `SELECT (SELECT count(*) FROM task_runs WHERE job_id = $1 AND status = 'queued')::int AS in_flight,
+    `SELECT (SELECT count(*) FROM task_rows WHERE run_id IN (SELECT run_id FROM stage_runs WHERE job_id = $1) AND status = 'queued')::int AS in_flight,
             (SELECT count(*) FROM stage_runs WHERE job_id = $1 AND stage_id <> $2 AND status = 'running' AND waiting > 0)::int AS others_waiting`,
     [jobId, stageId],
   );
@@ -217,11 +225,11 @@ export interface SucceededPart {
   seq: number;
 }
 
-/** Succeeded parts of a stage after a success sequence number, in the order they succeeded (stream chaining). */
+/** Succeeded parts of a stage after a success sequence number, in the order they succeeded (stream chaining: the stage run has `success_order`). */
 export async function succeededAfter(db: Db, jobId: string, stageId: string, afterSeq: number, limit: number): Promise<SucceededPart[]> {
   const r = await db.query(
-    `SELECT part, outputs, result, success_seq FROM task_runs
-      WHERE job_id = $1 AND stage_id = $2 AND success_seq > $3 ORDER BY success_seq LIMIT $4`,
+    `SELECT part, outputs, result, success_seq FROM task_rows
+      WHERE run_id = ${runIdOf('$1', '$2')} AND success_seq > $3 ORDER BY success_seq LIMIT $4`,
     [jobId, stageId, afterSeq, limit],
   );
   return r.rows.map((x) => ({ part: x.part, outputs: x.outputs ?? [], result: x.result, seq: Number(x.success_seq) }));
@@ -230,9 +238,9 @@ export async function succeededAfter(db: Db, jobId: string, stageId: string, aft
 /** The highest success_seq of upstream parts that already have a row downstream: where a restarted stream stage resumes. */
 export async function streamResumeSeq(db: Db, jobId: string, upstream: string, downstream: string): Promise<number> {
   const r = await db.query(
-    `SELECT coalesce(max(u.success_seq), 0) AS seq FROM task_runs u
-       JOIN task_runs d ON d.job_id = u.job_id AND d.stage_id = $3 AND d.part = u.part
-      WHERE u.job_id = $1 AND u.stage_id = $2 AND u.success_seq IS NOT NULL`,
+    `SELECT coalesce(max(u.success_seq), 0) AS seq FROM task_rows u
+       JOIN task_rows d ON d.run_id = ${runIdOf('$1', '$3')} AND d.part = u.part
+      WHERE u.run_id = ${runIdOf('$1', '$2')} AND u.success_seq IS NOT NULL`,
     [jobId, upstream, downstream],
   );
   return Number(r.rows[0].seq);
@@ -243,8 +251,8 @@ export async function* succeededParts(db: Db, jobId: string, stageId: string, pa
   let after = -1;
   for (;;) {
     const r = await db.query(
-      `SELECT part, outputs, result, coalesce(success_seq, 0) AS seq FROM task_runs
-        WHERE job_id = $1 AND stage_id = $2 AND status = 'succeeded' AND part > $3 ORDER BY part LIMIT $4`,
+      `SELECT part, outputs, result, coalesce(success_seq, 0) AS seq FROM task_rows
+        WHERE run_id = ${runIdOf('$1', '$2')} AND status = 'succeeded' AND part > $3 ORDER BY part LIMIT $4`,
       [jobId, stageId, after, pageSize],
     );
     for (const x of r.rows) yield { part: x.part, outputs: x.outputs ?? [], result: x.result, seq: Number(x.seq) };
@@ -255,13 +263,13 @@ export async function* succeededParts(db: Db, jobId: string, stageId: string, pa
 
 /** The error of the lowest-numbered finally failed part of a stage, to explain a stage failure in words. */
 export async function firstFailure(db: Db, jobId: string, stageId: string): Promise<{ part: number; error: TaskErrorInfo } | undefined> {
-  const r = await db.query(`SELECT part, error FROM task_runs WHERE job_id = $1 AND stage_id = $2 AND status = 'failed' ORDER BY part LIMIT 1`, [jobId, stageId]);
+  const r = await db.query(`SELECT part, error FROM task_rows WHERE run_id = ${runIdOf('$1', '$2')} AND status = 'failed' ORDER BY part LIMIT 1`, [jobId, stageId]);
   return r.rows[0] ? { part: r.rows[0].part, error: r.rows[0].error } : undefined;
 }
 
 /** Part numbers of a stage that finally failed (for `retryFailed`). */
 export async function failedPartNumbers(db: Db, jobId: string, stageId: string): Promise<number[]> {
-  const r = await db.query(`SELECT part FROM task_runs WHERE job_id = $1 AND stage_id = $2 AND status = 'failed' ORDER BY part`, [jobId, stageId]);
+  const r = await db.query(`SELECT part FROM task_rows WHERE run_id = ${runIdOf('$1', '$2')} AND status = 'failed' ORDER BY part`, [jobId, stageId]);
   return r.rows.map((x) => x.part);
 }
 
@@ -277,8 +285,8 @@ export async function* failedPartsWithInputs(db: Db, jobId: string, stageId: str
   let after = -1;
   for (;;) {
     const r = await db.query(
-      `SELECT part, inputs, inputs_key FROM task_runs
-        WHERE job_id = $1 AND stage_id = $2 AND status = 'failed' AND part > $3 ORDER BY part LIMIT $4`,
+      `SELECT part, inputs, inputs_key FROM task_rows
+        WHERE run_id = ${runIdOf('$1', '$2')} AND status = 'failed' AND part > $3 ORDER BY part LIMIT $4`,
       [jobId, stageId, after, pageSize],
     );
     for (const x of r.rows) yield { part: x.part, inputs: x.inputs ?? [], inputsKey: x.inputs_key ?? undefined };
@@ -334,9 +342,9 @@ export async function markStarted(db: Db, jobId: string, stageId: string, notice
   if (notices.length === 0) return [];
   const rows = notices.map((n) => ({ part: n.part, attempt: n.attempt, started_at: n.startedAt, worker_id: n.workerId, deadline_at: n.deadlineAt }));
   const r = await db.query<{ part: number; attempt: number }>(
-    `UPDATE task_runs t SET started_at = to_timestamp(r.started_at / 1000.0), worker_id = r.worker_id, deadline_at = to_timestamp(r.deadline_at / 1000.0), updated_at = now()
+    `UPDATE task_rows t SET started_at = to_timestamp(r.started_at / 1000.0), worker_id = r.worker_id, deadline_at = to_timestamp(r.deadline_at / 1000.0)
        FROM (SELECT DISTINCT ON (part) * FROM jsonb_to_recordset($3::jsonb) AS x(part int, attempt int, started_at float8, worker_id text, deadline_at float8) ORDER BY part, started_at DESC) r
-      WHERE t.job_id = $1 AND t.stage_id = $2 AND t.part = r.part AND t.attempt = r.attempt AND t.status = 'queued'
+      WHERE t.run_id = ${runIdOf('$1', '$2')} AND t.part = r.part AND t.attempt = r.attempt AND t.status = 'queued'
         AND (t.started_at IS NULL OR t.started_at <= to_timestamp(r.started_at / 1000.0))
       RETURNING t.part, t.attempt`,
     [jobId, stageId, JSON.stringify(rows)],

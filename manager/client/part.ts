@@ -1,12 +1,16 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { PartNotFoundError } from '../../common/errors';
-import { partPrefixOf } from '../../common/layout';
+import type { ManifestLine } from '../../activities/part-source';
+import { claimCheckKeyOf, partPrefixOf } from '../../common/layout';
 import type { InputRef, OutputRef, TaskErrorInfo } from '../../common/messages';
 import { readJsonLines } from '../../common/s3-io';
 import type { PartStatus } from '../../common/status';
+import type { StageDef } from '../../pipeline/types';
 import type { Queryable } from '../../store/db';
 import type { Job } from '../../store/jobs';
 import { getPart, type StoredAttempt } from '../../store/parts';
+import { getStageRuns } from '../../store/stage-runs';
+import { outputsToInputs } from '../../store/task-runs';
 
 /** How one attempt of a part ended: `retried` failed and was (or will be) sent again; `inFlight` has not finished. */
 export type AttemptOutcome = 'succeeded' | 'failed' | 'retried' | 'inFlight';
@@ -63,6 +67,28 @@ function outcomeOf(a: StoredAttempt): AttemptOutcome {
   return a.status === 'retry_wait' || a.retryAt !== null ? 'retried' : 'failed';
 }
 
+/**
+ * What a succeeded part was sent with, which its row no longer stores (store/task-runs.ts
+ * applyResults drops them): a stream stage's part got the outputs of the same part of its one
+ * upstream (claim-checked as the stage loop does when they are many); any other stage's part is
+ * its line of the stage manifest, read from S3 until found.
+ */
+async function sentInputs(deps: { db: Queryable; s3: S3Client }, job: Job, stage: StageDef, part: number): Promise<{ inputs: InputRef[]; inputsKey: string | null }> {
+  const run = (await getStageRuns(deps.db, job.jobId)).find((r) => r.stageId === stage.id);
+  if (run?.mode === 'stream') {
+    const upstream = await getPart(deps.db, job.jobId, stage.needs[0]!, part);
+    const inputs = outputsToInputs(upstream?.outputs ?? []);
+    const inputsKey = claimCheckKeyOf(job.jobId, stage.id, part, inputs);
+    return inputsKey === undefined ? { inputs, inputsKey: null } : { inputs: [], inputsKey };
+  }
+  if (run?.manifestKey) {
+    for await (const line of readJsonLines<ManifestLine>(deps.s3, job.bucket, run.manifestKey)) {
+      if (line.part === part) return { inputs: line.inputs ?? [], inputsKey: line.inputsKey ?? null };
+    }
+  }
+  return { inputs: [], inputsKey: null };
+}
+
 /** The part of a job's stage, with its attempts and inputs; PartNotFoundError names what is missing. */
 export async function partDetails(deps: { db: Queryable; s3: S3Client }, job: Job, stageId: string, part: number): Promise<PartDetails> {
   const stage = job.definition.stages.find((s) => s.id === stageId);
@@ -72,8 +98,9 @@ export async function partDetails(deps: { db: Queryable; s3: S3Client }, job: Jo
   if (!Number.isSafeInteger(part) || part < 0) throw new PartNotFoundError(job.jobId, stageId, part, `part must be a whole number >= 0 (got ${part})`);
   const stored = await getPart(deps.db, job.jobId, stageId, part);
   if (!stored) throw new PartNotFoundError(job.jobId, stageId, part, `stage ${stageId} of job ${job.jobId} has no part ${part} (not planned, or not sent yet)`);
-  const inputs = [...stored.inputs];
-  if (stored.inputsKey) for await (const ref of readJsonLines<InputRef>(deps.s3, job.bucket, stored.inputsKey)) inputs.push(ref);
+  const sent = stored.inputs === null ? await sentInputs(deps, job, stage, part) : { inputs: stored.inputs, inputsKey: stored.inputsKey };
+  const inputs = [...sent.inputs];
+  if (sent.inputsKey) for await (const ref of readJsonLines<InputRef>(deps.s3, job.bucket, sent.inputsKey)) inputs.push(ref);
   return {
     jobId: job.jobId,
     stageId,
@@ -85,7 +112,7 @@ export async function partDetails(deps: { db: Queryable; s3: S3Client }, job: Jo
     bucket: job.bucket,
     outputPrefix: partPrefixOf(job.jobId, stageId, part),
     inputs,
-    inputsKey: stored.inputsKey,
+    inputsKey: sent.inputsKey,
     outputs: stored.outputs,
     result: stored.result,
     attempts: stored.attempts.map((a) => ({

@@ -21,13 +21,13 @@ async function run(): Promise<void> {
     await pool.query(`INSERT INTO stage_runs (job_id, stage_id, status, task, mode) VALUES ('big', 'a', 'running', 'noop', 'input')`);
     // 1 part in 100,000 failed, the last 1% in flight, 50 workers, a part every 3 ms, 69 ms each.
     await pool.query(
-      `INSERT INTO task_runs (job_id, stage_id, part, attempt, status, worker_id, sent_at, received_at, started_at, finished_at)
-       SELECT 'big', 'a', i, 1, CASE WHEN i % 100000 = 7 THEN 'failed' WHEN i >= $1 * 0.99 THEN 'queued' ELSE 'succeeded' END, 'w' || (i % 50),
+      `INSERT INTO task_rows (run_id, part, attempt, status, worker_id, sent_at, received_at, started_at, finished_at)
+       SELECT (SELECT run_id FROM stage_runs WHERE job_id = 'big' AND stage_id = 'a'), i, 1, CASE WHEN i % 100000 = 7 THEN 'failed' WHEN i >= $1 * 0.99 THEN 'queued' ELSE 'succeeded' END, 'w' || (i % 50),
               t, t + interval '20 ms', t + interval '21 ms', t + interval '90 ms'
          FROM generate_series(0, $1 - 1) i, LATERAL (SELECT now() - interval '1 hour' + i * interval '3 ms' AS t) x`,
       [parts],
     );
-    await pool.query('ANALYZE task_runs');
+    await pool.query('ANALYZE task_rows');
     const time = async (what: string, fn: () => Promise<unknown>) => {
       await fn(); // warm
       const started = process.hrtime.bigint();

@@ -44,7 +44,7 @@ export const NOOP_STAGES: StageDef[] = [
 
 /**
  * One job of `n` parts through `stages` on a fresh orchestrator and fleet, so their peak memory
- * belongs to this run, and on a fresh Postgres schema, so the bytes of `task_runs` belong to this
+ * belongs to this run, and on a fresh Postgres schema, so the bytes of `task_rows` belong to this
  * job alone. Seconds run from submitting the job to its result (planning included).
  */
 export async function runEngineJob(aws: AwsClients, setup: EngineSetup, n: number, stages: StageDef[] = NOOP_STAGES): Promise<RunResult> {
@@ -114,7 +114,7 @@ export async function runEngineJob(aws: AwsClients, setup: EngineSetup, n: numbe
       calls: Object.fromEntries(Object.keys(pids).map((k) => [k, readCallCounts(countsFile(k))])),
       rows: await rowWrites(db, schema),
     };
-    const size = await db.query<{ bytes: string }>(`SELECT pg_total_relation_size(to_regclass($1 || '.task_runs'))::text AS bytes`, [schema]);
+    const size = await db.query<{ bytes: string }>(`SELECT pg_total_relation_size(to_regclass($1 || '.task_rows'))::text AS bytes`, [schema]);
     const live = (await storeBytesPerPartStage(db, jobId)) ?? 0;
     await compactJob(db, jobId);
     const compacted = (await storeBytesPerPartStage(db, jobId)) ?? 0;

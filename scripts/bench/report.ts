@@ -121,7 +121,7 @@ export function renderText(r: BenchReport): string {
     out.push('', `N = ${s.parts.toLocaleString('en-US')} parts`, table(rows));
     const bytes = s.systems.engine?.bytesPerPartStage;
     const store = s.systems.engine?.storeBytesPerPartStage;
-    if (bytes !== undefined) out.push(`Postgres: ${bytes} bytes per part-stage on disk (task_runs: table, indexes, TOAST)`);
+    if (bytes !== undefined) out.push(`Postgres: ${bytes} bytes per part-stage on disk (task_rows: table, indexes, TOAST)`);
     if (store) out.push(`Postgres, the store's count: ${store.live} bytes per part-stage live, ${store.compacted} compacted; target at most 200`);
     const profile = s.systems.engine?.profile;
     if (profile) out.push(...renderProfile(profile, s.parts * 2));

@@ -10,7 +10,7 @@ export interface RunResult {
   historyEvents?: number;
   /** Workflow runs in the continue-as-new chain (hand-rolled fan-out only). */
   workflowRuns?: number;
-  /** Postgres bytes (table, indexes and TOAST of task_runs on disk) per part per stage (engine only). */
+  /** Postgres bytes (table, indexes and TOAST of task_rows on disk) per part per stage (engine only). */
   bytesPerPartStage?: number;
   /** The store's own count of the job's bytes per part-stage (store/compaction), live and once compacted (engine only). */
   storeBytesPerPartStage?: { live: number; compacted: number };

@@ -55,7 +55,7 @@ describe('BatchGridClient against the real stack', () => {
   });
 
   const taskRuns = async (jobId: string) =>
-    (await engine.db.pool.query(`SELECT stage_id, part, status, attempt, sent_at, updated_at FROM task_runs WHERE job_id = $1 ORDER BY stage_id, part`, [jobId])).rows;
+    (await engine.db.pool.query(`SELECT stage_id, part, status, attempt, sent_at, finished_at FROM task_runs WHERE job_id = $1 ORDER BY stage_id, part`, [jobId])).rows;
   const count = async (jobId: string, where = 'true') =>
     (await engine.db.pool.query(`SELECT count(*)::int AS n FROM task_runs WHERE job_id = $1 AND ${where}`, [jobId])).rows[0].n as number;
 

@@ -41,6 +41,7 @@ describe('batchgrid part', () => {
           { id: 'upper', task: 'lines.upper' },
           { id: 'check', task: 'test.poison', needs: 'upper', retry, tolerate },
           { id: 'shell', task: 'exec', needs: 'upper', retry: { attempts: 1 }, tolerate, params: { command: ['sh', '-c', 'if grep -q POISON "$1"; then echo "reading $1" >&2; echo "bad record in part $0" >&2; exit 4; fi; wc -l < "$1"', '{part}', '{input}'] } },
+          { id: 'again', task: 'lines.upper', needs: 'upper', chain: 'stream' },
         ],
       },
       { 'in.txt': 'a\nb\nc\nd\npoison\nf\ng\nh\ni\n' },
@@ -75,6 +76,16 @@ describe('batchgrid part', () => {
     expect(ok).toMatchObject({ status: 'succeeded', result: { records: 3 }, outputs: [{ key: `jobs/${jobId}/stages/check/parts/0/count.txt`, bytes: 2 }] });
     expect(ok.attempts).toEqual([expect.objectContaining({ attempt: 1, outcome: 'succeeded', error: null })]);
 
+    // A succeeded part's row no longer stores its inputs (it is never sent again): they are read from
+    // the stage manifest (an input or barrier stage), or are the upstream part's outputs (a stream stage).
+    const stored = (await engine.db.pool.query(`SELECT stage_id, inputs, inputs_key FROM task_runs WHERE job_id = $1 AND part = 0 ORDER BY stage_id`, [jobId])).rows;
+    expect(stored).toEqual(['again', 'check', 'shell', 'upper'].map((stage_id) => ({ stage_id, inputs: null, inputs_key: null })));
+    const upperOut = { key: `jobs/${jobId}/stages/upper/parts/0/out.txt`, bytes: 6 };
+    expect(ok.inputs).toEqual([upperOut]);
+    expect((await client.part(jobId, 'again', 0)).inputs).toEqual([upperOut]);
+    expect((await client.part(jobId, 'upper', 0)).inputs).toEqual([{ key: `jobs/${jobId}/input/in.txt`, start: 0, end: 6, bytes: 6 }]);
+    expect((await client.part(jobId, 'upper', 0)).outputs).toEqual([upperOut]);
+
     const io = capture();
     expect(await partCommand(jobId, 'check', '1', {}, io)).toBe(0);
     expect(io.stdout).toContain(`job ${jobId}  stage check (task test.poison)  part 1: failed, 2 attempts`);
@@ -93,7 +104,7 @@ describe('batchgrid part', () => {
 
     const missing = capture();
     expect(await partCommand(jobId, 'nope', '0', {}, missing)).toBe(1);
-    expect(missing.stderr).toBe(`batchgrid: job ${jobId} has no stage "nope": its stages are upper, check, shell\n`);
+    expect(missing.stderr).toBe(`batchgrid: job ${jobId} has no stage "nope": its stages are upper, check, shell, again\n`);
     const noPart = capture();
     expect(await partCommand(jobId, 'check', '7', {}, noPart)).toBe(1);
     expect(noPart.stderr).toContain('has no part 7');

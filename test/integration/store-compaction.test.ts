@@ -193,7 +193,7 @@ describe('store compaction and pruning', () => {
     const size = capture();
     expect(await dbSizeCommand({ job: jobId }, size, db)).toBe(0);
     expect(size.stdout).toMatch(new RegExp(`^job ${jobId}: 4 part-stages, 4 task_runs rows, .* — [0-9.]+ bytes per part-stage\n`));
-    expect(size.stdout).toMatch(/^ {2}task_runs +/m);
+    expect(size.stdout).toMatch(/^ {2}task_rows +/m);
     const unknown = capture();
     expect(await dbSizeCommand({ job: 'no-such-job' }, unknown, db)).toBe(1);
     expect(unknown.stderr).toBe('batchgrid: job no-such-job not found\n');

@@ -29,6 +29,7 @@ import {
   redactUrl,
   setJobStatus,
   setStageRunStatus,
+  succeededAfter,
   upsertFleet,
   upsertStageRun,
   upsertStageRuns,
@@ -39,7 +40,7 @@ import {
 } from '../../store';
 import { randomSchema, testPool, type TestDb } from '../support/db';
 
-const TABLES = ['fleets', 'job_aggregates', 'job_claims', 'jobs', 'part_cache', 'scaling_decisions', 'schema_migrations', 'stage_run_intervals', 'stage_runs', 'task_attempts', 'task_runs', 'workers'];
+const TABLES = ['fleets', 'job_aggregates', 'job_claims', 'jobs', 'part_cache', 'scaling_decisions', 'schema_migrations', 'stage_run_intervals', 'stage_runs', 'task_attempts', 'task_rows', 'task_runs', 'workers'];
 
 const definition: PipelineDef = {
   apiVersion: 'batchgrid/v1',
@@ -323,6 +324,26 @@ describe('store', () => {
         [2, 'failed', 'w-2', 'second', false, 2000],
       ]);
       expect(await getPart(db.pool, 'a-1', 'work', 1)).toBeUndefined();
+    });
+
+    it('a success drops the inputs, and is numbered in success order only where a stream stage reads that order', async () => {
+      await insertJob(db.pool, newJob('a-2'));
+      await upsertStageRuns(db.pool, [
+        { jobId: 'a-2', stageId: 'ordered', task: 't', mode: 'input', successOrder: true },
+        { jobId: 'a-2', stageId: 'plain', task: 't', mode: 'input' },
+      ]);
+      const success = (part: number) => ({ workerId: 'w-1', result: { part, attempt: 1, status: 'succeeded' as const, outputs: [{ key: `out/${part}`, bytes: 1 }], sentAt: 1000, receivedAt: 1100, startedAt: 1200, finishedAt: 1300, bytesIn: 1, bytesOut: 1 } });
+      for (const stage of ['ordered', 'plain']) {
+        await markQueued(db.pool, 'a-2', stage, [2, 0, 1].map((part) => ({ part, attempt: 1, sentAt: 1000, deadlineAt: 1e12, inputs: [{ key: `in/${part}` }] })));
+        for (const part of [2, 0, 1]) await applyResults(db.pool, 'a-2', stage, [success(part)], []);
+      }
+      expect((await succeededAfter(db.pool, 'a-2', 'ordered', 0, 10)).map((p) => p.part)).toEqual([2, 0, 1]);
+      expect(await succeededAfter(db.pool, 'a-2', 'plain', 0, 10)).toEqual([]);
+      const rows = await db.pool.query(`SELECT stage_id, part, inputs, inputs_key, success_seq IS NOT NULL AS numbered FROM task_runs WHERE job_id = 'a-2' ORDER BY stage_id, part`);
+      expect(rows.rows).toEqual(['ordered', 'plain'].flatMap((stage_id) => [0, 1, 2].map((part) => ({ stage_id, part, inputs: null, inputs_key: null, numbered: stage_id === 'ordered' }))));
+      // Upserting the run again without the flag keeps it.
+      await upsertStageRun(db.pool, { jobId: 'a-2', stageId: 'ordered', task: 't', mode: 'input' });
+      expect((await db.pool.query(`SELECT success_order FROM stage_runs WHERE job_id = 'a-2' AND stage_id = 'ordered'`)).rows[0].success_order).toBe(true);
     });
   });
 

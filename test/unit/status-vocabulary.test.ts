@@ -24,7 +24,7 @@ describe('status vocabularies (common/status.ts)', () => {
     ['jobs.status', JOB_STATUSES],
     ['stage_runs.status', STAGE_STATUSES],
     ['stage_runs.mode', STAGE_MODES],
-    ['task_runs.status', PART_STATUSES],
+    ['task_rows.status', PART_STATUSES],
   ])('%s allows exactly the declared words', (column, words) => {
     expect(checks.get(column)).toEqual([...words]);
   });

@@ -101,9 +101,16 @@ export async function succeededParts(engine: TestEngine, jobId: string): Promise
 export const total = (done: Record<string, number>) => Object.values(done).reduce((a, b) => a + b, 0);
 
 async function rowsOf(engine: TestEngine, jobId: string, stageId: string): Promise<Row[]> {
+  // A succeeded part's row no longer stores its inputs (it is never sent again: store/task-runs.ts
+  // applyResults); a count part's, stream-chained, are the outputs of the same upper part, as
+  // `batchgrid part` shows them. So the audit's tracing of count parts to upper parts rests on the
+  // part numbers; loss and double counting are still read from results.jsonl.
   const r = await engine.db.pool.query<Row>(
-    'SELECT part, status, attempt, inputs, outputs, result FROM task_runs WHERE job_id = $1 AND stage_id = $2 ORDER BY part',
-    [jobId, stageId],
+    `SELECT d.part, d.status, d.attempt, d.outputs, d.result,
+            coalesce(d.inputs, CASE WHEN d.stage_id = $3 AND d.status = 'succeeded' THEN
+              (SELECT u.outputs FROM task_runs u WHERE u.job_id = d.job_id AND u.stage_id = $4 AND u.part = d.part AND u.status = 'succeeded') END) AS inputs
+       FROM task_runs d WHERE d.job_id = $1 AND d.stage_id = $2 ORDER BY d.part`,
+    [jobId, stageId, COUNT, UPPER],
   );
   return r.rows;
 }
