@@ -421,9 +421,7 @@ export async function runStageLoop(o: StageLoopOptions): Promise<StageCounts> {
   };
   /** Ends the pipeline: the receive ahead is abandoned (every part is final: what it held are duplicates) and the last deletion awaited. */
   const drain = async () => {
-    const last = ahead?.batch;
     abandonAhead();
-    await last?.catch(() => undefined);
     await settling;
   };
 

@@ -59,7 +59,7 @@ export function createPool(url: string = config().DATABASE_URL, options: PoolOpt
 }
 
 /** The URL without its `options` parameter, and that parameter (Postgres' startup options); a URL that does not parse is left whole. */
-export function splitOptions(url: string): { connectionString: string; urlOptions: string | undefined } {
+function splitOptions(url: string): { connectionString: string; urlOptions: string | undefined } {
   let parsed: URL;
   try {
     parsed = new URL(url);

@@ -1,5 +1,6 @@
 import { CreateQueueCommand, DeleteMessageBatchCommand, DeleteQueueCommand, ReceiveMessageCommand, SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import { Command } from 'commander';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { createAwsClients, destroyAwsClients } from '../../common/aws';
 import { cpuMsOf, sharedServicePids } from './profile';
 
@@ -21,7 +22,6 @@ async function main(): Promise<void> {
   const aws = createAwsClients();
   const { sqs } = aws;
   const queueUrl = (await sqs.send(new CreateQueueCommand({ QueueName: `call-cost-${process.pid}` }))).QueueUrl!;
-  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
   try {
     let idleMs: number | undefined;
     for (const n of o.polls) {
