@@ -25,7 +25,8 @@ export function trackMemory(pid: number, options: { intervalMs?: number; lifetim
       // The process has exited: keep the last reading.
     }
   };
-  const timer = setInterval(sample, intervalMs);
+  // A sampler never keeps its process alive: a run abandoned before its `stop()` leaves nothing open.
+  const timer = setInterval(sample, intervalMs).unref();
   sample();
   return {
     peakMiB: () => {

@@ -6,7 +6,20 @@ import { setTimeout as sleep } from 'node:timers/promises';
  * stderr goes to the benchmark's stderr, so `--json` keeps stdout for the one JSON document.
  */
 export function child(args: string[], env: Record<string, string> = {}): ChildProcess {
-  return spawn(process.execPath, [...nodeFlags, ...args], { env: { ...process.env, LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const p = spawn(process.execPath, [...nodeFlags, ...args], { env: { ...process.env, LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  running.add(p);
+  p.once('exit', () => running.delete(p));
+  return p;
+}
+
+const running = new Set<ChildProcess>();
+
+/**
+ * Stops every child still running. A system whose run was abandoned (a test's deadline passed while it
+ * waited on a consumer) never reaches its own cleanup; this is the caller's way to end its children.
+ */
+export async function stopChildren(): Promise<void> {
+  await Promise.all([...running].map(stop));
 }
 
 let nodeFlags: string[] = [];

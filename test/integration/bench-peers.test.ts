@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { createAwsClients, destroyAwsClients } from '../../common/aws';
 import { bullmq } from '../../scripts/bench/peers/bullmq';
 import { rawSqs } from '../../scripts/bench/peers/raw-sqs';
+import { stopChildren } from '../../scripts/bench/processes';
 import type { benchFanOut } from '../../scripts/bench/peers/temporal-workflow';
 import { ensureTestStack, uniqueName, withInProcessWorker, withTimeout } from '../support/stack';
 
@@ -13,6 +14,10 @@ describe('benchmark peers', () => {
   beforeAll(async () => {
     await ensureTestStack();
   }, 300_000);
+
+  // A peer whose run missed its deadline never reaches its own cleanup: its consumers would outlive
+  // the test and hold jest open.
+  afterEach(stopChildren);
 
   test('the hand-rolled Temporal fan-out runs every part once, within its window, across continue-as-new', async () => {
     const taskQueue = uniqueName('bench-fanout-test');
@@ -55,6 +60,16 @@ describe('benchmark peers', () => {
       const r = await rawSqs(aws, 2, perMessage).run(95);
       expect(r.seconds).toBeGreaterThan(0);
       expect(Object.keys(r.memoryMiB)).toEqual(['consumer-1', 'consumer-2']);
+    } finally {
+      destroyAwsClients(aws);
+    }
+  });
+
+  test('the raw SQS loop ends when a consumer gets no message at all (one message of 10 parts, two consumers)', async () => {
+    const aws = createAwsClients();
+    try {
+      const r = await withTimeout(rawSqs(aws, 2, 10).run(10), 60_000, 'the raw SQS loop of one message');
+      expect(r.seconds).toBeGreaterThan(0);
     } finally {
       destroyAwsClients(aws);
     }

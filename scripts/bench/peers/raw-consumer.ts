@@ -3,9 +3,10 @@ import { createAwsClients, destroyAwsClients } from '../../../common/aws';
 
 /**
  * The raw SQS loop's consumer: receive 10, delete 10, nothing else. A body `{ "parts": [...] }`
- * counts as that many parts (the packed loop), any other body as one. Exits after the queue has
- * been empty for `idle` consecutive polls once it has seen work. Prints `ready` once connected, then
- * its part count and the time of its last delete.
+ * counts as that many parts (the packed loop), any other body as one. The producer sends SIGUSR2
+ * once it has sent every part; from then on the consumer exits after `idle` consecutive empty polls,
+ * also one that never got a message (with few packed messages, another consumer can take them all).
+ * Prints `ready` once connected, then its part count and the time of its last delete.
  */
 async function run(): Promise<void> {
   const [queueUrl, idleArg] = process.argv.slice(2);
@@ -13,6 +14,8 @@ async function run(): Promise<void> {
   let count = 0;
   let lastAt = 0;
   let idle = 0;
+  let sent = false;
+  process.on('SIGUSR2', () => (sent = true));
   try {
     // One empty receive loads and connects the SDK before the producer's clock starts.
     await aws.sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 1, WaitTimeSeconds: 0, VisibilityTimeout: 0 }));
@@ -21,7 +24,7 @@ async function run(): Promise<void> {
       const r = await aws.sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }));
       const messages = r.Messages ?? [];
       if (messages.length === 0) {
-        if (count > 0) idle += 1;
+        if (sent) idle += 1;
         continue;
       }
       idle = 0;

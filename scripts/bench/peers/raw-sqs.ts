@@ -32,6 +32,8 @@ export function rawSqs(aws: AwsClients, consumers: number, partsPerMessage: numb
           bodies.push(JSON.stringify(packed ? { parts } : { part: first }));
         }
         await sendBodies(aws.sqs, url, bodies);
+        // Every part is on the queue: the consumers may now count empty polls towards their exit.
+        procs.forEach((p) => p.kill('SIGUSR2'));
         const results = await Promise.all(outputs);
         const total = results.reduce((a, r) => a + r.count, 0);
         if (total !== n) throw new Error(`the raw loop consumed ${total} parts of ${n}`);
