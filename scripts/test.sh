@@ -17,10 +17,29 @@ node dist/manager/cli/main.js db migrate
 results=.batchgrid/test-results
 rm -rf "$results" && mkdir -p "$results"
 trap 'node scripts/test-summary.mjs "$results"' EXIT
+
+# Runs a command in a process group of its own and, once it has ended, stops what it left behind.
+# A test that times out can leave children running (a consumer waiting on a queue) whose stdout and
+# stderr are this script's: they would hold its output open, and CI waits for that to close.
+# Services started detached (dev up's, the fault suite's stack) have groups of their own and stay.
+# Ctrl-C or a TERM of this script stops the group too.
+in_own_group() {
+  set -m
+  "$@" &
+  local pid=$!
+  set +m
+  trap 'kill -TERM -- "-'"$pid"'" 2>/dev/null; exit 130' INT TERM
+  local rc=0
+  wait "$pid" || rc=$?
+  trap - INT TERM
+  if pkill -TERM -g "$pid" 2>/dev/null; then echo "stopped the processes $1 left running" >&2; fi
+  return "$rc"
+}
 # On CI, jest's summary reporter: failures and the totals, not a PASS line per file (whose bare
-# PASS/FAIL lines other runners' closing-line readers could take for their own).
-reporters=()
-if [ "${CI:-}" = true ]; then reporters=(--reporters=summary); fi
-npx jest --ci "${reporters[@]}" --json --outputFile="$results/jest.json" "$@"
+# PASS/FAIL lines other runners' closing-line readers could take for their own). And --forceExit:
+# a handle a test left open is reported ("Force exiting Jest") instead of holding CI to its timeout.
+ci_flags=()
+if [ "${CI:-}" = true ]; then ci_flags=(--reporters=summary --forceExit); fi
+in_own_group npx jest --ci "${ci_flags[@]}" --json --outputFile="$results/jest.json" "$@"
 # A full run (no arguments) ends with the fault suite, on its own stack and serially (scripts/chaos.sh).
-if [ "$#" -eq 0 ]; then BATCHGRID_CHAOS_BUILT=1 bash scripts/chaos.sh "${reporters[@]}" --json --outputFile="$results/chaos.json"; fi
+if [ "$#" -eq 0 ]; then in_own_group env BATCHGRID_CHAOS_BUILT=1 bash scripts/chaos.sh "${ci_flags[@]}" --json --outputFile="$results/chaos.json"; fi
