@@ -61,14 +61,37 @@ export function createAwsClients(cfg: Config = config(), attempts: SdkAttempts =
 function counted(clients: AwsClients): AwsClients {
   for (const [service, client] of Object.entries(clients) as [string, AwsClients[keyof AwsClients]][]) {
     (client.middlewareStack as { add(m: unknown, o: { step: 'initialize'; name: string }): void }).add(
-      (next: (args: unknown) => Promise<unknown>, context: { commandName?: string }) => (args: unknown) => {
-        countCall(service, (context.commandName ?? 'unknown').replace(/Command$/, ''));
-        return next(args);
+      (next: (args: unknown) => Promise<unknown>, context: { commandName?: string }) => async (args: unknown) => {
+        const command = (context.commandName ?? 'unknown').replace(/Command$/, '');
+        countCall(service, command);
+        if (service === 'sqs') countSent(command, (args as { input?: SqsInput }).input);
+        const out = await next(args);
+        if (service === 'sqs' && command === 'ReceiveMessage') countReceived((out as { output?: { Messages?: { Body?: string }[] } }).output?.Messages);
+        return out;
       },
       { step: 'initialize', name: 'batchgridCallCount' },
     );
   }
   return clients;
+}
+
+interface SqsInput {
+  MessageBody?: string;
+  Entries?: { MessageBody?: string }[];
+}
+
+/** Messages and body bytes sent: what the SQS server stores per part-stage (the benchmark's profile). */
+function countSent(command: string, input: SqsInput | undefined): void {
+  const bodies = command === 'SendMessage' ? [input?.MessageBody] : command === 'SendMessageBatch' ? (input?.Entries ?? []).map((e) => e.MessageBody) : [];
+  if (bodies.length === 0) return;
+  countCall('sqs', 'messagesSent', bodies.length);
+  countCall('sqs', 'bytesSent', bodies.reduce((a, b) => a + Buffer.byteLength(b ?? ''), 0));
+}
+
+/** Messages a receive brought, and receives that brought none. */
+function countReceived(messages: { Body?: string }[] | undefined): void {
+  if (!messages?.length) return countCall('sqs', 'emptyReceives');
+  countCall('sqs', 'messagesReceived', messages.length);
 }
 
 /** The fleet worker retries its SQS and Auto Scaling calls itself (retryAws), so the SDK tries each once. */

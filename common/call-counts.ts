@@ -34,11 +34,33 @@ export function callCounts(): Record<string, number> {
  */
 export function writeCallCountsOnExit(file: string | undefined): void {
   if (!file) return;
+  const memory = trackMemoryPeaks();
   process.once('exit', () => {
     try {
-      writeFileSync(file, `${JSON.stringify(callCounts())}\n`);
+      writeFileSync(file, `${JSON.stringify({ ...callCounts(), ...memory() })}\n`);
     } catch (err) {
       process.stderr.write(`could not write the call counts to ${file}: ${(err as Error).message}\n`);
     }
   });
+}
+
+/** How often the process's own memory is sampled while its counts are kept for a file. */
+const MEMORY_SAMPLE_MS = 1000;
+
+/**
+ * Peaks of the process's own view of its memory (process.memoryUsage: resident set, the main V8
+ * heap, memory outside it held by JS objects), in MiB as `memory.<field>MiB`: with the resident peak
+ * a benchmark reads from /proc, they tell a growing heap from memory outside it.
+ */
+function trackMemoryPeaks(): () => Record<string, number> {
+  const peaks = { rss: 0, heapTotal: 0, heapUsed: 0, external: 0, arrayBuffers: 0 };
+  const sample = () => {
+    const m = process.memoryUsage();
+    for (const k of Object.keys(peaks) as (keyof typeof peaks)[]) peaks[k] = Math.max(peaks[k], m[k]);
+  };
+  setInterval(sample, MEMORY_SAMPLE_MS).unref();
+  return () => {
+    sample();
+    return Object.fromEntries(Object.entries(peaks).map(([k, v]) => [`memory.${k}MiB`, Math.round(v / 2 ** 20)]));
+  };
 }

@@ -12,7 +12,7 @@ import { trackAll } from './memory';
 import { bullmq } from './peers/bullmq';
 import { rawSqs } from './peers/raw-sqs';
 import { fanOutWorkflowsPath, temporalFanOut } from './peers/temporal-fanout';
-import { note, setChildNodeFlags } from './processes';
+import { note, setChildNodeFlags, stopChildren } from './processes';
 import { sharedServicePids } from './profile';
 import { engineMemoryGrowth, renderText, type BenchReport, type SizeReport, type SystemFigures } from './report';
 import { streamAgainstBarrier } from './skew';
@@ -43,6 +43,7 @@ interface Options {
   skip: string[];
   redisPort: number;
   heapMib?: number;
+  cpuProf?: string;
   json: boolean;
 }
 
@@ -69,6 +70,7 @@ function parseOptions(): Options {
     .option('--skip <list>', `comma-separated systems to leave out: ${SYSTEM_IDS.join(', ')}`, '')
     .option('--redis-port <port>', "port of the benchmark's own Redis on 127.0.0.1 (BullMQ)", positive('--redis-port'), 16379)
     .option('--heap-mib <n>', 'old-space cap (--max-old-space-size) of every process the benchmark starts, engine and peers alike; default: Node\'s own', positive('--heap-mib'))
+    .option('--cpu-prof <dir>', 'write a V8 CPU profile of every process the benchmark starts into <dir> (open in Chrome DevTools)')
     .option('--json', 'print one JSON document on stdout instead of the table')
     .parse(process.argv);
   const raw = program.opts();
@@ -147,7 +149,7 @@ async function measureSize(systems: BenchSystem[], n: number, o: Options): Promi
 
 async function run(): Promise<void> {
   const o = parseOptions();
-  if (o.heapMib) setChildNodeFlags([`--max-old-space-size=${o.heapMib}`]);
+  setChildNodeFlags([...(o.heapMib ? [`--max-old-space-size=${o.heapMib}`] : []), ...(o.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(o.cpuProf)}`] : [])]);
   const began = Date.now();
   const cfg = config();
   const aws = createAwsClients();
@@ -193,6 +195,14 @@ async function run(): Promise<void> {
   report.memoryGrowth = engineMemoryGrowth(report.sizes);
   report.seconds = Math.round((Date.now() - began) / 1000);
   process.stdout.write(o.json ? `${JSON.stringify(report, null, 2)}\n` : renderText(report));
+}
+
+// Interrupted (Ctrl-C, a kill): the orchestrators, fleet workers and peers it started end with it.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    process.stderr.write(`bench: ${signal}; stopping the processes it started\n`);
+    void stopChildren().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+  });
 }
 
 run().catch((err: unknown) => {

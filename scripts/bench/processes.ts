@@ -26,7 +26,8 @@ let nodeFlags: string[] = [];
 
 /**
  * Node flags of every process `child` starts from now on (engine and peers alike, so each system
- * runs with the same heap settings): `--heap-mib` caps the V8 old space of each.
+ * runs with the same heap settings): `--heap-mib` caps the V8 old space of each, `--cpu-prof` has each
+ * write a CPU profile when it exits.
  */
 export function setChildNodeFlags(flags: string[]): void {
   nodeFlags = [...flags];

@@ -21,6 +21,12 @@ describe('call counts', () => {
     // The compiled module (npm test builds before it tests), as the CLI loads it.
     const script = `const c = require(${JSON.stringify(distPath('common/call-counts.js'))}); c.writeCallCountsOnExit(process.env.F); c.countCall('s3', 'GetObject'); process.exit(0);`;
     execFileSync(process.execPath, ['-e', script], { env: { ...process.env, F: file } });
-    expect(JSON.parse(fs.readFileSync(file, 'utf8'))).toEqual({ 's3.GetObject': 1 });
+    const written = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, number>;
+    expect(written['s3.GetObject']).toBe(1);
+    // With its own memory peaks, in MiB: a resident set of a live Node process, a heap within it.
+    expect(Object.keys(written).filter((k) => k.startsWith('memory.')).sort()).toEqual(['memory.arrayBuffersMiB', 'memory.externalMiB', 'memory.heapTotalMiB', 'memory.heapUsedMiB', 'memory.rssMiB']);
+    expect(written['memory.rssMiB']).toBeGreaterThan(10);
+    expect(written['memory.heapUsedMiB']).toBeLessThanOrEqual(written['memory.heapTotalMiB']);
+    expect(written['memory.heapTotalMiB']).toBeLessThan(written['memory.rssMiB']);
   });
 });
