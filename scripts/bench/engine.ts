@@ -16,7 +16,7 @@ import { createPool } from '../../store/db';
 import { migrate } from '../../store/migrate';
 import { trackAll } from './memory';
 import { child, stop, waitUntil } from './processes';
-import { cpuMsOf, machineCpu, postgresCpuMsOf, readCallCounts, rowWrites, sharedServicePids, type Profile } from './profile';
+import { cpuMsOf, machineCpu, readCallCounts, rowWrites, sharedServicePids, trackPostgresCpu, type Profile } from './profile';
 import type { BenchSystem, RunResult } from './system';
 
 export interface EngineSetup {
@@ -96,13 +96,14 @@ export async function runEngineJob(aws: AwsClients, setup: EngineSetup, n: numbe
     const watched = { ...pids, ...shared };
     const machineBefore = machineCpu();
     const cpuBefore = cpuOfAll(watched);
+    const postgresCpu = trackPostgresCpu(db, orchestrator.pid!);
     const started = Date.now();
     const { handle } = await launchJob({ db, temporal, taskQueue, bucket: cfg.BATCHGRID_BUCKET }, { jobId, pipeline: compiled.pipeline, inputPrefix });
     const summary = await handle.result();
     const seconds = (Date.now() - started) / 1000;
     const cpuAfter = cpuOfAll(watched);
     const machineAfter = machineCpu();
-    const postgresCpuMs = await postgresCpuMsOf(db, orchestrator.pid!);
+    const postgresCpuMs = await postgresCpu.stop();
     if (summary.stages.some((s) => s.succeeded !== n)) throw new Error(`the engine lost parts: ${JSON.stringify(summary.stages)}`);
     const history = await handle.fetchHistory();
     // Stopped before the rows are counted: a session flushes its table statistics when it ends.

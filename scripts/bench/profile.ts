@@ -33,13 +33,38 @@ export function cpuMsOf(pid: number): number {
   }
 }
 
+/** How often the Postgres backends of a process are read while a job runs. */
+const BACKEND_SAMPLE_MS = 1000;
+
 /**
- * CPU time of the Postgres backends serving `pid`'s sessions (store/db names them `batchgrid pid N`),
- * in ms. Only sessions still open are counted: read it before the process stops.
+ * CPU time of the Postgres backends serving `pid`'s sessions (store/db names them `batchgrid pid N`)
+ * from now until `stop()`, in ms. Backends are read every second, so a session the pool closes
+ * meanwhile keeps what it used until its last reading (at most a second of its CPU is missed), and a
+ * session open before the start counts only what it used after it.
  */
-export async function postgresCpuMsOf(db: Pool, pid: number): Promise<number> {
-  const r = await db.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE application_name = $1`, [`batchgrid pid ${pid}`]);
-  return r.rows.reduce((sum, row) => sum + cpuMsOf(row.pid), 0);
+export function trackPostgresCpu(db: Pool, pid: number): { stop(): Promise<number> } {
+  const first = new Map<number, number>();
+  const last = new Map<number, number>();
+  const read = async (start: boolean) => {
+    const r = await db.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE application_name = $1`, [`batchgrid pid ${pid}`]);
+    for (const { pid: backend } of r.rows) {
+      const ms = cpuMsOf(backend);
+      if (ms === 0) continue;
+      if (!first.has(backend)) first.set(backend, start ? ms : 0);
+      last.set(backend, ms);
+    }
+  };
+  let reading: Promise<void> = read(true).catch(() => undefined);
+  const timer = setInterval(() => (reading = reading.then(() => read(false)).catch(() => undefined)), BACKEND_SAMPLE_MS);
+  timer.unref();
+  return {
+    async stop() {
+      clearInterval(timer);
+      await reading;
+      await read(false).catch(() => undefined);
+      return [...last].reduce((sum, [backend, ms]) => sum + ms - (first.get(backend) ?? 0), 0);
+    },
+  };
 }
 
 /** The counts a process wrote at exit to its BATCHGRID_CALL_COUNTS_FILE; empty when it wrote none. */
