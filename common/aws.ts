@@ -2,7 +2,7 @@ import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { createHash } from 'node:crypto';
-import { countCall } from './call-counts';
+import { countCall, detailedCounts } from './call-counts';
 import { Config, config } from './config';
 
 export interface AwsClients {
@@ -61,12 +61,13 @@ export function createAwsClients(cfg: Config = config(), attempts: SdkAttempts =
 function counted(clients: AwsClients): AwsClients {
   for (const [service, client] of Object.entries(clients) as [string, AwsClients[keyof AwsClients]][]) {
     (client.middlewareStack as { add(m: unknown, o: { step: 'initialize'; name: string }): void }).add(
-      (next: (args: unknown) => Promise<unknown>, context: { commandName?: string }) => async (args: unknown) => {
+      (next: (args: unknown) => Promise<unknown>, context: { commandName?: string }) => (args: unknown) => {
         const command = (context.commandName ?? 'unknown').replace(/Command$/, '');
         countCall(service, command);
-        if (service === 'sqs') countSent(command, (args as { input?: SqsInput }).input);
-        const out = await next(args);
-        if (service === 'sqs' && command === 'ReceiveMessage') countReceived((out as { output?: { Messages?: { Body?: string }[] } }).output?.Messages);
+        if (service !== 'sqs' || !detailedCounts()) return next(args);
+        countSent(command, (args as { input?: SqsInput }).input);
+        const out = next(args);
+        if (command === 'ReceiveMessage') void out.then((o) => countReceived((o as { output?: { Messages?: unknown[] } }).output?.Messages), () => undefined);
         return out;
       },
       { step: 'initialize', name: 'batchgridCallCount' },
@@ -80,7 +81,7 @@ interface SqsInput {
   Entries?: { MessageBody?: string }[];
 }
 
-/** Messages and body bytes sent: what the SQS server stores per part-stage (the benchmark's profile). */
+/** Messages and body bytes sent: what the SQS server stores per part-stage (the benchmark's profile; only while counts are kept for a file). */
 function countSent(command: string, input: SqsInput | undefined): void {
   const bodies = command === 'SendMessage' ? [input?.MessageBody] : command === 'SendMessageBatch' ? (input?.Entries ?? []).map((e) => e.MessageBody) : [];
   if (bodies.length === 0) return;
@@ -89,7 +90,7 @@ function countSent(command: string, input: SqsInput | undefined): void {
 }
 
 /** Messages a receive brought, and receives that brought none. */
-function countReceived(messages: { Body?: string }[] | undefined): void {
+function countReceived(messages: unknown[] | undefined): void {
   if (!messages?.length) return countCall('sqs', 'emptyReceives');
   countCall('sqs', 'messagesReceived', messages.length);
 }

@@ -13,6 +13,16 @@ export function countCall(service: string, operation: string, n = 1): void {
   counts.set(key, (counts.get(key) ?? 0) + n);
 }
 
+let keptForFile = false;
+
+/**
+ * True once the counts are to be written to a file (a benchmark reads them): counts that cost more
+ * than a map increment (the bytes of every message sent) are taken only then.
+ */
+export function detailedCounts(): boolean {
+  return keptForFile;
+}
+
 /** Runs `fn` and adds the ms it took to `service.operationMs` (the stage loop's phases, for the benchmark). */
 export async function timed<T>(service: string, operation: string, fn: () => Promise<T>): Promise<T> {
   const started = performance.now();
@@ -34,6 +44,7 @@ export function callCounts(): Record<string, number> {
  */
 export function writeCallCountsOnExit(file: string | undefined): void {
   if (!file) return;
+  keptForFile = true;
   const memory = trackMemoryPeaks();
   process.once('exit', () => {
     try {

@@ -95,15 +95,18 @@ function renderProfile(p: Profile, partStages: number): string[] {
   const per = (x: number) => (x / partStages).toFixed(x / partStages < 0.1 ? 3 : 2);
   const cpu = Object.entries(p.cpuMs).map(([proc, ms]) => `${proc} ${per(ms)}`);
   const lines = [`where the engine's time went, per part-stage (last round): CPU ms ${cpu.join(', ')}; the machine was ${p.machineBusyPct} % busy`];
+  const memory: string[] = [];
   for (const [proc, calls] of Object.entries(p.calls)) {
-    const counted = Object.entries(calls).filter(([op]) => !op.startsWith('memory.'));
-    const list = counted.filter(([, n]) => n / partStages >= 0.001).map(([op, n]) => `${op} ${per(n)}`);
+    const list: string[] = [];
+    const peaks: string[] = [];
+    for (const [op, n] of Object.entries(calls)) {
+      // memory.<field>MiB: a peak the process wrote with its counts (common/call-counts), not a count.
+      if (op.startsWith('memory.')) peaks.push(`${op.slice('memory.'.length, -'MiB'.length)} ${n}`);
+      else if (n / partStages >= 0.001) list.push(`${op} ${per(n)}`);
+    }
     if (list.length > 0) lines.push(`  calls of ${proc}: ${list.join(', ')}`);
+    if (peaks.length > 0) memory.push(`${proc} ${peaks.join(', ')}`);
   }
-  const memory = Object.entries(p.calls)
-    .map(([proc, calls]) => [proc, Object.entries(calls).filter(([op]) => op.startsWith('memory.'))] as const)
-    .filter(([, m]) => m.length > 0)
-    .map(([proc, m]) => `${proc} ${m.map(([op, mib]) => `${op.slice('memory.'.length, -'MiB'.length)} ${mib}`).join(', ')}`);
   if (memory.length > 0) lines.push(`  peak MiB as each process saw it (process.memoryUsage; heap is the main V8 heap only): ${memory.join('; ')}`);
   lines.push(`  Postgres row writes: ${per(p.rows.inserts)} inserts, ${per(p.rows.updates)} updates (${per(p.rows.hotUpdates)} HOT), ${per(p.rows.deletes)} deletes`);
   return lines;
