@@ -16,7 +16,7 @@ import { createPool } from '../../store/db';
 import { migrate } from '../../store/migrate';
 import { trackAll } from './memory';
 import { child, stop, waitUntil } from './processes';
-import { cpuMsOf, machineCpu, readCallCounts, rowWrites, sharedServicePids, trackPostgresCpu, type Profile } from './profile';
+import { cpuMsOf, jobTimeline, machineCpu, readCallCounts, rowWrites, sharedServicePids, trackPostgresCpu, type Profile } from './profile';
 import type { BenchSystem, RunResult } from './system';
 
 export interface EngineSetup {
@@ -100,7 +100,8 @@ export async function runEngineJob(aws: AwsClients, setup: EngineSetup, n: numbe
     const started = Date.now();
     const { handle } = await launchJob({ db, temporal, taskQueue, bucket: cfg.BATCHGRID_BUCKET }, { jobId, pipeline: compiled.pipeline, inputPrefix });
     const summary = await handle.result();
-    const seconds = (Date.now() - started) / 1000;
+    const ended = Date.now();
+    const seconds = (ended - started) / 1000;
     const cpuAfter = cpuOfAll(watched);
     const machineAfter = machineCpu();
     const postgresCpuMs = await postgresCpu.stop();
@@ -114,6 +115,7 @@ export async function runEngineJob(aws: AwsClients, setup: EngineSetup, n: numbe
       machineBusyPct: Math.round((100 * (machineAfter.busy - machineBefore.busy)) / Math.max(1, machineAfter.total - machineBefore.total)),
       calls: Object.fromEntries(Object.keys(pids).map((k) => [k, readCallCounts(countsFile(k))])),
       rows: await rowWrites(db, schema),
+      timeline: await jobTimeline(db, jobId, started, ended),
     };
     const size = await db.query<{ bytes: string }>(`SELECT pg_total_relation_size(to_regclass($1 || '.task_rows'))::text AS bytes`, [schema]);
     const live = (await storeBytesPerPartStage(db, jobId)) ?? 0;

@@ -16,6 +16,8 @@ export interface Profile {
   calls: Record<string, Record<string, number>>;
   /** Row writes the job's schema saw: inserts, updates (of them HOT), deletes. */
   rows: { inserts: number; updates: number; hotUpdates: number; deletes: number };
+  /** When each stage's first part was sent, its first part finished and its last part finished, in ms after the job was submitted; `endMs`: when its result came back. */
+  timeline: { stages: Record<string, { firstSentMs: number; firstFinishedMs: number; lastFinishedMs: number }>; endMs: number };
 }
 
 /** Clock ticks per second of /proc/<pid>/stat (USER_HZ, 100 on Linux). */
@@ -85,6 +87,27 @@ export async function rowWrites(db: Pool, schema: string): Promise<Profile['rows
   );
   const x = r.rows[0]!;
   return { inserts: Number(x.ins), updates: Number(x.upd), hotUpdates: Number(x.hot), deletes: Number(x.del) };
+}
+
+/**
+ * The job's timeline from its part rows (read before compaction): per stage, the first send, the
+ * first and the last finish, in ms after `submittedAt` (epoch ms). What lies before a stage's first
+ * send and after its last finish is the job's fixed cost, paid once whatever N is.
+ */
+export async function jobTimeline(db: Pool, jobId: string, submittedAt: number, endedAt: number): Promise<Profile['timeline']> {
+  const r = await db.query<{ stage_id: string; first_sent: string; first_finished: string; last_finished: string }>(
+    `SELECT s.stage_id, (extract(epoch FROM min(t.sent_at)) * 1000)::float8::text AS first_sent,
+            (extract(epoch FROM min(t.finished_at)) * 1000)::float8::text AS first_finished,
+            (extract(epoch FROM max(t.finished_at)) * 1000)::float8::text AS last_finished
+       FROM task_rows t JOIN stage_runs s ON s.run_id = t.run_id
+      WHERE s.job_id = $1 GROUP BY s.stage_id ORDER BY min(t.sent_at)`,
+    [jobId],
+  );
+  const at = (x: string) => Math.round(Number(x) - submittedAt);
+  const stages = Object.fromEntries(
+    r.rows.map((x) => [x.stage_id, { firstSentMs: at(x.first_sent), firstFinishedMs: at(x.first_finished), lastFinishedMs: at(x.last_finished) }]),
+  );
+  return { stages, endMs: endedAt - submittedAt };
 }
 
 /** Pids of the shared stack's servers this machine runs (Temporal, ElasticMQ, Postgres…), by service. */

@@ -108,6 +108,8 @@ function renderProfile(p: Profile, partStages: number): string[] {
     if (peaks.length > 0) memory.push(`${proc} ${peaks.join(', ')}`);
   }
   if (memory.length > 0) lines.push(`  peak MiB as each process saw it (process.memoryUsage; heap is the main V8 heap only): ${memory.join('; ')}`);
+  const stages = Object.entries(p.timeline.stages).map(([id, t]) => `${id} first sent ${t.firstSentMs}, first finished ${t.firstFinishedMs}, last finished ${t.lastFinishedMs}`);
+  lines.push(`  timeline, ms after submit: ${stages.join('; ')}; result ${p.timeline.endMs}`);
   lines.push(`  Postgres row writes: ${per(p.rows.inserts)} inserts, ${per(p.rows.updates)} updates (${per(p.rows.hotUpdates)} HOT), ${per(p.rows.deletes)} deletes`);
   return lines;
 }
