@@ -95,15 +95,16 @@ export async function rowWrites(db: Pool, schema: string): Promise<Profile['rows
  * send and after its last finish is the job's fixed cost, paid once whatever N is.
  */
 export async function jobTimeline(db: Pool, jobId: string, submittedAt: number, endedAt: number): Promise<Profile['timeline']> {
-  const r = await db.query<{ stage_id: string; first_sent: string; first_finished: string; last_finished: string }>(
-    `SELECT s.stage_id, (extract(epoch FROM min(t.sent_at)) * 1000)::float8::text AS first_sent,
-            (extract(epoch FROM min(t.finished_at)) * 1000)::float8::text AS first_finished,
-            (extract(epoch FROM max(t.finished_at)) * 1000)::float8::text AS last_finished
+  // float8 arrives as a JS number (node-postgres parses it).
+  const r = await db.query<{ stage_id: string; first_sent: number; first_finished: number; last_finished: number }>(
+    `SELECT s.stage_id, (extract(epoch FROM min(t.sent_at)) * 1000)::float8 AS first_sent,
+            (extract(epoch FROM min(t.finished_at)) * 1000)::float8 AS first_finished,
+            (extract(epoch FROM max(t.finished_at)) * 1000)::float8 AS last_finished
        FROM task_rows t JOIN stage_runs s ON s.run_id = t.run_id
       WHERE s.job_id = $1 GROUP BY s.stage_id ORDER BY min(t.sent_at)`,
     [jobId],
   );
-  const at = (x: string) => Math.round(Number(x) - submittedAt);
+  const at = (epochMs: number) => Math.round(epochMs - submittedAt);
   const stages = Object.fromEntries(
     r.rows.map((x) => [x.stage_id, { firstSentMs: at(x.first_sent), firstFinishedMs: at(x.first_finished), lastFinishedMs: at(x.last_finished) }]),
   );
