@@ -194,7 +194,33 @@ async function watch(engine: TestEngine, jobId: string, t0: number, notes: strin
     }
     await delay(250);
   }
+  notes.push(await stuckDiagnosis(engine, jobId));
   return { progressSeconds };
+}
+
+/** What a stuck job is waiting on: its pending activities as Temporal sees them, and its stage runs as Postgres does. */
+async function stuckDiagnosis(engine: TestEngine, jobId: string): Promise<string> {
+  const seen: string[] = [];
+  try {
+    const d = await engine.temporal.workflow.getHandle(`job-${jobId}`).describe();
+    const ago = (t?: { seconds?: unknown } | null) => (t?.seconds ? `${Math.round(Date.now() / 1000 - Number(t.seconds))} s ago` : 'never');
+    for (const a of d.raw.pendingActivities ?? []) {
+      const state = temporal.api.enums.v1.PendingActivityState[a.state ?? 0];
+      seen.push(
+        `pending ${a.activityType?.name} #${a.activityId} attempt ${a.attempt} ${state} on ${a.lastWorkerIdentity || 'no worker'}, started ${ago(a.lastStartedTime)}, heartbeat ${ago(a.lastHeartbeatTime)}, last failure ${a.lastFailure?.message ?? 'none'}`,
+      );
+    }
+    if (seen.length === 0) seen.push('no pending activity');
+  } catch (err) {
+    seen.push(`describe: ${(err as Error).message}`);
+  }
+  const stages = await engine.db.pool
+    .query<{ stage_id: string; status: string; runner_attempt: number | null; in_flight: number }>('SELECT stage_id, status, runner_attempt, in_flight FROM stage_runs WHERE job_id = $1 ORDER BY stage_id', [jobId])
+    .then((r) => r.rows.map((s) => `stage ${s.stage_id} ${s.status} (runner attempt ${s.runner_attempt}, in flight ${s.in_flight})`), (err: Error) => [`stage runs: ${err.message}`]);
+  const parts = await engine.db.pool
+    .query<{ stage_id: string; status: string; n: number }>('SELECT stage_id, status, count(*)::int AS n FROM task_runs WHERE job_id = $1 GROUP BY 1, 2 ORDER BY 1, 2', [jobId])
+    .then((r) => [`parts ${r.rows.map((p) => `${p.stage_id} ${p.status} ${p.n}`).join(', ')}`], (err: Error) => [`parts: ${err.message}`]);
+  return [...seen, ...stages, ...parts].join('; ');
 }
 
 /** Ends the row's workflow and processes, starts the services it stopped, deletes its queues. */
