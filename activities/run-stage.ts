@@ -5,7 +5,7 @@ import { partAttemptPrefixOf, partPrefixOf, partWonKeyOf } from '../common/layou
 import { FLEET_RETENTION_SECONDS } from '../common/sqs/queues';
 import type { StageDef } from '../pipeline/types';
 import { jobTolerance } from '../store/jobs';
-import { claimStageRun, setStageRunStatus, stageRunStatus, TERMINAL_STAGE_STATUSES } from '../store/stage-runs';
+import { claimStageRun, setStageRunStatus, stageRunnerState, stageRunStatus, TERMINAL_STAGE_STATUSES } from '../store/stage-runs';
 import { firstFailure, streamResumeSeq, type StageCounts } from '../store/task-runs';
 import type { ActivityDeps } from './deps';
 import { DEFAULT_QUEUE_AHEAD_MS, postgresFleetShare } from './fleet-share';
@@ -112,7 +112,7 @@ export function createRunStage(deps: ActivityDeps) {
         fleetShare: postgresFleetShare(db, { jobId, stageId: stage.id, fleet: input.fleet, queueAheadMs: input.queueAheadMs ?? DEFAULT_QUEUE_AHEAD_MS }),
         outputPrefix: (part, attempt) => (attempt === undefined ? partPrefixOf(jobId, stage.id, part) : partAttemptPrefixOf(jobId, stage.id, part, attempt)),
         markWon: (won) => markWon(input.bucket, jobId, stage.id, won, log),
-        store: postgresStageStore(db, jobId, stage.id),
+        store: postgresStageStore(db, jobId, stage.id, attempt),
         receiver: sqsCompletionReceiver({ aws, queues, jobId, stageId: stage.id, log, signal }),
         sender: sqsTaskSender({
           aws,
@@ -160,7 +160,12 @@ export function createRunStage(deps: ActivityDeps) {
       ...(stage.cache ? { cache: await stageCacheCounts(db, jobId, stage.id) } : {}),
     };
     // Durable before it is returned: if the result is lost on its way to Temporal, the next attempt returns this.
-    await setStageRunStatus(db, jobId, stage.id, result.status, { finishedAt: new Date(), partsTotal: counts.total, summary: result, error });
+    const stored = await setStageRunStatus(db, jobId, stage.id, result.status, { finishedAt: new Date(), partsTotal: counts.total, summary: result, error, owner: attempt });
+    if (!stored) {
+      // A newer attempt owns the stage (this one was frozen past its heartbeat): its outcome is the stage's, not this one's.
+      const { runnerAttempt } = await stageRunnerState(db, jobId, stage.id);
+      if (runnerAttempt !== attempt) throw superseded(new StageSupersededError(stage.id, attempt, runnerAttempt));
+    }
     log.info({ ...result }, 'stage finished');
     return result;
   };

@@ -11,7 +11,7 @@ import { ensureCompletionQueue, ensureFleetQueues } from '../common/sqs/queues';
 import { withTransaction } from '../store/db';
 import { stageRunnerState } from '../store/stage-runs';
 import { applyResults, lockJobWindow, markQueued, markStarted, openParts, setStageWaiting, stageCounts, windowState } from '../store/task-runs';
-import type { Clock, CompletionReceiver, ReceivedResult, ReceivedStart, StageStore, TaskSender } from './stage-loop';
+import { StageSupersededError, type Clock, type CompletionReceiver, type ReceivedResult, type ReceivedStart, type StageStore, type TaskSender } from './stage-loop';
 import { packMessages, sendBodies, type MessageHeader } from './task-sender';
 
 /** The stage loop's I/O on the real services: Postgres for its state, SQS for its messages. */
@@ -22,16 +22,25 @@ export const systemClock: Clock = {
   sleep: (ms, signal) => sleep(ms, undefined, { signal }).catch(() => undefined),
 };
 
-/** A stage run's state in Postgres (task_runs, stage_runs), the window lock included. */
-export function postgresStageStore(db: Pool, jobId: string, stageId: string): StageStore {
+/**
+ * A stage run's state in Postgres (task_runs, stage_runs), the window lock included. Every write
+ * is fenced by `attempt`: once a newer attempt owns the stage run, a write changes nothing and
+ * throws StageSupersededError (docs/engine.md, "Stopping is not cancelling").
+ */
+export function postgresStageStore(db: Pool, jobId: string, stageId: string, attempt: number): StageStore {
   let waitingRecorded = 0;
+  const fenced = async <T>(written: T | null | false): Promise<T> => {
+    if (written !== null && written !== false) return written;
+    const { runnerAttempt } = await stageRunnerState(db, jobId, stageId);
+    throw new StageSupersededError(stageId, attempt, runnerAttempt);
+  };
   return {
     openParts: () => openParts(db, jobId, stageId),
     counts: () => stageCounts(db, jobId, stageId),
     runnerState: () => stageRunnerState(db, jobId, stageId),
-    applyResults: (successes, failures) => applyResults(db, jobId, stageId, successes, failures),
-    markStarted: (notices) => markStarted(db, jobId, stageId, notices),
-    requeue: (parts) => markQueued(db, jobId, stageId, parts),
+    applyResults: async (successes, failures) => fenced(await applyResults(db, jobId, stageId, successes, failures, attempt)),
+    markStarted: async (notices) => fenced(await markStarted(db, jobId, stageId, notices, attempt)),
+    requeue: async (parts) => void (await fenced(await markQueued(db, jobId, stageId, parts, attempt))),
     reserve: (choose) =>
       withTransaction(db, async (tx) => {
         await lockJobWindow(tx, jobId);
@@ -40,7 +49,7 @@ export function postgresStageStore(db: Pool, jobId: string, stageId: string): St
           await setStageWaiting(tx, jobId, stageId, waiting);
           waitingRecorded = waiting;
         }
-        await markQueued(tx, jobId, stageId, parts);
+        await fenced(await markQueued(tx, jobId, stageId, parts, attempt));
         return parts;
       }),
   };

@@ -107,6 +107,8 @@ export interface StageRunStatusUpdate {
   startedAt?: Date;
   /** Default: now, when the status is terminal. */
   finishedAt?: Date;
+  /** The stage activity attempt writing: nothing is written unless it owns the stage run (runner_attempt). */
+  owner?: number;
 }
 
 /** Moves a stage run to `status` unless it is already terminal. Returns whether it was updated. */
@@ -126,7 +128,7 @@ export async function setStageRunStatus(
             completion_queue_url = coalesce($8, completion_queue_url),
             started_at = coalesce(started_at, $9, CASE WHEN $3 IN ('planning', 'running') THEN now() END),
             finished_at = coalesce($10, CASE WHEN $3 = ANY($11::text[]) THEN now() END, finished_at)
-      WHERE job_id = $1 AND stage_id = $2 AND NOT (status = ANY($11::text[]))`,
+      WHERE job_id = $1 AND stage_id = $2 AND NOT (status = ANY($11::text[])) AND ($12::int IS NULL OR runner_attempt = $12)`,
     [
       jobId,
       stageId,
@@ -139,6 +141,7 @@ export async function setStageRunStatus(
       update.startedAt ?? null,
       update.finishedAt ?? null,
       TERMINAL_STAGE_STATUSES,
+      update.owner ?? null,
     ],
   );
   return r.rowCount === 1;

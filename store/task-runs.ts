@@ -16,6 +16,16 @@ type Db = Queryable;
 /** SQL: the run_id of the stage run (job `$job`, stage `$stage`), evaluated once per statement (an InitPlan). */
 export const runIdOf = (job: string, stage: string) => `(SELECT run_id FROM stage_runs WHERE job_id = ${job} AND stage_id = ${stage})`;
 
+/**
+ * The fence of a stage activity attempt's writes: true while `attempt` (a parameter, NULL for a
+ * writer that is no stage attempt) owns the stage run (stage_runs.runner_attempt). The share lock
+ * holds a newer attempt's claim until the write commits, so the claimer reads the stage after it:
+ * a stale attempt (a frozen orchestrator woken by SIGCONT) writes nothing, and nothing it wrote is
+ * missing from the window its successor rebuilt.
+ */
+const ownedBy = (job: string, stage: string, attempt: string) =>
+  `(${attempt}::int IS NULL OR EXISTS (SELECT 1 FROM stage_runs WHERE job_id = ${job} AND stage_id = ${stage} AND runner_attempt = ${attempt} FOR SHARE))`;
+
 export type { PartStatus } from '../common/status';
 
 /**
@@ -36,20 +46,33 @@ export interface QueuedPart {
   inputsKey?: string;
 }
 
-/** Marks parts as sent (attempt n), before their messages go out; a final part is never reopened. */
-export async function markQueued(db: Db, jobId: string, stageId: string, parts: QueuedPart[]): Promise<void> {
-  if (parts.length === 0) return;
+/**
+ * Marks parts as sent (attempt n), before their messages go out; a final part is never reopened.
+ * With `owner` (the stage activity attempt writing), nothing is written unless it owns the stage run;
+ * returns false then.
+ */
+export async function markQueued(db: Db, jobId: string, stageId: string, parts: QueuedPart[], owner?: number): Promise<boolean> {
+  if (parts.length === 0) return true;
   const rows = parts.map((p) => ({ part: p.part, attempt: p.attempt, sent_at: p.sentAt, deadline_at: p.deadlineAt, inputs: p.inputs, inputs_key: p.inputsKey ?? null }));
-  await db.query(
+  const r = await db.query(
     `INSERT INTO task_rows (run_id, part, attempt, status, sent_at, deadline_at, inputs, inputs_key)
      SELECT ${runIdOf('$1', '$2')}, r.part, r.attempt, 'queued', to_timestamp(r.sent_at / 1000.0), to_timestamp(r.deadline_at / 1000.0), r.inputs, r.inputs_key
        FROM jsonb_to_recordset($3::jsonb) AS r(part int, attempt int, sent_at float8, deadline_at float8, inputs jsonb, inputs_key text)
+      WHERE ${ownedBy('$1', '$2', '$4')}
      ON CONFLICT (run_id, part) DO UPDATE
         SET attempt = EXCLUDED.attempt, status = 'queued', sent_at = EXCLUDED.sent_at, started_at = NULL,
             deadline_at = EXCLUDED.deadline_at, retry_at = NULL
-      WHERE task_rows.status IN ('queued', 'retry_wait') AND task_rows.attempt <= EXCLUDED.attempt`,
-    [jobId, stageId, JSON.stringify(rows)],
+      WHERE task_rows.status IN ('queued', 'retry_wait') AND task_rows.attempt <= EXCLUDED.attempt
+     RETURNING 1`,
+    [jobId, stageId, JSON.stringify(rows), owner ?? null],
   );
+  return owner === undefined || (r.rowCount ?? 0) > 0 || (await ownsStage(db, jobId, stageId, owner));
+}
+
+/** True while `attempt` owns the stage run: a write that changed nothing was a duplicate, not fenced out. */
+async function ownsStage(db: Db, jobId: string, stageId: string, attempt: number): Promise<boolean> {
+  const r = await db.query('SELECT runner_attempt FROM stage_runs WHERE job_id = $1 AND stage_id = $2', [jobId, stageId]);
+  return r.rows[0]?.runner_attempt === attempt;
 }
 
 /** What a failure turns into, decided by the caller from the stage's retry policy. */
@@ -95,7 +118,8 @@ const ts = (col: string) => `CASE WHEN r.${col} IS NULL THEN NULL ELSE to_timest
  * A success is accepted from any attempt while the part is still open (first success wins);
  * a failure only for the attempt currently outstanding. Duplicates return nothing. A success
  * drops the part's inputs: a succeeded part is never sent again (store/parts.ts tells where they
- * came from); a failed one keeps them for its retries and for retry jobs.
+ * came from); a failed one keeps them for its retries and for retry jobs. With `owner` (the
+ * stage activity attempt applying), nothing is written unless it owns the stage run: null then.
  */
 export async function applyResults(
   db: Db,
@@ -103,7 +127,8 @@ export async function applyResults(
   stageId: string,
   successes: { result: PartResult; workerId: string }[],
   failures: FailureDecision[],
-): Promise<Transition[]> {
+  owner?: number,
+): Promise<Transition[] | null> {
   const out: Transition[] = [];
   if (successes.length > 0) {
     const rows = successes.map((s) => row(s.result, s.workerId));
@@ -114,9 +139,9 @@ export async function applyResults(
               deadline_at = NULL, retry_at = NULL, inputs = NULL, inputs_key = NULL,
               success_seq = CASE WHEN (SELECT success_order FROM stage_runs WHERE job_id = $1 AND stage_id = $2) THEN nextval('task_runs_success_seq') END
          FROM (SELECT DISTINCT ON (part) * FROM jsonb_to_recordset($3::jsonb) AS x(${resultColumns}) ORDER BY part, attempt) r
-        WHERE t.run_id = ${runIdOf('$1', '$2')} AND t.part = r.part AND t.status IN ('queued', 'retry_wait')
+        WHERE t.run_id = ${runIdOf('$1', '$2')} AND t.part = r.part AND t.status IN ('queued', 'retry_wait') AND ${ownedBy('$1', '$2', '$4')}
         RETURNING t.part, t.attempt`,
-      [jobId, stageId, JSON.stringify(rows)],
+      [jobId, stageId, JSON.stringify(rows), owner ?? null],
     );
     for (const x of r.rows) out.push({ part: x.part, attempt: x.attempt, status: 'succeeded' });
   }
@@ -131,7 +156,7 @@ export async function applyResults(
                      finished_at = ${ts('finished_at')}, bytes_in = r.bytes_in, bytes_out = r.bytes_out, error = r.error,
                      deadline_at = NULL, retry_at = ${ts('retry_at')}
                 FROM r
-               WHERE t.run_id = ${runIdOf('$1', '$2')} AND t.part = r.part AND t.attempt = r.attempt AND t.status = 'queued'
+               WHERE t.run_id = ${runIdOf('$1', '$2')} AND t.part = r.part AND t.attempt = r.attempt AND t.status = 'queued' AND ${ownedBy('$1', '$2', '$4')}
                RETURNING t.part, t.attempt, t.status, t.sent_at),
             a AS (
               INSERT INTO task_attempts (job_id, stage_id, part, attempt, worker_id, sent_at, received_at, started_at, finished_at, bytes_in, bytes_out, outputs, error, retry_at)
@@ -140,10 +165,11 @@ export async function applyResults(
                 FROM r JOIN u ON u.part = r.part AND u.attempt = r.attempt
               ON CONFLICT DO NOTHING)
        SELECT part, attempt, status FROM u`,
-      [jobId, stageId, JSON.stringify(rows)],
+      [jobId, stageId, JSON.stringify(rows), owner ?? null],
     );
     for (const x of r.rows) out.push({ part: x.part, attempt: x.attempt, status: x.status });
   }
+  if (out.length === 0 && owner !== undefined && successes.length + failures.length > 0 && !(await ownsStage(db, jobId, stageId, owner))) return null;
   return out;
 }
 
@@ -336,18 +362,20 @@ export interface StartNotice {
 /**
  * Records that parts started (queued → running): their deadline now counts from the start. Only
  * the attempt outstanding is touched; a later start of the same attempt (a redelivery after a
- * worker died) moves the deadline on. Returns the parts updated.
+ * worker died) moves the deadline on. Returns the parts updated; null when `owner` (the stage
+ * activity attempt writing) no longer owns the stage run, and nothing was written.
  */
-export async function markStarted(db: Db, jobId: string, stageId: string, notices: StartNotice[]): Promise<{ part: number; attempt: number }[]> {
+export async function markStarted(db: Db, jobId: string, stageId: string, notices: StartNotice[], owner?: number): Promise<{ part: number; attempt: number }[] | null> {
   if (notices.length === 0) return [];
   const rows = notices.map((n) => ({ part: n.part, attempt: n.attempt, started_at: n.startedAt, worker_id: n.workerId, deadline_at: n.deadlineAt }));
   const r = await db.query<{ part: number; attempt: number }>(
     `UPDATE task_rows t SET started_at = to_timestamp(r.started_at / 1000.0), worker_id = r.worker_id, deadline_at = to_timestamp(r.deadline_at / 1000.0)
        FROM (SELECT DISTINCT ON (part) * FROM jsonb_to_recordset($3::jsonb) AS x(part int, attempt int, started_at float8, worker_id text, deadline_at float8) ORDER BY part, started_at DESC) r
       WHERE t.run_id = ${runIdOf('$1', '$2')} AND t.part = r.part AND t.attempt = r.attempt AND t.status = 'queued'
-        AND (t.started_at IS NULL OR t.started_at <= to_timestamp(r.started_at / 1000.0))
+        AND (t.started_at IS NULL OR t.started_at <= to_timestamp(r.started_at / 1000.0)) AND ${ownedBy('$1', '$2', '$4')}
       RETURNING t.part, t.attempt`,
-    [jobId, stageId, JSON.stringify(rows)],
+    [jobId, stageId, JSON.stringify(rows), owner ?? null],
   );
+  if (r.rows.length === 0 && owner !== undefined && !(await ownsStage(db, jobId, stageId, owner))) return null;
   return r.rows;
 }

@@ -8,6 +8,7 @@ import { packageRoot } from '../../common/paths';
 import type { PipelineDef } from '../../pipeline/types';
 import {
   applyResults,
+  claimStageRun,
   createPool,
   getFleet,
   IDLE_IN_TRANSACTION_MS,
@@ -22,6 +23,7 @@ import {
   listWorkers,
   markLostWorkers,
   markQueued,
+  markStarted,
   migrate,
   migrationStatus,
   migrationsDir,
@@ -324,6 +326,38 @@ describe('store', () => {
         [2, 'failed', 'w-2', 'second', false, 2000],
       ]);
       expect(await getPart(db.pool, 'a-1', 'work', 1)).toBeUndefined();
+    });
+
+    it("fences a stage activity attempt's writes once a newer attempt owns the stage run", async () => {
+      await insertJob(db.pool, newJob('a-3'));
+      await upsertStageRun(db.pool, { jobId: 'a-3', stageId: 'work', task: 't', mode: 'input' });
+      const queued = (part: number) => ({ part, attempt: 1, sentAt: 1000, deadlineAt: 1e12, inputs: [{ key: `in/${part}` }] });
+      const success = (part: number) => ({ workerId: 'w-1', result: { part, attempt: 1, status: 'succeeded' as const, outputs: [], sentAt: 1000, receivedAt: 1100, startedAt: 1200, finishedAt: 1300, bytesIn: 1, bytesOut: 1 } });
+      const started = (part: number) => ({ part, attempt: 1, startedAt: 1200, workerId: 'w-1', deadlineAt: 1e12 });
+      expect((await claimStageRun(db.pool, 'a-3', 'work', 1)).claimed).toBe(true);
+      expect(await markQueued(db.pool, 'a-3', 'work', [queued(0), queued(1)], 1)).toBe(true);
+      // A final part is not reopened: no row changes, yet the owner's write is no fenced one.
+      expect(await applyResults(db.pool, 'a-3', 'work', [success(1)], [], 1)).toEqual([{ part: 1, attempt: 1, status: 'succeeded' }]);
+      expect(await markQueued(db.pool, 'a-3', 'work', [queued(1)], 1)).toBe(true);
+      expect(await applyResults(db.pool, 'a-3', 'work', [success(1)], [], 1)).toEqual([]);
+
+      // Attempt 2 takes the stage over (attempt 1's orchestrator was frozen past its heartbeat) and rebuilds its window from what is stored.
+      expect((await claimStageRun(db.pool, 'a-3', 'work', 2)).claimed).toBe(true);
+      expect(await applyResults(db.pool, 'a-3', 'work', [success(0)], [], 1)).toBeNull();
+      expect(await markStarted(db.pool, 'a-3', 'work', [started(0)], 1)).toBeNull();
+      expect(await markQueued(db.pool, 'a-3', 'work', [queued(2)], 1)).toBe(false);
+      expect(await setStageRunStatus(db.pool, 'a-3', 'work', 'succeeded', { owner: 1 })).toBe(false);
+      const rows = await db.pool.query(`SELECT part, status, started_at FROM task_runs WHERE job_id = 'a-3' ORDER BY part`);
+      expect(rows.rows).toEqual([
+        { part: 0, status: 'queued', started_at: null },
+        { part: 1, status: 'succeeded', started_at: new Date(1200) },
+      ]);
+      expect((await getStageRuns(db.pool, 'a-3'))[0].status).toBe('pending');
+
+      // The owner's writes apply; the success attempt 1 could not record reaches attempt 2 (its message was never deleted).
+      expect(await markStarted(db.pool, 'a-3', 'work', [started(0)], 2)).toEqual([{ part: 0, attempt: 1 }]);
+      expect(await applyResults(db.pool, 'a-3', 'work', [success(0)], [], 2)).toEqual([{ part: 0, attempt: 1, status: 'succeeded' }]);
+      expect(await setStageRunStatus(db.pool, 'a-3', 'work', 'succeeded', { owner: 2 })).toBe(true);
     });
 
     it('a success drops the inputs, and is numbered in success order only where a stream stage reads that order', async () => {
