@@ -78,17 +78,28 @@ export async function* readJsonLines<T = unknown>(s3: S3Client, bucket: string, 
   }
 }
 
+/** Characters of JSON Lines gathered before they go to the upload stream (one write per chunk, not per line). */
+const WRITE_CHUNK_CHARS = 64 * 1024;
+
 /** Streams JSON Lines into an object (multipart upload); returns the number of lines written. */
 export async function writeJsonLines(s3: S3Client, bucket: string, key: string, rows: AsyncIterable<unknown> | Iterable<unknown>): Promise<number> {
   const body = new PassThrough();
   const upload = new Upload({ client: s3, params: { Bucket: bucket, Key: key, Body: body, ContentType: 'application/x-ndjson' } });
   const done = upload.done();
   let n = 0;
+  let chunk = '';
+  const write = async () => {
+    const full = !body.write(chunk);
+    chunk = '';
+    if (full) await new Promise((r) => body.once('drain', r));
+  };
   try {
     for await (const row of rows) {
       n += 1;
-      if (!body.write(`${JSON.stringify(row)}\n`)) await new Promise((r) => body.once('drain', r));
+      chunk += `${JSON.stringify(row)}\n`;
+      if (chunk.length >= WRITE_CHUNK_CHARS) await write();
     }
+    if (chunk.length > 0) await write();
     body.end();
   } catch (err) {
     body.destroy(err as Error);
