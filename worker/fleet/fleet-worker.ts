@@ -177,7 +177,6 @@ export class FleetWorker extends EventEmitter<FleetWorkerEvents> {
       sqs: clients.sqs, log, queueUrl: queues.inputQueueUrl,
       waitTimeSeconds: this.options.waitTimeSeconds,
       visibilityTimeoutSeconds: this.options.visibilityTimeoutSeconds,
-      concurrency: this.options.concurrency,
       freeSlots: () => this.options.concurrency - this.heldParts(),
       capacityChanged: () => new Promise((resolve) => this.waiters.push(resolve)),
       onMessages: (messages, receivedAt) => messages.forEach((m) => this.accept(m, receivedAt)),

@@ -11,29 +11,9 @@ const SIZE_WINDOW = 20;
  * largest recent one (1–10). Holding at most concurrency + one message's worth of parts.
  */
 export function messagesToReceive(freeSlots: number, recentPartCounts: readonly number[]): number {
-  return Math.min(MAX_MESSAGES, Math.max(1, Math.floor(freeSlots / largestOf(recentPartCounts))));
+  const largest = Math.max(1, ...recentPartCounts);
+  return Math.min(10, Math.max(1, Math.floor(freeSlots / largest)));
 }
-
-/** Most messages one ReceiveMessage returns (SQS's limit). */
-const MAX_MESSAGES = 10;
-
-const largestOf = (recentPartCounts: readonly number[]) => Math.max(1, ...recentPartCounts);
-
-/**
- * Free slots worth waiting for before a receive: as many as a receive of the most messages can
- * fill, at most every slot. Below it, a receive brings fewer messages for the same call.
- */
-export function slotsForFullReceive(concurrency: number, recentPartCounts: readonly number[]): number {
-  return Math.min(concurrency, MAX_MESSAGES * largestOf(recentPartCounts));
-}
-
-/**
- * How long a receive waits, at most, for free slots to reach a full receive's worth, in ms. Short
- * parts free their slots within it, so one receive brings several messages where it would bring
- * one (a receive right after the last one filled the slots finds one or two free); long parts
- * free few in it, and the receive goes with what is free, at most this much later.
- */
-export const GATHER_MS = 20;
 
 export interface PollerOptions {
   sqs: SQSClient;
@@ -41,8 +21,6 @@ export interface PollerOptions {
   queueUrl: string;
   waitTimeSeconds: number;
   visibilityTimeoutSeconds: number;
-  /** Slots in all (parts the worker runs at once). */
-  concurrency: number;
   /** Free slots now (parts the worker may still take on). */
   freeSlots: () => number;
   /** Resolves when `freeSlots()` may have grown. */
@@ -97,22 +75,6 @@ export class Poller {
     await this.loop;
   }
 
-  /** Waits up to GATHER_MS for free slots to reach a full receive's worth (see GATHER_MS). */
-  private async gather(): Promise<void> {
-    const o = this.options;
-    const full = slotsForFullReceive(o.concurrency, this.recent);
-    if (o.freeSlots() >= full) return;
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, GATHER_MS)));
-    let waiting = true;
-    void timeout.then(() => (waiting = false));
-    try {
-      while (waiting && !this.abort.signal.aborted && o.freeSlots() < full) await Promise.race([o.capacityChanged(), timeout, this.aborted]);
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-
   private async run(): Promise<void> {
     const o = this.options;
     const signal = this.abort.signal;
@@ -122,8 +84,6 @@ export class Poller {
         await Promise.race([o.capacityChanged(), this.aborted]);
         continue;
       }
-      await this.gather();
-      if (signal.aborted) break;
       try {
         const r = await o.sqs.send(
           new ReceiveMessageCommand({
