@@ -1,6 +1,7 @@
 import type { Queryable } from './db';
 import type { InputRef, OutputRef, PartResult, TaskErrorInfo } from '../common/messages';
 import { PART_COUNTS, PART_STATUSES, type OpenPartStatus, type PartCountName, type PartStatus } from '../common/status';
+import { stageRunnerState } from './stage-runs';
 
 type Db = Queryable;
 
@@ -70,10 +71,7 @@ export async function markQueued(db: Db, jobId: string, stageId: string, parts: 
 }
 
 /** True while `attempt` owns the stage run: a write that changed nothing was a duplicate, not fenced out. */
-async function ownsStage(db: Db, jobId: string, stageId: string, attempt: number): Promise<boolean> {
-  const r = await db.query('SELECT runner_attempt FROM stage_runs WHERE job_id = $1 AND stage_id = $2', [jobId, stageId]);
-  return r.rows[0]?.runner_attempt === attempt;
-}
+const ownsStage = async (db: Db, jobId: string, stageId: string, attempt: number) => (await stageRunnerState(db, jobId, stageId)).runnerAttempt === attempt;
 
 /** What a failure turns into, decided by the caller from the stage's retry policy. */
 export interface FailureDecision {
